@@ -1,0 +1,44 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CliError, EXIT_FATAL, EXIT_OK } from './exit-codes';
+
+// dist/src/cli -> package root
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const VERSION: string = require('../../../package.json').version;
+
+/**
+ * A commander program with the conventions every binary shares: `--version`, an example
+ * pipeline in `--help`, and usage errors that end with exit code 2 instead of commander's 1.
+ */
+export function newProgram(name: string, description: string, examples: string[]): Command {
+  return new Command(name)
+    .description(description)
+    .version(VERSION, '-V, --version')
+    .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`)
+    .exitOverride()
+    .showSuggestionAfterError(true);
+}
+
+/** Parses argv; help and version end the run with 0, anything else wrong with 2. */
+export function parseArgs(program: Command, argv: string[]): void {
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      // commander has already printed its message.
+      throw new CliError('', ok ? EXIT_OK : EXIT_FATAL);
+    }
+    throw err;
+  }
+}
+
+export function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number >= 0');
+  return Number(value);
+}
+
+export function positiveInt(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n === 0) throw new InvalidArgumentError('expected a whole number > 0');
+  return n;
+}

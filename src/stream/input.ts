@@ -1,0 +1,78 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { PassThrough, Readable } from 'node:stream';
+
+/** One input as the CLIs name it in messages: a path, or `stdin` for `-`. */
+export interface Input {
+  name: string;
+  stream: Readable;
+}
+
+/** The arguments a CLI was given, `-` or none meaning standard input. */
+export function inputNames(args: string[]): string[] {
+  return args.length === 0 ? ['-'] : args;
+}
+
+export function displayName(arg: string): string {
+  return arg === '-' ? 'stdin' : arg;
+}
+
+/**
+ * Opens a file (or stdin for `-`) and gunzips it when its first bytes are the gzip
+ * magic, so rotated `.gz` archives need no zcat. Rejects when the file cannot be opened.
+ */
+export async function openInput(arg: string, stdin: Readable = process.stdin): Promise<Input> {
+  const raw = arg === '-' ? stdin : await openFile(arg);
+  return { name: displayName(arg), stream: await gunzipIfCompressed(raw) };
+}
+
+function openFile(path: string): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+    stream.once('open', () => resolve(stream));
+    stream.once('error', reject);
+  });
+}
+
+/** Reads the first chunk to look for the gzip magic bytes, then replays it. */
+export async function gunzipIfCompressed(raw: Readable): Promise<Readable> {
+  const first = await readHead(raw, 2);
+  const replay = new PassThrough({ highWaterMark: 256 * 1024 });
+  raw.on('error', (err) => replay.destroy(err));
+  if (first !== null) replay.write(first);
+  raw.pipe(replay);
+  if (first === null || first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return replay;
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  replay.on('error', (err) => gunzip.destroy(err));
+  return replay.pipe(gunzip);
+}
+
+/** Reads until at least `size` bytes (or the end) are buffered, without losing any. */
+function readHead(stream: Readable, size: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let length = 0;
+    const finish = (): void => {
+      stream.off('readable', onReadable);
+      stream.off('end', finish);
+      stream.off('error', onError);
+      resolve(parts.length === 0 ? null : Buffer.concat(parts));
+    };
+    const onReadable = (): void => {
+      let chunk: Buffer | null;
+      while (length < size && (chunk = stream.read() as Buffer | null) !== null) {
+        parts.push(chunk);
+        length += chunk.length;
+      }
+      if (length >= size) finish();
+    };
+    const onError = (err: Error): void => {
+      stream.off('readable', onReadable);
+      stream.off('end', finish);
+      reject(err);
+    };
+    stream.on('readable', onReadable);
+    stream.once('end', finish);
+    stream.once('error', onError);
+  });
+}
