@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import * as mysql from 'mysql2';
+import type { Pool } from 'mysql2/promise';
+import { DbConfig, DbConfigError, MysqlConfig, SqliteConfig, describeDb } from './config';
+
+/** What the tools need from either database: rows out, statements run, and a close. */
+export interface SqlClient {
+  readonly dialect: 'mysql' | 'sqlite';
+  /** `mysql://user@host:port/db` or `sqlite:PATH`, never the password. */
+  readonly description: string;
+  /** Rows of a SELECT (or [] for other statements). `?` placeholders with `params`. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** A statement that changes rows; resolves with how many it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Connections the MySQL pool may open (batches in flight); default 1. */
+  connections?: number;
+}
+
+/**
+ * Sessions are strict (an over-long value is an error, never a silent truncation) and in
+ * UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept.
+ */
+const SESSION_SETUP =
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY', time_zone = '+00:00'";
+
+export class MysqlClient implements SqlClient {
+  readonly dialect = 'mysql';
+  readonly description: string;
+
+  constructor(
+    readonly pool: Pool,
+    readonly config: MysqlConfig,
+  ) {
+    this.description = describeDb(config);
+  }
+
+  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+    const [rows] = await this.pool.query(sql, params);
+    return Array.isArray(rows) ? (rows as T[]) : [];
+  }
+
+  async run(sql: string, params?: unknown[]): Promise<number> {
+    const [result] = await this.pool.query(sql, params);
+    return (result as mysql.ResultSetHeader).affectedRows ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+export class SqliteClient implements SqlClient {
+  readonly dialect = 'sqlite';
+  readonly description: string;
+
+  constructor(
+    readonly db: Database.Database,
+    config: SqliteConfig,
+  ) {
+    this.description = describeDb(config);
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const statement = this.db.prepare(sql);
+    return statement.reader ? (statement.all(...params) as T[]) : (statement.run(...params), []);
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.db.prepare(sql).run(...params).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens the configured database and checks that it answers; failures are one clear line. */
+export async function openClient(config: DbConfig, options: OpenOptions = {}): Promise<MysqlClient | SqliteClient> {
+  return config.dialect === 'sqlite' ? openSqlite(config) : openMysql(config, options.connections ?? 1);
+}
+
+function openSqlite(config: SqliteConfig): SqliteClient {
+  let db: Database.Database;
+  try {
+    // A second loader on the same file waits for the writer instead of failing at once.
+    db = new Database(config.path, { timeout: 60_000 });
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL survives a killed process (the journal is synced at checkpoints).
+    db.pragma('synchronous = NORMAL');
+  } catch (err) {
+    throw new DbConfigError(`cannot open SQLite database ${config.path}: ${(err as Error).message}`);
+  }
+  return new SqliteClient(db, config);
+}
+
+async function openMysql(config: MysqlConfig, connections: number): Promise<MysqlClient> {
+  const core = mysql.createPool({ ...mysqlConnectionOptions(config), connectionLimit: connections, maxIdle: connections });
+  core.on('connection', (connection) => {
+    connection.query(SESSION_SETUP);
+  });
+  const client = new MysqlClient(core.promise(), config);
+  try {
+    await client.query('SELECT 1');
+  } catch (err) {
+    await client.close();
+    throw new DbConfigError(describeConnectError(err as NodeJS.ErrnoException, config));
+  }
+  return client;
+}
+
+/** mysql2 options: dates as the server prints them (microseconds kept), exact affectedRows. */
+export function mysqlConnectionOptions(config: MysqlConfig): mysql.PoolOptions {
+  const options: mysql.PoolOptions = {
+    user: config.user,
+    password: config.password,
+    database: config.database,
+    charset: 'UTF8MB4_BIN',
+    dateStrings: true,
+    decimalNumbers: true,
+    supportBigNumbers: true,
+    connectTimeout: 10_000,
+    // Without FOUND_ROWS a no-op ON DUPLICATE KEY UPDATE reports 0 affected rows, so a
+    // batch's affectedRows is exactly its number of new rows.
+    flags: ['-FOUND_ROWS'],
+  };
+  if (config.socketPath !== undefined) options.socketPath = config.socketPath;
+  else Object.assign(options, { host: config.host, port: config.port });
+  if (config.tls !== undefined) {
+    options.ssl = { rejectUnauthorized: config.tls.verify };
+    if (config.tls.caFile !== undefined) {
+      try {
+        options.ssl.ca = readFileSync(config.tls.caFile, 'utf8');
+      } catch (err) {
+        throw new DbConfigError(`cannot read the TLS CA file ${config.tls.caFile}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return options;
+}
+
+/** What to check, per failure; the message names everything but the password. */
+function advice(err: NodeJS.ErrnoException, config: MysqlConfig): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host: check DB_HOST (or --db)';
+    case 'ETIMEDOUT':
+      return 'connection timed out: check DB_HOST/DB_PORT and any firewall in between';
+    case 'ENOENT':
+      return `no socket at ${config.socketPath}: check DB_SOCKET`;
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
+      return 'access denied: check DB_USER and DB_PASS';
+    case 'ER_DBACCESS_DENIED_ERROR':
+      return `the user may not use database ${config.database}: GRANT it access, or check DB_NAME`;
+    case 'ER_BAD_DB_ERROR':
+      return `database ${config.database} does not exist: CREATE DATABASE ${config.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, or check DB_NAME`;
+    case 'HANDSHAKE_SSL_ERROR':
+    case 'HANDSHAKE_NO_SSL_SUPPORT':
+      return `TLS failed (${err.message}): check DB_SSL_CA or ?ssl= in --db`;
+    default:
+      return `${err.message}${err.code ? ` (${err.code})` : ''}`;
+  }
+}
+
+export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlConfig): string {
+  const where = config.socketPath !== undefined ? `socket ${config.socketPath}` : `${config.host}:${config.port}`;
+  return redact(`cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`, config.password);
+}
+
+/** A driver message never should hold the password; if one ever does, it is masked. */
+export function redact(text: string, password: string): string {
+  return password.length >= 3 ? text.split(password).join('***') : text;
+}

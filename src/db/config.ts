@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import * as dotenv from 'dotenv';
+
+/** Where the embedded default lives when no MySQL is configured. */
+export const DEFAULT_SQLITE_PATH = './lmod_tracking.sqlite';
+
+/** TLS for servers that require it: a CA file, or the system's CAs (`ca` absent). */
+export interface TlsConfig {
+  caFile?: string;
+  /** false only with `?ssl=skip-verify`: encrypts but accepts any certificate. */
+  verify: boolean;
+}
+
+export interface MysqlConfig {
+  dialect: 'mysql';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  socketPath?: string;
+  tls?: TlsConfig;
+}
+
+export interface SqliteConfig {
+  dialect: 'sqlite';
+  path: string;
+  /** True when nothing was configured and the embedded default is used. */
+  isDefault: boolean;
+}
+
+export type DbConfig = MysqlConfig | SqliteConfig;
+
+export interface DbOptions {
+  /** `mysql://user:pass@host:port/db[?ssl=...&socket=...]` or `sqlite:PATH`; overrides the environment. */
+  db?: string;
+  /** A dotenv file to read instead of `./.env`; it must exist. */
+  envFile?: string;
+  /** The real environment (process.env); its variables win over the file's. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The database to use: `--db` if given, else DB_* from the environment and the env file,
+ * else the SQLite default. Configuration mistakes throw a DbConfigError.
+ */
+export function resolveDbConfig(options: DbOptions = {}): DbConfig {
+  if (options.db !== undefined) return parseDbUrl(options.db);
+  const env = loadEnv(options.env ?? process.env, options.envFile);
+  if (!env.DB_NAME && !env.DB_USER) return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH, isDefault: true };
+  if (!env.DB_NAME) throw configError('DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into');
+  if (!env.DB_USER) throw configError('DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)');
+  const config: MysqlConfig = {
+    dialect: 'mysql',
+    host: env.DB_HOST || 'localhost',
+    port: parsePort(env.DB_PORT || '3306', 'DB_PORT'),
+    user: env.DB_USER,
+    password: env.DB_PASS ?? '',
+    database: env.DB_NAME,
+  };
+  if (env.DB_SOCKET) config.socketPath = env.DB_SOCKET;
+  if (env.DB_SSL_CA) config.tls = { caFile: env.DB_SSL_CA, verify: true };
+  return config;
+}
+
+/**
+ * The real environment over the env file's values: dotenv fills only variables that are
+ * not set already. `quiet` because some dotenv versions print a banner into the pipe.
+ */
+function loadEnv(env: NodeJS.ProcessEnv, envFile: string | undefined): NodeJS.ProcessEnv {
+  const path = envFile ?? '.env';
+  if (envFile !== undefined && !existsSync(envFile)) throw configError(`--env-file ${envFile}: No such file or directory`);
+  if (envFile === undefined && !existsSync(path)) return env;
+  const merged: NodeJS.ProcessEnv = { ...env };
+  const result = dotenv.config({ path, quiet: true, processEnv: merged as dotenv.DotenvPopulateInput, override: false });
+  if (result.error) throw configError(`${path}: ${result.error.message}`);
+  return merged;
+}
+
+/** Parses `--db`: `mysql://user:pass@host:port/db?ssl=...&socket=...` or `sqlite:PATH`. */
+export function parseDbUrl(url: string): DbConfig {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw configError('--db sqlite:PATH needs a file path, e.g. sqlite:./lmod_tracking.sqlite');
+    return { dialect: 'sqlite', path, isDefault: false };
+  }
+  if (!/^mysql:\/\//i.test(url)) {
+    throw configError('--db must be mysql://user:pass@host:port/database or sqlite:PATH');
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // The URL itself may hold the password: never echo it.
+    throw configError('--db is not a valid mysql:// URL (expected mysql://user:pass@host:port/database)');
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '' || database.includes('/')) throw configError('--db mysql:// URL needs a database name: mysql://user:pass@host:port/database');
+  if (parsed.username === '') throw configError('--db mysql:// URL needs a user: mysql://user:pass@host:port/database');
+  const config: MysqlConfig = {
+    dialect: 'mysql',
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: parsed.port === '' ? 3306 : parsePort(parsed.port, '--db port'),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+  for (const [key, value] of parsed.searchParams) {
+    if (key === 'socket') config.socketPath = value;
+    else if (key === 'ssl') config.tls = parseSsl(value);
+    else throw configError(`--db: unknown URL parameter "${key}" (known: ssl, socket)`);
+  }
+  return config;
+}
+
+/** `ssl=true` (system CAs), `ssl=skip-verify`, `ssl=/path/ca.pem`; `ssl=false` disables. */
+function parseSsl(value: string): TlsConfig | undefined {
+  if (value === 'false' || value === '0') return undefined;
+  if (value === 'true' || value === '1' || value === 'required') return { verify: true };
+  if (value === 'skip-verify') return { verify: false };
+  return { caFile: value, verify: true };
+}
+
+function parsePort(text: string, what: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw configError(`${what} must be a port number (1-65535), not "${text}"`);
+  return port;
+}
+
+/** A configuration mistake; the CLIs print it as one line and exit 2. */
+export class DbConfigError extends Error {
+  override name = 'DbConfigError';
+}
+
+function configError(message: string): DbConfigError {
+  return new DbConfigError(message);
+}
+
+/** `mysql://user@host:port/database` (never the password) or `sqlite:PATH`. */
+export function describeDb(config: DbConfig): string {
+  if (config.dialect === 'sqlite') return `sqlite:${config.path}`;
+  const where = config.socketPath !== undefined ? `${config.host} (socket ${config.socketPath})` : `${config.host}:${config.port}`;
+  return `mysql://${config.user}@${where}/${config.database}`;
+}

@@ -1,0 +1,75 @@
+import { SqlClient } from './client';
+import { MIGRATIONS, Migration } from './migrations';
+
+export type Dialect = 'mysql' | 'sqlite';
+
+/** The version the code expects; a database below it must be migrated before loading. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+const SCHEMA_TABLE: Record<Dialect, string> = {
+  mysql:
+    'CREATE TABLE IF NOT EXISTS lmod_schema (version INT NOT NULL PRIMARY KEY, applied_at DATETIME NOT NULL) ' +
+    'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+  sqlite: 'CREATE TABLE IF NOT EXISTS lmod_schema (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)',
+};
+
+/** Recording a version is a no-op when a concurrent migrate recorded it first. */
+function recordVersion(dialect: Dialect, version: number): string {
+  return dialect === 'mysql'
+    ? `INSERT INTO lmod_schema (version, applied_at) VALUES (${version}, UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE version = version`
+    : `INSERT INTO lmod_schema (version, applied_at) VALUES (${version}, datetime('now')) ON CONFLICT (version) DO NOTHING`;
+}
+
+/** The statements that apply one migration and record it. */
+function migrationStatements(migration: Migration, dialect: Dialect): string[] {
+  return [...migration[dialect], recordVersion(dialect, migration.version)];
+}
+
+export interface SchemaStatus {
+  /** The highest applied version; 0 when the database has no lmod-tracking schema. */
+  current: number;
+  latest: number;
+  pending: Migration[];
+}
+
+export async function schemaStatus(client: SqlClient): Promise<SchemaStatus> {
+  const exists =
+    client.dialect === 'mysql'
+      ? await client.query("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'lmod_schema'")
+      : await client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lmod_schema'");
+  let current = 0;
+  if (exists.length > 0) {
+    const [row] = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM lmod_schema');
+    current = Number(row?.v ?? 0);
+  }
+  return { current, latest: LATEST_VERSION, pending: MIGRATIONS.filter((m) => m.version > current) };
+}
+
+/**
+ * Applies the pending migrations in order and returns the status before. SQLite applies
+ * them in one transaction (its DDL is transactional); MySQL commits each DDL statement,
+ * which is why every statement may be run again.
+ */
+export async function migrate(client: SqlClient): Promise<SchemaStatus> {
+  const dialect = client.dialect;
+  if (dialect === 'sqlite') await client.query('BEGIN IMMEDIATE');
+  try {
+    await client.query(SCHEMA_TABLE[dialect]);
+    const before = await schemaStatus(client);
+    for (const migration of before.pending) {
+      for (const statement of migrationStatements(migration, dialect)) await client.query(statement);
+    }
+    if (dialect === 'sqlite') await client.query('COMMIT');
+    return before;
+  } catch (err) {
+    if (dialect === 'sqlite') await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The whole schema as a script a DBA can read and apply (`mariadb DB < schema.sql`). */
+export function ddl(dialect: Dialect): string {
+  const header = `-- lmod-tracking schema v${LATEST_VERSION} (${dialect}); safe to apply again.\n`;
+  const parts = [SCHEMA_TABLE[dialect], ...MIGRATIONS.flatMap((m) => [`-- v${m.version}: ${m.description}`, ...migrationStatements(m, dialect)])];
+  return header + parts.map((p) => (p.startsWith('--') ? p : `${p};`)).join('\n\n') + '\n';
+}

@@ -1,0 +1,13 @@
+import initial from './001-initial';
+
+/** One schema version: the statements that bring the previous version up to it, per dialect. */
+export interface Migration {
+  version: number;
+  description: string;
+  /** MySQL 8 / MariaDB / TiDB statements; each safe to run again after a crash half-way. */
+  mysql: string[];
+  sqlite: string[];
+}
+
+/** Every migration, in version order. A new version appends a file and a line here. */
+export const MIGRATIONS: Migration[] = [initial];
