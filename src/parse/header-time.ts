@@ -1,0 +1,109 @@
+import { isoSecond, micros } from './epoch';
+
+/**
+ * Times from syslog headers, for lines without `time=`. RFC 3339 and RFC 5424 stamps carry
+ * their year and zone and convert exactly; RFC 3164 (`Nov  5 13:29:32`) has neither, so
+ * the year and zone come from a YearResolver.
+ */
+
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/i;
+
+/** `2016-06-07T17:50:22.658452+02:00` -> `2016-06-07T15:50:22.658452Z`; null without a zone. */
+export function rfc3339ToIso(stamp: string): string | null {
+  const m = RFC3339.exec(stamp);
+  if (m === null) return null;
+  const local = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
+  if (Number.isNaN(local)) return null;
+  return `${isoSecond(local - offsetSeconds(m[8]))}.${micros(m[7] ?? '')}Z`;
+}
+
+function offsetSeconds(zone: string): number {
+  if (zone === 'Z' || zone === 'z') return 0;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2)) * 60);
+}
+
+export const MONTHS: Record<string, number> = {
+  Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12,
+};
+
+/** Wall-clock time in some zone to seconds since the epoch. */
+export type ZoneConverter = (year: number, month: number, day: number, h: number, m: number, s: number) => number;
+
+/**
+ * `--tz`: `UTC`, a fixed offset (`+02:00`), an IANA name (`Europe/Berlin`), or undefined for
+ * this machine's zone. Throws on a zone Intl does not know.
+ */
+export function zoneConverter(tz: string | undefined): ZoneConverter {
+  if (tz === undefined) return (y, mo, d, h, mi, s) => new Date(y, mo - 1, d, h, mi, s).getTime() / 1000;
+  if (/^(UTC|GMT|Z)$/i.test(tz)) return (y, mo, d, h, mi, s) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+  if (/^[+-]\d\d:?\d\d$/.test(tz)) {
+    const offset = offsetSeconds(tz);
+    return (y, mo, d, h, mi, s) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000 - offset;
+  }
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  });
+  const zoneOffset = (epochSeconds: number): number => {
+    const parts: Record<string, number> = {};
+    for (const p of format.formatToParts(epochSeconds * 1000)) parts[p.type] = Number(p.value);
+    return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) / 1000 - epochSeconds;
+  };
+  return (y, mo, d, h, mi, s) => {
+    const asUtc = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+    // Two rounds settle the offset on either side of a DST change.
+    const first = asUtc - zoneOffset(asUtc);
+    return asUtc - zoneOffset(first);
+  };
+}
+
+const HALF_YEAR = 183 * 86400;
+
+/**
+ * Picks the year of RFC 3164 stamps in one input. The first stamp takes `--year`, else the
+ * latest year that does not put it after the input's reference time (its mtime; now for
+ * stdin). Every later stamp takes the year that puts it nearest the stamp before it, so
+ * Dec 31 -> Jan 1 steps forward and a December line arriving after January lines steps back.
+ */
+export class YearResolver {
+  private previous: number | null = null;
+  private previousYear = 0;
+
+  constructor(
+    private readonly toEpoch: ZoneConverter,
+    private readonly year: number | undefined,
+    private readonly reference: Date,
+  ) {}
+
+  /** Seconds since the epoch of `month day hh:mm:ss`. */
+  resolve(month: number, day: number, h: number, m: number, s: number): number {
+    if (this.previous === null) {
+      let year = this.year ?? this.reference.getFullYear();
+      let t = this.toEpoch(year, month, day, h, m, s);
+      if (this.year === undefined && t > this.reference.getTime() / 1000 + 86400) t = this.toEpoch(--year, month, day, h, m, s);
+      return this.remember(t, year);
+    }
+    const year = this.previousYear;
+    const t = this.toEpoch(year, month, day, h, m, s);
+    if (t - this.previous > HALF_YEAR) return this.remember(this.toEpoch(year - 1, month, day, h, m, s), year - 1);
+    if (this.previous - t > HALF_YEAR) return this.remember(this.toEpoch(year + 1, month, day, h, m, s), year + 1);
+    return this.remember(t, year);
+  }
+
+  private remember(t: number, year: number): number {
+    this.previous = t;
+    this.previousYear = year;
+    return t;
+  }
+}
+
+/** `Nov  5 13:29:32` (already split) -> ISO, through the input's YearResolver. */
+export function rfc3164ToIso(resolver: YearResolver, month: number, day: number, hms: string): string | null {
+  if (hms.length !== 8 || hms[2] !== ':' || hms[5] !== ':') return null;
+  const h = Number(hms.slice(0, 2));
+  const m = Number(hms.slice(3, 5));
+  const s = Number(hms.slice(6, 8));
+  if (!(h < 24 && m < 60 && s < 61) || day < 1 || day > 31) return null;
+  return `${isoSecond(resolver.resolve(month, day, h, m, s))}.000000Z`;
+}

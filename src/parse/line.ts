@@ -1,0 +1,76 @@
+import { HeaderFallback, Outcome, recordFromPairs } from './fields';
+import { rfc3164ToIso, rfc3339ToIso, YearResolver } from './header-time';
+import { Header, readHeader, readTag } from './header';
+import { scanPairs } from './pairs';
+
+/**
+ * The parser: one syslog line in, a record or the reason there is none out. No I/O; the
+ * only state is the input's YearResolver for RFC 3164 stamps without a year.
+ */
+export type ParseOutcome = Outcome | { skip: 'foreign' | 'empty' };
+
+/** Tags that hooks in the wild log under (design.md section 3). */
+export const DEFAULT_TAGS = /^(?:(?:[A-Za-z0-9][\w-]*_)?ModuleUsage(?:Tracking)?|lmod(?:-[\d.]+)?|modules?)$/;
+
+export interface ParseContext {
+  isTrackingTag: (tag: string) => boolean;
+  years: YearResolver;
+}
+
+/** `--tag REGEX` adds a site's own tag to the known ones; the last answer is cached. */
+export function tagMatcher(extra?: RegExp): (tag: string) => boolean {
+  let lastTag = '';
+  let lastAnswer = false;
+  return (tag) => {
+    if (tag !== lastTag) {
+      lastTag = tag;
+      lastAnswer = DEFAULT_TAGS.test(tag) || (extra !== undefined && extra.test(tag));
+    }
+    return lastAnswer;
+  };
+}
+
+/** Lmod gen_2 JSON (`"date"` holds the epoch) and Environment Modules' JSON recipe. */
+const JSON_EPOCH_KEYS: ReadonlySet<string> = new Set(['date']);
+
+export function parseLine(line: string, context: ParseContext): ParseOutcome {
+  if (line.length === 0 || line.trim() === '') return { skip: 'empty' };
+  const header = readHeader(line);
+  if (header.stamp === null && header.month === 0 && line.charCodeAt(0) === 123) {
+    const outcome = fromJson(line, header, context);
+    return 'malformed' in outcome ? { skip: 'foreign' } : outcome;
+  }
+  const tag = readTag(line, header.tagAt, header.rfc5424);
+  if (tag === null || !context.isTrackingTag(tag.tag)) return { skip: 'foreign' };
+  const at = tag.messageAt;
+  if (line.charCodeAt(at) === 123) return fromJson(line.slice(at), header, context);
+  const pairs = scanPairs(line, at);
+  if (pairs.unterminated) return { malformed: 'cut short (unterminated quote)' };
+  const outcome = recordFromPairs(pairs.keys, pairs.values, fallback(header, context));
+  if (pairs.trailingWord && !('skip' in outcome)) return { malformed: 'cut short (ends in a word without =)' };
+  return outcome;
+}
+
+function fromJson(text: string, header: Header, context: ParseContext): Outcome {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    return { malformed: 'bad JSON payload' };
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { malformed: 'JSON payload is not an object' };
+  const keys = Object.keys(payload);
+  const values = keys.map((k) => (payload as Record<string, unknown>)[k]);
+  return recordFromPairs(keys, values, fallback(header, context), JSON_EPOCH_KEYS);
+}
+
+function fallback(header: Header, context: ParseContext): HeaderFallback {
+  return {
+    host: header.host,
+    time: () => {
+      if (header.stamp !== null) return rfc3339ToIso(header.stamp);
+      if (header.month !== 0) return rfc3164ToIso(context.years, header.month, header.day, header.hms);
+      return null;
+    },
+  };
+}
