@@ -1,0 +1,62 @@
+/**
+ * Time bounds for the report filters. The database stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
+ * (schema.md), so every bound is turned into that exact text: both dialects compare it as a string
+ * or DATETIME the same way, and microseconds survive (a JS Date keeps only milliseconds).
+ */
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, min: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
+
+/** `30d`, `12h`, `2w`, `1y`, `90min`, `45s` -> seconds; null when the text is not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+)(s|min|h|d|w|y)$/.exec(text.trim());
+  if (m === null) return null;
+  return Number(m[1]) * UNIT_SECONDS[m[2]];
+}
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** A stored-time string for a Date plus extra microseconds (0-999). */
+function storedTime(date: Date, micros: number): string {
+  const iso = date.toISOString(); // 2024-01-02T03:04:05.678Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${iso.slice(20, 23)}${String(micros).padStart(3, '0')}`;
+}
+
+/**
+ * Parses a `--since`/`--until` value: a date (`2024-01-31`), a date and time (`2024-01-31T12:00`,
+ * seconds and up to 6 fraction digits optional, `Z` or `+02:00` optional, UTC when absent), or a
+ * duration before `now` (`30d`). Returns the stored-time text, or null when the value is none of these.
+ */
+export function parseTimeBound(text: string, now: Date): string | null {
+  const seconds = parseDuration(text);
+  if (seconds !== null) return storedTime(new Date(now.getTime() - seconds * 1000), 0);
+  const m = DATE_TIME.exec(text.trim());
+  if (m === null) return null;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+  const ms = Date.UTC(...fields);
+  const date = new Date(ms);
+  // Date.UTC rolls 2024-02-30 over into March: refuse instead of guessing.
+  if (
+    date.getUTCFullYear() !== fields[0] || date.getUTCMonth() !== fields[1] || date.getUTCDate() !== fields[2] ||
+    date.getUTCHours() !== fields[3] || date.getUTCMinutes() !== fields[4] || date.getUTCSeconds() !== fields[5]
+  ) {
+    return null;
+  }
+  const micro = Number(frac.padEnd(6, '0'));
+  const offsetMinutes = zone === 'Z' ? 0 : zoneMinutes(zone);
+  const shifted = new Date(ms - offsetMinutes * 60000 + Math.floor(micro / 1000));
+  return storedTime(shifted, micro % 1000);
+}
+
+function zoneMinutes(zone: string): number {
+  const sign = zone[0] === '-' ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
+}
+
+/** A stored time as the reports print it: UTC ISO-8601 with 6 fraction digits, like the NDJSON records. */
+export function isoTime(stored: string | null): string | null {
+  if (stored === null) return null;
+  return `${stored.slice(0, 10)}T${stored.slice(11, 26)}Z`;
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { formatCsv, formatNdjson, formatTable } from '../src/report/format';
+import { globCondition, globToRegExp, tokenizeGlob } from '../src/report/glob';
+import { barChartSvg, columnChartSvg, escapeHtml } from '../src/report/html';
+import { parseInventory, parsePlainList, parseSpiderJson } from '../src/report/inventory';
+import { periodFor } from '../src/report/page';
+import { isoTime, parseDuration, parseTimeBound } from '../src/report/period';
+import { moduleMatcher, nextPeriod, periodOf } from '../src/report/reports';
+import type { ReportTable } from '../src/report/table';
+
+const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'report');
+const NOW = new Date('2024-04-01T12:00:00.250Z');
+
+test('durations: units s, min, h, d, w, y; anything else is not a duration', () => {
+  assert.equal(parseDuration('30d'), 30 * 86400);
+  assert.equal(parseDuration('12h'), 12 * 3600);
+  assert.equal(parseDuration('90min'), 5400);
+  assert.equal(parseDuration('45s'), 45);
+  assert.equal(parseDuration('2w'), 14 * 86400);
+  assert.equal(parseDuration('1y'), 365 * 86400);
+  for (const bad of ['30', 'd', '30m', '1.5d', '-3d', '30 days', '']) assert.equal(parseDuration(bad), null, bad);
+});
+
+test('time bounds: dates, times, zones and durations become stored UTC text with microseconds', () => {
+  assert.equal(parseTimeBound('2024-01-31', NOW), '2024-01-31 00:00:00.000000');
+  assert.equal(parseTimeBound('2024-01-31T12:05', NOW), '2024-01-31 12:05:00.000000');
+  assert.equal(parseTimeBound('2024-01-31 12:05:07', NOW), '2024-01-31 12:05:07.000000');
+  assert.equal(parseTimeBound('2024-01-31T12:05:07.123456Z', NOW), '2024-01-31 12:05:07.123456');
+  assert.equal(parseTimeBound('2024-01-31T12:05:07.5', NOW), '2024-01-31 12:05:07.500000');
+  assert.equal(parseTimeBound('2024-01-01T01:30:00.000001+02:00', NOW), '2023-12-31 23:30:00.000001');
+  assert.equal(parseTimeBound('2024-01-01T00:00-0130', NOW), '2024-01-01 01:30:00.000000');
+  assert.equal(parseTimeBound('30d', NOW), '2024-03-02 12:00:00.250000');
+  assert.equal(parseTimeBound('12h', NOW), '2024-04-01 00:00:00.250000');
+  for (const bad of ['2024-02-30', '2024-13-01', '2024-01-31T25:00', 'yesterday', '31/01/2024', '2024-1-31']) {
+    assert.equal(parseTimeBound(bad, NOW), null, bad);
+  }
+  assert.equal(isoTime('2024-01-31 12:05:07.123456'), '2024-01-31T12:05:07.123456Z');
+  assert.equal(isoTime(null), null);
+});
+
+test('globs: tokens, quoting with backslash, classes and an unclosed bracket', () => {
+  assert.deepEqual(tokenizeGlob('a\\*b*[!x-z]?'), [
+    { kind: 'text', value: 'a*b' },
+    { kind: 'star' },
+    { kind: 'class', negated: true, body: 'x-z' },
+    { kind: 'one' },
+  ]);
+  assert.deepEqual(tokenizeGlob('[]a]'), [{ kind: 'class', negated: false, body: ']a' }]);
+  assert.throws(() => tokenizeGlob('gcc[12'), /unclosed \[ in pattern "gcc\[12"/);
+});
+
+test('globs become =, LIKE with escaped % _ !, REGEXP or GLOB with literal wildcards bracketed', () => {
+  assert.deepEqual(globCondition('mysql', 'name', 'gcc/12.2.0'), { sql: 'name = ?', params: ['gcc/12.2.0'] });
+  assert.deepEqual(globCondition('sqlite', 'name', 'a\\*b'), { sql: 'name = ?', params: ['a*b'] });
+  assert.deepEqual(globCondition('mysql', 'name', 'my_t%!*?'), { sql: "name LIKE ? ESCAPE '!'", params: ['my!_t!%!!%_'] });
+  assert.deepEqual(globCondition('sqlite', 'name', 'my_t%*\\?x[ab]'), { sql: 'name GLOB ?', params: ['my_t%*[?]x[ab]'] });
+  assert.deepEqual(globCondition('sqlite', 'name', 'x[!ab]'), { sql: 'name GLOB ?', params: ['x[^ab]'] });
+  assert.deepEqual(globCondition('mysql', 'name', 'gcc/1[0-2].*'), { sql: 'name REGEXP ?', params: ['^gcc/1[0-2]\\..*$'] });
+  assert.deepEqual(globCondition('mysql', 'name', 'a+[!^\\]b'), { sql: 'name REGEXP ?', params: ['^a\\+[^\\^\\\\]b$'] });
+});
+
+test('globs in JavaScript match whole names, case-sensitively', () => {
+  const re = globToRegExp('gcc/1[0-2]*');
+  assert.equal(re.test('gcc/12.2.0'), true);
+  assert.equal(re.test('gcc/9.4.0'), false);
+  assert.equal(re.test('Gcc/12.2.0'), false);
+  assert.equal(globToRegExp('my_tool*').test('myxtool/1.0'), false);
+  assert.equal(globToRegExp('p?thon/[!2]*').test('python/3.11.4'), true);
+  const matches = moduleMatcher(['gcc', 'mpi/*']);
+  assert.deepEqual(['gcc/9.4.0', 'gcc', 'Gcc/5.4.0', 'mpi/openmpi/4.1.5', 'R/4.3.1'].filter(matches), ['gcc/9.4.0', 'gcc', 'mpi/openmpi/4.1.5']);
+});
+
+test('inventory: real `spider -o spider-json` output, hidden modules included', () => {
+  const inv = parseInventory(readFileSync(join(FIXTURES, 'inventory.spider.json'), 'utf8'));
+  assert.deepEqual(inv, {
+    modules: ['R/4.3.1', 'StdEnv', 'cmake/3.27.0', 'gcc/12.2.0', 'gcc/9.4.0', 'mpi/openmpi/4.1.5', 'python/.3.9.0', 'python/3.11.4'],
+    problems: [],
+  });
+});
+
+test('inventory: real `module -t avail` output, headers and package lines skipped', () => {
+  const inv = parseInventory(readFileSync(join(FIXTURES, 'inventory.avail.txt'), 'utf8'));
+  assert.deepEqual(inv, {
+    modules: ['R/4.3.1', 'StdEnv', 'cmake/3.27.0', 'gcc/12.2.0', 'gcc/9.4.0', 'mpi/openmpi/4.1.5', 'python/3.11.4'],
+    problems: [],
+  });
+});
+
+test('inventory: default and alias markers stripped, duplicates merged, bad lines reported', () => {
+  const text = '/apps/Core:\ngcc/12.2.0(default)\ngcc/12.2.0\nR/4.3.1 (D)\nintel/2023 <aL>\r\n\n# note\nnot a module name\n';
+  assert.deepEqual(parsePlainList(text), {
+    modules: ['R/4.3.1', 'gcc/12.2.0', 'intel/2023'],
+    problems: [{ line: 8, reason: 'not a module name (contains white space)', text: 'not a module name' }],
+  });
+  assert.deepEqual(parseSpiderJson('{"gcc": {"/a/gcc/1.lua": {"fullName": "gcc/1"}, "/a/gcc/2.lua": {}}}'), {
+    modules: ['gcc/1'],
+    problems: [{ line: 1, reason: 'no fullName for gcc in /a/gcc/2.lua', text: '{}' }],
+  });
+  const broken = parseSpiderJson('{"gcc": ');
+  assert.equal(broken.modules.length, 0);
+  assert.match(broken.problems[0].reason, /^not valid JSON/);
+  assert.deepEqual(parseSpiderJson('[1]').problems[0].reason, 'spider-json must be an object of packages');
+});
+
+test('periods: starts, next periods across month and year ends, ISO weeks from Monday', () => {
+  assert.equal(periodOf('2024-01-14 23:00:00.000000', 'week'), '2024-01-08');
+  assert.equal(periodOf('2024-01-15 00:00:00.000000', 'week'), '2024-01-15');
+  assert.equal(periodOf('2023-12-31 23:59:59.999999', 'week'), '2023-12-25');
+  assert.equal(periodOf('2024-02-29 12:00:00.000000', 'month'), '2024-02-01');
+  assert.equal(periodOf('2024-02-29 12:00:00.000000', 'day'), '2024-02-29');
+  assert.equal(nextPeriod('2024-01-31', 'day'), '2024-02-01');
+  assert.equal(nextPeriod('2023-12-25', 'week'), '2024-01-01');
+  assert.equal(nextPeriod('2023-12-01', 'month'), '2024-01-01');
+  assert.equal(periodFor('2024-01-01 00:00:00.000000', '2024-01-31 00:00:00.000000'), 'day');
+  assert.equal(periodFor('2024-01-01 00:00:00.000000', '2024-02-15 00:00:00.000000'), 'week');
+  assert.equal(periodFor('2023-06-15 00:00:00.000000', '2024-03-31 00:00:00.000000'), 'month');
+});
+
+const SAMPLE: ReportTable = {
+  title: 'sample',
+  columns: [
+    { key: 'module', label: 'module' },
+    { key: 'loads', label: 'loads', numeric: true },
+    { key: 'last_load', label: 'last load' },
+  ],
+  rows: [
+    { module: 'gcc/12.2.0', loads: 1234, last_load: '2024-03-05T06:00:00.000000Z' },
+    { module: 'a,"quoted"', loads: 7, last_load: null },
+  ],
+};
+
+test('formats: aligned table, NDJSON in column order, RFC 4180 CSV', () => {
+  assert.equal(
+    formatTable(SAMPLE),
+    'module      loads  last load\n' +
+      '----------  -----  ---------------------------\n' +
+      'gcc/12.2.0   1234  2024-03-05T06:00:00.000000Z\n' +
+      'a,"quoted"      7  -\n',
+  );
+  assert.equal(
+    formatNdjson(SAMPLE),
+    '{"module":"gcc/12.2.0","loads":1234,"last_load":"2024-03-05T06:00:00.000000Z"}\n{"module":"a,\\"quoted\\"","loads":7,"last_load":null}\n',
+  );
+  assert.equal(formatCsv(SAMPLE), 'module,loads,last_load\r\ngcc/12.2.0,1234,2024-03-05T06:00:00.000000Z\r\n"a,""quoted""",7,\r\n');
+  assert.equal(formatTable({ ...SAMPLE, rows: [] }), 'module  loads  last load\n------  -----  ---------\n');
+});
+
+test('charts: bar lengths and heights in proportion, labels escaped', () => {
+  assert.equal(escapeHtml(`<a href="x">&'`), '&#60;a href=&#34;x&#34;&#62;&#38;&#39;');
+  const bars = barChartSvg('c', 'cap', [
+    { label: 'gcc', value: 4 },
+    { label: '<b>', value: 1 },
+  ]);
+  assert.deepEqual([...bars.matchAll(/<rect class="bar"[^>]* width="([\d.]+)"[^>]*data-label="([^"]*)" data-value="(\d+)"/g)].map((m) => m.slice(1)), [
+    ['480', 'gcc', '4'],
+    ['120', '&#60;b&#62;', '1'],
+  ]);
+  const columns = columnChartSvg('t', 'cap', [
+    { label: '2024-01-01', value: 3 },
+    { label: '2024-02-01', value: 0 },
+    { label: '2024-03-01', value: 6 },
+  ]);
+  assert.deepEqual([...columns.matchAll(/<rect class="bar"[^>]* height="([\d.]+)" data-label="([^"]*)"/g)].map((m) => m.slice(1)), [
+    ['100', '2024-01-01'],
+    ['0', '2024-02-01'],
+    ['200', '2024-03-01'],
+  ]);
+});
