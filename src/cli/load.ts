@@ -1,0 +1,243 @@
+import { Command } from 'commander';
+import { describeDb, resolveDbConfig, DbConfig, DbConfigError } from '../db/config';
+import { openClient } from '../db/client';
+import { ddl, migrate } from '../db/migrate';
+import { OpenedStore, openStore } from '../db/open-store';
+import { LoadFailure, LoadSink } from '../load/loader';
+import { DEFAULT_RETRY, isTransient } from '../load/retry';
+import { describeInputError, feedInputs } from '../stream/feed';
+import { inputNames } from '../stream/input';
+import { Diagnostics } from './diagnostics';
+import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED, EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes';
+import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
+import { Progress, summaryLine } from './progress';
+import { runCli } from './run';
+
+const PROGRAM = 'lmod-load';
+/** Measured with bench/30-load.bench.ts: see the README section. */
+export const DEFAULT_BATCH_ROWS = 5000;
+export const DEFAULT_IN_FLIGHT = 2;
+/** Records may carry a large `extra`; longer lines are reported, not read into memory. */
+const MAX_LINE = 1024 * 1024;
+
+interface LoadOptions {
+  db?: string;
+  envFile?: string;
+  batchSize: number;
+  batchBytes?: number;
+  inFlight: number;
+  retries: number;
+  maxErrors?: number;
+  quiet?: boolean;
+  dryRun?: boolean;
+}
+
+function dbOptions(program: Command): Command {
+  return program
+    .option('--db <url>', 'mysql://user:pass@host:port/database[?ssl=true|skip-verify|CA.pem&socket=PATH] or sqlite:PATH (overrides DB_*)')
+    .option('--env-file <path>', 'read DB_* settings from this file instead of ./.env');
+}
+
+function loadProgram(): Command {
+  const program = newProgram(PROGRAM, 'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.', [
+    'lmod-parse /var/log/lmod/lmod.log | lmod-load',
+    'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
+    'lmod-load records.ndjson.gz --dry-run',
+    'lmod-load migrate            # create or upgrade the schema first (MySQL)',
+    'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
+  ]);
+  return dbOptions(program)
+    .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
+    .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
+    .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)", positiveInt)
+    .option('-j, --in-flight <n>', 'MySQL batches loaded at the same time', positiveInt, DEFAULT_IN_FLIGHT)
+    .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
+    .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
+    .option('-q, --quiet', 'no summary, no notices')
+    .option('-n, --dry-run', 'validate only; do not connect to a database');
+}
+
+function migrateProgram(): Command {
+  const program = newProgram(`${PROGRAM} migrate`, 'Create or upgrade the lmod-tracking schema (MySQL or SQLite); safe to run again.', [
+    'lmod-load migrate',
+    'lmod-load migrate --db sqlite:./lmod_tracking.sqlite',
+    'lmod-load migrate --sql > lmod-schema.sql && mariadb lmod < lmod-schema.sql',
+  ]);
+  return dbOptions(program).option('--sql', 'print the MySQL DDL on stdout instead of running it').option('-q, --quiet', 'no notice');
+}
+
+export function main(): void {
+  runCli(PROGRAM, async (argv) => {
+    hidePasswordFromProcessTitle(argv);
+    return argv[0] === 'migrate' ? runMigrate(argv.slice(1)) : runLoad(argv);
+  });
+}
+
+/** `--db mysql://u:secret@...` would show in `ps`: the title becomes the bare program name. */
+function hidePasswordFromProcessTitle(argv: string[]): void {
+  if (argv.some((a) => /mysql:\/\/[^/@]*:[^/@]*@/i.test(a))) process.title = PROGRAM;
+}
+
+function resolveConfig(options: { db?: string; envFile?: string }): DbConfig {
+  try {
+    return resolveDbConfig({ db: options.db, envFile: options.envFile });
+  } catch (err) {
+    throw asFatal(err);
+  }
+}
+
+/** Configuration and connection problems are one line and exit 2. */
+function asFatal(err: unknown): unknown {
+  return err instanceof DbConfigError ? new CliError(`${PROGRAM}: ${err.message}`, EXIT_FATAL) : err;
+}
+
+async function runMigrate(argv: string[]): Promise<number> {
+  const program = migrateProgram();
+  parseArgs(program, argv);
+  const options = program.opts<{ db?: string; envFile?: string; sql?: boolean; quiet?: boolean }>();
+  if (options.sql) {
+    process.stdout.write(ddl('mysql'));
+    return EXIT_OK;
+  }
+  const config = resolveConfig(options);
+  const client = await openClient(config).catch((err) => Promise.reject(asFatal(err)));
+  try {
+    const before = await migrate(client);
+    if (!options.quiet) {
+      const latest = before.latest;
+      const done = before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
+      process.stderr.write(`${PROGRAM}: ${client.description}: ${done}\n`);
+    }
+  } finally {
+    await client.close();
+  }
+  return EXIT_OK;
+}
+
+async function runLoad(argv: string[]): Promise<number> {
+  const program = loadProgram();
+  parseArgs(program, argv);
+  const options = program.opts<LoadOptions>();
+  const diagnostics = new Diagnostics(PROGRAM, options.maxErrors);
+  let opened: OpenedStore | null = null;
+  if (!options.dryRun) {
+    const config = resolveConfig(options);
+    if (config.dialect === 'sqlite' && config.isDefault && !options.quiet) {
+      diagnostics.message(`no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into ${describeDb(config)}`);
+    }
+    opened = await openStore(config, options.inFlight).catch((err) => Promise.reject(asFatal(err)));
+  }
+  try {
+    return await loadInputs(program.args, options, diagnostics, opened);
+  } finally {
+    await opened?.client.close();
+  }
+}
+
+async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<number> {
+  const store = opened?.store ?? null;
+  const sink = new LoadSink({
+    store,
+    batchRows: options.batchSize,
+    batchBytes: Math.min(options.batchBytes ?? Infinity, store?.maxBatchBytes ?? Infinity),
+    diagnostics,
+    maxLineLength: MAX_LINE,
+    retry: {
+      ...DEFAULT_RETRY,
+      retries: options.retries,
+      onRetry: (err, attempt, delay) =>
+        diagnostics.message(`${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`),
+    },
+  });
+  const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);
+  const signal = awaitSignal();
+  let failedInputs = 0;
+  let error: unknown;
+  const fed = (async () => {
+    failedInputs = await feedInputs(inputNames(args), sink, {
+      maxLength: MAX_LINE,
+      onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
+    });
+    await new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.end(resolve);
+    });
+  })().catch((err) => {
+    error = err;
+  });
+  const signalled = await Promise.race([fed.then(() => null), signal.received]);
+  signal.dispose();
+  if (signalled !== null) sink.stop();
+  await sink.settled();
+  progress.stop();
+  const counts = sink.counts;
+  if (!options.quiet || sink.failure !== undefined) {
+    const labels: [string, number][] = store === null
+      ? [['read', counts.read], ['valid', counts.inserted], ['rejected', counts.rejected]]
+      : [['read', counts.read], ['new', counts.inserted], ['already present', counts.present], ['rejected', counts.rejected]];
+    if (counts.unloaded > 0) labels.push(['not loaded', counts.unloaded]);
+    process.stderr.write(summaryLine(PROGRAM, labels, progress.seconds(), ['records', counts.read]));
+  }
+  if (sink.failure !== undefined) throw failureError(sink.failure, sink, options.retries, opened);
+  if (signalled !== null) {
+    // The input (stdin most often) may still hold the event loop: leave now that all is committed.
+    await opened?.client.close();
+    process.exit(signalled);
+  }
+  if (error !== undefined) throw error;
+  return counts.rejected > 0 || failedInputs > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+/** Exit 2 with what was committed, and the promise that a rerun completes the load. */
+function failureError(failure: LoadFailure, sink: LoadSink, retries: number, opened: OpenedStore | null): CliError {
+  if (failure.cause instanceof CliError) return failure.cause;
+  const where = opened?.client.description ?? 'the database';
+  const after = isTransient(failure.cause) ? ` after ${retries} retries` : '';
+  return new CliError(
+    `${PROGRAM}: ${where}: ${describeDbError(failure.cause)}${after}; ` +
+      `${sink.committed.toLocaleString('en-US')} records were committed before it ` +
+      `(${sink.counts.inserted.toLocaleString('en-US')} new, ${sink.counts.present.toLocaleString('en-US')} already present); ` +
+      'rerun with the same input to complete the load',
+    EXIT_FATAL,
+  );
+}
+
+function describeDbError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'PROTOCOL_CONNECTION_LOST':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'lost the connection to the database';
+    case 'ECONNREFUSED':
+      return 'the database refused the connection';
+    case 'ER_LOCK_DEADLOCK':
+      return 'deadlock with another writer';
+    case 'ER_LOCK_WAIT_TIMEOUT':
+      return 'lock wait timeout';
+    default:
+      return code !== undefined && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+}
+
+/** SIGINT/SIGTERM resolve with their exit code; a second signal ends the run at once. */
+function awaitSignal(): { received: Promise<number>; dispose(): void } {
+  let onInt: () => void = () => undefined;
+  let onTerm: () => void = () => undefined;
+  const received = new Promise<number>((resolve) => {
+    onInt = () => resolve(EXIT_SIGINT);
+    onTerm = () => resolve(EXIT_SIGTERM);
+  });
+  const handlers: [NodeJS.Signals, () => void][] = [['SIGINT', onInt], ['SIGTERM', onTerm]];
+  for (const [name, handler] of handlers) process.once(name, handler);
+  return {
+    received,
+    dispose() {
+      for (const [name, handler] of handlers) {
+        process.off(name, handler);
+        process.once(name, () => process.exit(name === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM));
+      }
+    },
+  };
+}
+

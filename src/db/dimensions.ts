@@ -1,0 +1,60 @@
+import { splitModule } from '../record';
+import type { LoadRow } from '../load/validate';
+
+/** A small table of distinct names with integer ids (users, hosts, modules, paths). */
+export interface Dimension {
+  table: string;
+  /** The unique column the loader looks values up by. */
+  key: string;
+  /** Columns written for a new value, the key first. */
+  columns: string[];
+  values(key: string): (string | null)[];
+  /** The row's value for this dimension; null means no reference (a path not logged). */
+  of(row: LoadRow): string | null;
+}
+
+export const USERS: Dimension = { table: 'users', key: 'name', columns: ['name'], values: (k) => [k], of: (r) => r.user };
+export const HOSTS: Dimension = { table: 'hosts', key: 'name', columns: ['name'], values: (k) => [k], of: (r) => r.host };
+export const MODULES: Dimension = {
+  table: 'modules',
+  key: 'module',
+  columns: ['module', 'name', 'version'],
+  values: (k) => {
+    const { name, version } = splitModule(k);
+    return [k, name, version];
+  },
+  of: (r) => r.module,
+};
+export const PATHS: Dimension = { table: 'paths', key: 'path', columns: ['path'], values: (k) => [k], of: (r) => r.path };
+
+export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
+
+/**
+ * Name -> id for one dimension, filled from the database as names turn up. Ids are only
+ * cached once the row holding them is committed, so a rolled-back batch leaves no stale id.
+ */
+export class IdCache {
+  private readonly ids = new Map<string, number>();
+
+  get(key: string): number | undefined {
+    return this.ids.get(key);
+  }
+
+  set(key: string, id: number): void {
+    this.ids.set(key, id);
+  }
+
+  clear(): void {
+    this.ids.clear();
+  }
+
+  /** The distinct values of the rows that have no cached id yet. */
+  missing(dimension: Dimension, rows: LoadRow[]): string[] {
+    const missing = new Set<string>();
+    for (const row of rows) {
+      const key = dimension.of(row);
+      if (key !== null && !this.ids.has(key)) missing.add(key);
+    }
+    return [...missing];
+  }
+}

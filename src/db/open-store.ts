@@ -1,0 +1,40 @@
+import { MysqlClient, SqliteClient, openClient } from './client';
+import { DbConfig, DbConfigError } from './config';
+import { migrate, schemaStatus } from './migrate';
+import { MysqlStore } from './mysql-store';
+import { SqliteStore } from './sqlite-store';
+import { LoadStore } from './store';
+
+export interface OpenedStore {
+  client: MysqlClient | SqliteClient;
+  store: LoadStore;
+}
+
+/**
+ * Opens the database for loading. SQLite brings its own schema up to date; MySQL must have
+ * been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
+ * message names the command to run.
+ */
+export async function openStore(config: DbConfig, inFlight: number): Promise<OpenedStore> {
+  const client = await openClient(config, { connections: inFlight });
+  try {
+    if (client instanceof SqliteClient) {
+      await migrate(client);
+      return { client, store: new SqliteStore(client) };
+    }
+    const status = await schemaStatus(client);
+    if (status.current > status.latest) {
+      throw new DbConfigError(
+        `${client.description} has schema v${status.current}, newer than this lmod-load knows (v${status.latest}): upgrade lmod-tracking`,
+      );
+    }
+    if (status.current < status.latest) {
+      const what = status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
+      throw new DbConfigError(`${client.description} ${what}: run \`lmod-load migrate\` (with the same --db or --env-file) first`);
+    }
+    return { client, store: await MysqlStore.open(client, inFlight) };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}

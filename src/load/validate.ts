@@ -1,0 +1,123 @@
+import { splitModule } from '../record';
+
+/**
+ * A record checked against the contract (design.md section 2) and the column limits of
+ * schema v1, in the shape the stores write: `time` as the database prints DATETIME(6),
+ * `host` '' for an unlogged host, `extra` as compact JSON.
+ */
+export interface LoadRow {
+  time: string;
+  user: string;
+  host: string;
+  module: string;
+  name: string;
+  version: string | null;
+  path: string | null;
+  jobid: string | null;
+  userload: 0 | 1 | null;
+  extra: string | null;
+  /** Where the record came from, for messages about it: FILE and LINE. */
+  source: string;
+  line: number;
+  /** An upper bound of the bytes this row adds to an INSERT statement. */
+  bytes: number;
+}
+
+/** Column limits in characters (VARCHAR) or bytes (TEXT), as in schema v1. */
+export const LIMITS = { user: 255, host: 255, module: 255, name: 255, version: 255, path: 768, jobid: 128, extraBytes: 65_535 };
+
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z$/;
+
+/** Thrown inside validation; its message is the reason printed after FILE:LINE. */
+class Invalid extends Error {}
+
+/** The row for a parsed JSON value, or the reason it cannot be loaded. */
+export function toRow(value: unknown, source: string, line: number): LoadRow | string {
+  try {
+    return checkRecord(value, source, line);
+  } catch (err) {
+    if (err instanceof Invalid) return err.message;
+    throw err;
+  }
+}
+
+function checkRecord(value: unknown, source: string, line: number): LoadRow {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Invalid('not a JSON object');
+  const record = value as Record<string, unknown>;
+  const time = dbTime(field(record, 'time'));
+  const user = keyString(record, 'user', false);
+  const module = keyString(record, 'module', false);
+  const { name, version } = splitModule(module);
+  if (field(record, 'name') !== name) throw new Invalid(`name must be "${name}" for module "${module}"`);
+  if (field(record, 'version') !== version) {
+    throw new Invalid(`version must be ${version === null ? 'null' : `"${version}"`} for module "${module}"`);
+  }
+  const host = keyString(record, 'host', true) ?? '';
+  const path = keyString(record, 'path', true);
+  const jobid = nullableString(record, 'jobid');
+  const userload = field(record, 'userload');
+  if (userload !== null && typeof userload !== 'boolean') throw new Invalid('userload must be true, false or null');
+  const extra = extraJson(record.extra);
+  const bytes = 64 + 3 * ((jobid?.length ?? 0) + (extra?.length ?? 0));
+  return { time, user, host, module, name, version, path, jobid, userload: userload === null ? null : userload ? 1 : 0, extra, source, line, bytes };
+}
+
+function field(record: Record<string, unknown>, key: string): unknown {
+  if (!(key in record)) throw new Invalid(`missing field ${key}`);
+  return record[key];
+}
+
+/** `2023-04-27T07:22:57.622180Z` -> `2023-04-27 07:22:57.622180`, within DATETIME's range. */
+function dbTime(value: unknown): string {
+  if (typeof value !== 'string') throw new Invalid('time must be a string');
+  const m = TIME.exec(value);
+  const bad = (): Invalid => new Invalid(`time "${value.slice(0, 40)}" is not a UTC time like 2023-04-27T07:22:57.622180Z`);
+  if (m === null) throw bad();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) throw bad();
+  return `${value.slice(0, 10)} ${value.slice(11, 26)}`;
+}
+
+function nullableString(record: Record<string, unknown>, key: keyof typeof LIMITS): string | null {
+  const value = field(record, key);
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new Invalid(`${key} must be a string or null`);
+  checkText(key, value, LIMITS[key]);
+  return value;
+}
+
+/**
+ * A value that is part of a unique key. The binary collation still pads with spaces, so
+ * `alice` and `alice ` would be one key to MySQL but two to the loader: refused.
+ */
+function keyString(record: Record<string, unknown>, key: 'user' | 'module', nullable: false): string;
+function keyString(record: Record<string, unknown>, key: 'host' | 'path', nullable: true): string | null;
+function keyString(record: Record<string, unknown>, key: 'user' | 'module' | 'host' | 'path', nullable: boolean): string | null {
+  const value = field(record, key);
+  if (value === null && nullable) return null;
+  if (typeof value !== 'string') throw new Invalid(`${key} must be a string${nullable ? ' or null' : ''}`);
+  if (value === '' && !nullable) throw new Invalid(`${key} is empty`);
+  checkText(key, value, LIMITS[key]);
+  if (value.endsWith(' ')) throw new Invalid(`${key} "${value.slice(0, 40)}" ends with a space (database keys ignore trailing spaces)`);
+  return value;
+}
+
+function checkText(key: string, value: string, limit: number): void {
+  // Column limits count characters (code points), JS counts UTF-16 units: compare exactly only when it matters.
+  if (value.length > limit && [...value].length > limit) throw new Invalid(`${key} is longer than ${limit} characters`);
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw new Invalid(`${key} is not valid Unicode (lone surrogate)`);
+}
+
+function extraJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Invalid('extra must be an object of strings');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return null;
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw new Invalid(`extra.${key.slice(0, 40)} must be a string`);
+  }
+  const json = JSON.stringify(value);
+  if (Buffer.byteLength(json) > LIMITS.extraBytes) throw new Invalid(`extra is longer than ${LIMITS.extraBytes} bytes as JSON`);
+  return json;
+}
