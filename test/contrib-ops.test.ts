@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -167,6 +168,46 @@ test('a real rotation: lmod.log-YYYYMMDD.gz that lmod-parse reads, and rsyslog w
     }]);
   } finally {
     await rsyslog.stop();
+    tmp.remove();
+  }
+});
+
+/** A TCP port nothing listens on right now, for the central rsyslogd. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+test("a node's rsyslogd forwards the lines over TCP to the central one, which writes lmod.log", async (t) => {
+  if (!requirePrograms(t, missing({ rsyslogd: RSYSLOGD, logger: LOGGER }))) return;
+  const tmp = tempDir('forward');
+  const centralDir = join(tmp.path, 'central');
+  const nodeDir = join(tmp.path, 'node');
+  mkdirSync(centralDir);
+  mkdirSync(nodeDir);
+  const logFile = join(centralDir, 'log', 'lmod.log');
+  const port = await freePort();
+  const central = await PrivateRsyslog.start(centralDir,
+    `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${port}")\n${centralRule(logFile)}`);
+  let node: PrivateRsyslog | undefined;
+  try {
+    // The shipped node rule, sending to the central rsyslogd above instead of loghost.example.org.
+    const shipped = readFileSync(join(CONTRIB, 'rsyslog', 'node-forward.conf'), 'utf8');
+    assert.match(shipped, /target="loghost\.example\.org" port="514" protocol="tcp"/);
+    node = await PrivateRsyslog.start(nodeDir,
+      shipped.replace('target="loghost.example.org" port="514"', `target="127.0.0.1" port="${port}"`));
+    const message = 'user=alice module=gcc/12.2.0 path=/opt/mf/gcc/12.2.0.lua host=node1 time=1772352902.100123 jobid=4242 userload=yes';
+    const r = run(LOGGER!, ['-u', node.socket, '-t', 'ModuleUsageTracking', '-p', 'local0.info', '--', message]);
+    assert.equal(r.status, 0, r.stderr);
+    const [line] = await central.waitForLines(logFile, 1);
+    assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d \S+ ModuleUsageTracking: (.*)$/);
+    assert.ok(line.endsWith(` ModuleUsageTracking: ${message}`), line);
+  } finally {
+    await node?.stop();
+    await central.stop();
     tmp.remove();
   }
 });
