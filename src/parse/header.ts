@@ -91,10 +91,37 @@ function skipPreamble(line: string, at: number, rfc5424: boolean): number {
   let i = at;
   for (;;) {
     while (line.charCodeAt(i) === 32) i++;
+    if (rfc5424 && line.charCodeAt(i) === 91) {
+      const sdEnd = structuredDataEnd(line, i);
+      if (sdEnd > 0) {
+        i = sdEnd;
+        continue;
+      }
+    }
     const end = line.indexOf(' ', i);
     const word = end < 0 ? line.slice(i) : line.slice(i, end);
-    const skippable = word === '-' || word.endsWith('::') || (rfc5424 && (/^\d+$/.test(word) || /^\[.*\]$/.test(word)));
+    const skippable = word === '-' || word.endsWith('::') || (rfc5424 && /^\d+$/.test(word));
     if (!skippable || end < 0) return i;
     i = end + 1;
   }
+}
+
+/**
+ * End of RFC 5424 structured data (`[id k="v w"][id2 ...]`) starting at `at`: its values
+ * are quoted and may hold spaces, `]` and escaped quotes. -1 when it never closes.
+ */
+function structuredDataEnd(line: string, at: number): number {
+  let i = at;
+  while (line.charCodeAt(i) === 91) {
+    let quoted = false;
+    for (i++; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (c === 92 && quoted) i++;
+      else if (c === 34) quoted = !quoted;
+      else if (c === 93 && !quoted) break;
+    }
+    if (i >= line.length) return -1;
+    i++;
+  }
+  return i;
 }
