@@ -33,17 +33,21 @@ export function tagMatcher(extra?: RegExp): (tag: string) => boolean {
 /** Lmod gen_2 JSON (`"date"` holds the epoch) and Environment Modules' JSON recipe. */
 const JSON_EPOCH_KEYS: ReadonlySet<string> = new Set(['date']);
 
+const NOT_TRACKING_JSON: ReadonlySet<string> = new Set(['bad JSON payload', 'JSON payload is not an object', 'no user', 'no module']);
+
 export function parseLine(line: string, context: ParseContext): ParseOutcome {
   if (line.length === 0 || line.trim() === '') return { skip: 'empty' };
   const header = readHeader(line);
   if (header.stamp === null && header.month === 0 && line.charCodeAt(0) === 123) {
+    // Without a tag only user and module make a JSON line a tracking one.
     const outcome = fromJson(line, header, context);
-    return 'malformed' in outcome ? { skip: 'foreign' } : outcome;
+    return 'malformed' in outcome && NOT_TRACKING_JSON.has(outcome.malformed) ? { skip: 'foreign' } : outcome;
   }
   const tag = readTag(line, header.tagAt, header.rfc5424);
   if (tag === null || !context.isTrackingTag(tag.tag)) return { skip: 'foreign' };
   const at = tag.messageAt;
-  if (line.charCodeAt(at) === 123) return fromJson(line.slice(at), header, context);
+  const first = line.charCodeAt(at);
+  if (first === 123 || first === 91) return fromJson(line.slice(at), header, context);
   const pairs = scanPairs(line, at);
   if (pairs.unterminated) return { malformed: 'cut short (unterminated quote)' };
   const outcome = recordFromPairs(pairs.keys, pairs.values, fallback(header, context));
