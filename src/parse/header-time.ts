@@ -12,9 +12,16 @@ const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+
 export function rfc3339ToIso(stamp: string): string | null {
   const m = RFC3339.exec(stamp);
   if (m === null) return null;
-  const local = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
-  if (Number.isNaN(local)) return null;
+  const month = +m[2];
+  const day = +m[3];
+  // Date.UTC would roll `2024-13-45` over into 2025 rather than refuse it.
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 60) return null;
+  const local = Date.UTC(+m[1], month - 1, day, +m[4], +m[5], +m[6]) / 1000;
   return `${isoSecond(local - offsetSeconds(m[8]))}.${micros(m[7] ?? '')}Z`;
+}
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 function offsetSeconds(zone: string): number {
