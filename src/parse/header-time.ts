@@ -65,7 +65,8 @@ export function zoneConverter(tz: string | undefined): ZoneConverter {
   };
 }
 
-const HALF_YEAR = 183 * 86400;
+/** Closer than this to the stamp before, no other year can be nearer. */
+const NEAR = 150 * 86400;
 
 /**
  * Picks the year of RFC 3164 stamps in one input. The first stamp takes `--year`, else the
@@ -86,16 +87,21 @@ export class YearResolver {
   /** Seconds since the epoch of `month day hh:mm:ss`. */
   resolve(month: number, day: number, h: number, m: number, s: number): number {
     if (this.previous === null) {
-      let year = this.year ?? this.reference.getFullYear();
+      if (this.year !== undefined) return this.remember(this.toEpoch(this.year, month, day, h, m, s), this.year);
+      // The stamp may be up to a day ahead of the mtime (clocks differ), so next year is a candidate.
+      const latest = this.reference.getTime() / 1000 + 86400;
+      let year = this.reference.getUTCFullYear() + 1;
       let t = this.toEpoch(year, month, day, h, m, s);
-      if (this.year === undefined && t > this.reference.getTime() / 1000 + 86400) t = this.toEpoch(--year, month, day, h, m, s);
+      while (t > latest) t = this.toEpoch(--year, month, day, h, m, s);
       return this.remember(t, year);
     }
+    const previous = this.previous;
     const year = this.previousYear;
     const t = this.toEpoch(year, month, day, h, m, s);
-    if (t - this.previous > HALF_YEAR) return this.remember(this.toEpoch(year - 1, month, day, h, m, s), year - 1);
-    if (this.previous - t > HALF_YEAR) return this.remember(this.toEpoch(year + 1, month, day, h, m, s), year + 1);
-    return this.remember(t, year);
+    if (Math.abs(t - previous) < NEAR) return this.remember(t, year);
+    const other = t > previous ? year - 1 : year + 1;
+    const u = this.toEpoch(other, month, day, h, m, s);
+    return Math.abs(u - previous) < Math.abs(t - previous) ? this.remember(u, other) : this.remember(t, year);
   }
 
   private remember(t: number, year: number): number {
