@@ -41,7 +41,8 @@ export function parseLine(line: string, context: ParseContext): ParseOutcome {
   if (header.stamp === null && header.month === 0 && line.charCodeAt(0) === 123) {
     // Without a tag only user and module make a JSON line a tracking one.
     const outcome = fromJson(line, header, context);
-    return 'malformed' in outcome && NOT_TRACKING_JSON.has(outcome.malformed) ? { skip: 'foreign' } : outcome;
+    const foreign = 'malformed' in outcome ? NOT_TRACKING_JSON.has(outcome.malformed) : 'skip' in outcome && outcome.skip === 'not-tracking';
+    return foreign ? { skip: 'foreign' } : outcome;
   }
   const tag = readTag(line, header.tagAt, header.rfc5424);
   if (tag === null || !context.isTrackingTag(tag.tag)) return { skip: 'foreign' };
