@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbConfigError, describeDb, parseDbUrl, resolveDbConfig } from '../src/db/config';
+import { describeConnectError, openClient } from '../src/db/client';
+import { tempDir } from './load-support';
+
+test('no MySQL configured: the SQLite default', () => {
+  const dir = tempDir('cfg');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    assert.deepEqual(resolveDbConfig({ env: {} }), { dialect: 'sqlite', path: './lmod_tracking.sqlite', isDefault: true });
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('DB_* from the environment, with defaults for host and port', () => {
+  assert.deepEqual(resolveDbConfig({ env: { DB_USER: 'lmod', DB_PASS: 's3cret', DB_NAME: 'tracking' }, envFile: undefined, db: undefined }), {
+    dialect: 'mysql',
+    host: 'localhost',
+    port: 3306,
+    user: 'lmod',
+    password: 's3cret',
+    database: 'tracking',
+  });
+  assert.deepEqual(
+    resolveDbConfig({ env: { DB_USER: 'u', DB_NAME: 'd', DB_HOST: 'db1', DB_PORT: '3307', DB_SOCKET: '/run/mysqld.sock', DB_SSL_CA: '/etc/ca.pem' } }),
+    { dialect: 'mysql', host: 'db1', port: 3307, user: 'u', password: '', database: 'd', socketPath: '/run/mysqld.sock', tls: { caFile: '/etc/ca.pem', verify: true } },
+  );
+});
+
+test('an env file fills what the real environment does not set', () => {
+  const dir = tempDir('cfg');
+  const file = join(dir, 'lmod.env');
+  writeFileSync(file, 'DB_USER=fromfile\nDB_PASS="p w#d"\nDB_NAME=filedb\nDB_HOST=filehost\n');
+  const config = resolveDbConfig({ envFile: file, env: { DB_HOST: 'realhost' } });
+  assert.deepEqual(config, { dialect: 'mysql', host: 'realhost', port: 3306, user: 'fromfile', password: 'p w#d', database: 'filedb' });
+  assert.throws(() => resolveDbConfig({ envFile: join(dir, 'missing.env'), env: {} }), {
+    message: `--env-file ${join(dir, 'missing.env')}: No such file or directory`,
+  });
+});
+
+test('./.env is read from the working directory', () => {
+  const dir = tempDir('cfg');
+  writeFileSync(join(dir, '.env'), 'DB_USER=dot\nDB_NAME=dotdb\n');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    assert.equal(describeDb(resolveDbConfig({ env: {} })), 'mysql://dot@localhost:3306/dotdb');
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('half a MySQL configuration is an error naming what is missing', () => {
+  assert.throws(() => resolveDbConfig({ env: { DB_USER: 'u' } }), { message: 'DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into' });
+  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd' } }), { message: 'DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)' });
+  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd', DB_USER: 'u', DB_PORT: 'x' } }), { message: 'DB_PORT must be a port number (1-65535), not "x"' });
+});
+
+test('--db URLs override the environment', () => {
+  assert.deepEqual(resolveDbConfig({ db: 'mysql://lmod:p%40ss@db.example.org:3310/lmod?ssl=true', env: { DB_USER: 'x', DB_NAME: 'y' } }), {
+    dialect: 'mysql',
+    host: 'db.example.org',
+    port: 3310,
+    user: 'lmod',
+    password: 'p@ss',
+    database: 'lmod',
+    tls: { verify: true },
+  });
+  assert.deepEqual(parseDbUrl('mysql://u@h/d?ssl=/etc/ca.pem&socket=/tmp/s'), {
+    dialect: 'mysql', host: 'h', port: 3306, user: 'u', password: '', database: 'd', socketPath: '/tmp/s', tls: { caFile: '/etc/ca.pem', verify: true },
+  });
+  assert.deepEqual(parseDbUrl('mysql://u@h/d?ssl=skip-verify'), { dialect: 'mysql', host: 'h', port: 3306, user: 'u', password: '', database: 'd', tls: { verify: false } });
+  assert.deepEqual(parseDbUrl('sqlite:/var/lib/lmod.sqlite'), { dialect: 'sqlite', path: '/var/lib/lmod.sqlite', isDefault: false });
+  assert.deepEqual(parseDbUrl('sqlite:rel.sqlite'), { dialect: 'sqlite', path: 'rel.sqlite', isDefault: false });
+});
+
+test('bad --db URLs are refused without echoing the password', () => {
+  for (const [url, message] of [
+    ['postgres://u:topsecret@h/d', '--db must be mysql://user:pass@host:port/database or sqlite:PATH'],
+    ['mysql://u:topsecret@h', '--db mysql:// URL needs a database name: mysql://user:pass@host:port/database'],
+    ['mysql://:topsecret@h/d', '--db mysql:// URL needs a user: mysql://user:pass@host:port/database'],
+    ['mysql://u:topsecret@h:99999/d', '--db is not a valid mysql:// URL (expected mysql://user:pass@host:port/database)'],
+    ['mysql://u:topsecret@h/d?sslmode=x', '--db: unknown URL parameter "sslmode" (known: ssl, socket)'],
+    ['sqlite:', '--db sqlite:PATH needs a file path, e.g. sqlite:./lmod_tracking.sqlite'],
+  ]) {
+    assert.throws(() => parseDbUrl(url), (err: Error) => {
+      assert.ok(err instanceof DbConfigError);
+      assert.equal(err.message, message);
+      return true;
+    });
+  }
+});
+
+test('describeDb and connection errors name host, port, user and database, never the password', async () => {
+  const config = parseDbUrl('mysql://lmod:hunter22@127.0.0.1:1/lmoddb');
+  assert.equal(describeDb(config), 'mysql://lmod@127.0.0.1:1/lmoddb');
+  assert.equal(describeDb(parseDbUrl('mysql://lmod:hunter22@localhost/lmoddb?socket=/run/m.sock')), 'mysql://lmod@localhost (socket /run/m.sock)/lmoddb');
+  await assert.rejects(openClient(config), {
+    message: 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
+  });
+  if (config.dialect !== 'mysql') throw new Error('mysql expected');
+  const leaky = Object.assign(new Error('auth failed for hunter22'), { code: 'ER_SOMETHING' });
+  assert.equal(describeConnectError(leaky, config), 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)');
+});

@@ -1,0 +1,300 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { openClient, SqlClient } from '../src/db/client';
+import { parseDbUrl } from '../src/db/config';
+import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './helpers/mysql';
+import { FIXTURES, record, runLoad, summaryOf, tempDir } from './load-support';
+
+const BASIC = join(FIXTURES, 'basic.ndjson');
+const BAD = join(FIXTURES, 'bad.ndjson');
+
+/** The flat view's rows for basic.ndjson + bad.ndjson, in (time, user, module) order. */
+const EXPECTED_ROWS = [
+  ['2023-04-27 07:22:57.622180', 'alice', 'node001', 'gcc/12.2.0', 'gcc', '12.2.0', '/opt/apps/modulefiles/Core/gcc/12.2.0.lua', '4242', 1, null],
+  ['2023-04-27 07:22:57.622181', 'Alice', 'node001', 'GCC/12.2.0', 'GCC', '12.2.0', '/opt/apps/modulefiles/Core/GCC/12.2.0.lua', '4242', 1, null],
+  ['2023-04-27 07:23:01.000000', 'bob', null, 'StdEnv', 'StdEnv', null, null, 'interactive', null, null],
+  ['2023-04-27 07:23:01.000000', 'bob', 'node002', 'mpi/openmpi/4.1.5', 'mpi/openmpi', '4.1.5', '/opt/apps/modulefiles/MPI/gcc/12.2.0/mpi/openmpi/4.1.5.lua', null, 0, '{"arch":"x86_64","cluster":"alpha"}'],
+  ['2023-05-01 10:00:00.000001', 'carol', 'login1', 'python/3.11.4', 'python', '3.11.4', null, null, 1, null],
+  ['2023-05-01 10:00:00.000005', "x'); DROP TABLE module_loads; --", 'nöde-ü-日本', 'evil"/1.0\'; DELETE FROM users; --', 'evil"', "1.0'; DELETE FROM users; --",
+    '/opt/\\path\\with\\backslashes\n', '\u0000nul', 0, '{"note":"\'\\"\\\\ ; -- 😀"}'],
+  ['2023-05-01 10:00:00.000008', 'frank', 'login1', 'gcc/12.2.0', 'gcc', '12.2.0', null, null, 1, null],
+  ['2024-02-29 23:59:59.999999', 'josé', 'node003', 'R/4.3.1', 'R', '4.3.1', '/opt/apps/modulefiles/Core/R/4.3.1.lua', 'nil', 1, null],
+];
+
+const BAD_LINES = [
+  `lmod-load: ${BAD}:2: not JSON: this is not json`,
+  `lmod-load: ${BAD}:3: missing field user`,
+  `lmod-load: ${BAD}:4: user is longer than 255 characters`,
+  `lmod-load: ${BAD}:5: time "2023-05-01 10:00:00" is not a UTC time like 2023-04-27T07:22:57.622180Z`,
+  `lmod-load: ${BAD}:6: not a JSON object`,
+  `lmod-load: ${BAD}:7: jobid is longer than 128 characters`,
+  `lmod-load: ${BAD}:9: userload must be true, false or null`,
+  `lmod-load: ${BAD}:10: version must be "12.2.0" for module "gcc/12.2.0"`,
+];
+
+async function flatRows(client: SqlClient): Promise<unknown[][]> {
+  const rows = await client.query<Record<string, unknown>>(
+    'SELECT time, user, host, module, name, version, path, jobid, userload, extra FROM module_loads_flat ORDER BY time, user, module',
+  );
+  return rows.map((r) => [r.time, r.user, r.host, r.module, r.name, r.version, r.path, r.jobid, r.userload === null ? null : Number(r.userload), r.extra]);
+}
+
+async function ids(client: SqlClient, table: string): Promise<[number, string][]> {
+  const rows = await client.query<{ id: number; k: string }>(`SELECT id, ${table === 'modules' ? 'module' : table === 'paths' ? 'path' : 'name'} AS k FROM ${table} ORDER BY id`);
+  return rows.map((r) => [Number(r.id), r.k]);
+}
+
+interface Target {
+  label: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function mysqlTarget(label: string): Promise<Target | null> {
+  const db: TestDatabase | null = await createTestDatabase(label);
+  return db && { label: 'MySQL', url: db.url, drop: () => db.drop() };
+}
+
+function sqliteTarget(): Target {
+  return { label: 'SQLite', url: `sqlite:${join(tempDir('sqlite'), 'lmod.sqlite')}`, drop: async () => undefined };
+}
+
+/** The same scenario against both stores: they must agree row for row and count for count. */
+async function loadTwice(target: Target): Promise<void> {
+  if (target.label === 'MySQL') {
+    const missing = await runLoad(['--db', target.url, BASIC]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^lmod-load: mysql:\/\/root@[^ ]+ has no lmod-tracking schema: run `lmod-load migrate` \(with the same --db or --env-file\) first\n$/);
+    const migrated = await runLoad(['migrate', '--db', target.url]);
+    assert.equal(migrated.code, 0, migrated.stderr);
+  }
+  const first = await runLoad(['--db', target.url, BASIC, BAD]);
+  assert.equal(first.code, 1, first.stderr);
+  const lines = first.stderr.trimEnd().split('\n');
+  assert.deepEqual(lines.slice(0, -1), BAD_LINES);
+  assert.equal(summaryOf(first.stderr), 'lmod-load: 17 read, 8 new, 1 already present, 8 rejected');
+  assert.equal(first.stdout, '');
+
+  const client = await openClient(parseDbUrl(target.url));
+  try {
+    assert.deepEqual(await flatRows(client), EXPECTED_ROWS);
+    const usersBefore = await ids(client, 'users');
+    const modulesBefore = await ids(client, 'modules');
+    assert.deepEqual(usersBefore.map(([, name]) => name).sort(), ['Alice', 'alice', 'bob', 'carol', 'frank', 'josé', "x'); DROP TABLE module_loads; --"].sort());
+
+    const again = await runLoad(['--db', target.url, BASIC, BAD]);
+    assert.equal(again.code, 1);
+    assert.equal(summaryOf(again.stderr), 'lmod-load: 17 read, 0 new, 9 already present, 8 rejected');
+    assert.deepEqual(await flatRows(client), EXPECTED_ROWS);
+    assert.deepEqual(await ids(client, 'users'), usersBefore);
+    assert.deepEqual(await ids(client, 'modules'), modulesBefore);
+
+    // Reloads burned no ids: the next new user gets the next number.
+    const zoe = await runLoad(['--db', target.url], { stdin: JSON.stringify(record({ user: 'zoe' })) + '\n' });
+    assert.equal(summaryOf(zoe.stderr), 'lmod-load: 1 read, 1 new, 0 already present, 0 rejected');
+    const users = await ids(client, 'users');
+    assert.deepEqual(users.at(-1), [Math.max(...usersBefore.map(([id]) => id)) + 1, 'zoe']);
+
+    const counts = await client.query<Record<string, unknown>>('SELECT module, name, version, loads, users, hosts, first_load, last_load FROM version_counts WHERE name = ?', ['gcc']);
+    assert.deepEqual(counts.map((r) => ({ ...r, loads: Number(r.loads), users: Number(r.users), hosts: Number(r.hosts) })), [
+      { module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', loads: 3, users: 3, hosts: 2, first_load: '2023-04-27 07:22:57.622180', last_load: '2023-05-01 10:00:00.000008' },
+    ]);
+    const packages = await client.query<Record<string, unknown>>('SELECT name, loads, hosts FROM package_counts WHERE name = ?', ['StdEnv']);
+    assert.deepEqual(packages.map((r) => [r.name, Number(r.loads), Number(r.hosts)]), [['StdEnv', 1, 0]]);
+  } finally {
+    await client.close();
+  }
+}
+
+test('a log loaded twice into SQLite: exact rows, then 0 new and the same ids', async () => {
+  await loadTwice(sqliteTarget());
+});
+
+test('a log loaded twice into MySQL: exact rows, then 0 new and the same ids', async (t) => {
+  const target = await mysqlTarget('twice');
+  if (!target) return t.skip(SKIP_NOTICE);
+  try {
+    await loadTwice(target);
+  } finally {
+    await target.drop();
+  }
+});
+
+/** Values at and over the column limits, counted in characters as the columns count them. */
+async function limits(target: Target): Promise<void> {
+  if (target.label === 'MySQL') await runLoad(['migrate', '--quiet', '--db', target.url]);
+  const emoji255 = '😀'.repeat(255);
+  const lines = [
+    record({ time: '2023-06-01T00:00:00.000001Z', user: emoji255 }),
+    record({ time: '2023-06-01T00:00:00.000002Z', user: 'é'.repeat(256) }),
+    record({ time: '2023-06-01T00:00:00.000003Z', module: `m/${'v'.repeat(254)}`, name: 'm', version: 'v'.repeat(254) }),
+    record({ time: '2023-06-01T00:00:00.000004Z', path: `/${'p'.repeat(767)}` }),
+    record({ time: '2023-06-01T00:00:00.000005Z', path: `/${'p'.repeat(768)}` }),
+    record({ time: '2023-06-01T00:00:00.000006Z', extra: { big: 'x'.repeat(65_000) } }),
+    record({ time: '2023-06-01T00:00:00.000007Z', extra: { big: 'x'.repeat(65_530) } }),
+    record({ time: '2023-02-29T00:00:00.000000Z' }),
+    record({ time: '2023-06-01T00:00:00.000008Z', host: 'node01 ' }),
+    record({ time: '2023-06-01T00:00:00.000009Z', user: '' }),
+    record({ time: '2023-06-01T00:00:00.000010Z', user: '\ud800x' }),
+    record({ time: '2023-06-01T00:00:00.000011Z', extra: { n: 1 } }),
+  ].map((r) => JSON.stringify(r));
+  const run = await runLoad(['--db', target.url, '-'], { stdin: lines.join('\n') + '\n' });
+  assert.equal(run.code, 1, run.stderr);
+  assert.deepEqual(run.stderr.trimEnd().split('\n').slice(0, -1), [
+    'lmod-load: stdin:2: user is longer than 255 characters',
+    'lmod-load: stdin:3: module is longer than 255 characters',
+    'lmod-load: stdin:5: path is longer than 768 characters',
+    'lmod-load: stdin:7: extra is longer than 65535 bytes as JSON',
+    'lmod-load: stdin:8: time "2023-02-29T00:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z',
+    'lmod-load: stdin:9: host "node01 " ends with a space (database keys ignore trailing spaces)',
+    'lmod-load: stdin:10: user is empty',
+    'lmod-load: stdin:11: user is not valid Unicode (lone surrogate)',
+    'lmod-load: stdin:12: extra.n must be a string',
+  ]);
+  assert.equal(summaryOf(run.stderr), 'lmod-load: 12 read, 3 new, 0 already present, 9 rejected');
+  const client = await openClient(parseDbUrl(target.url));
+  try {
+    const rows = await client.query<{ user: string; path: string; extra: string | null }>('SELECT user, path, extra FROM module_loads_flat ORDER BY time');
+    assert.deepEqual(rows.map((r) => [r.user, r.path.length, r.extra?.length ?? null]), [[emoji255, 41, null], ["alice", 768, null], ["alice", 41, 65_010]]);
+  } finally {
+    await client.close();
+  }
+}
+
+test('column limits, in characters: SQLite refuses exactly what MySQL would', async () => {
+  await limits(sqliteTarget());
+});
+
+test('column limits, in characters: MySQL stores 255 emoji and refuses 256 accented letters', async (t) => {
+  const target = await mysqlTarget('limits');
+  if (!target) return t.skip(SKIP_NOTICE);
+  try {
+    await limits(target);
+  } finally {
+    await target.drop();
+  }
+});
+
+test('no MySQL configured: the SQLite default in the working directory, announced, migrated by itself', async () => {
+  const cwd = tempDir('default');
+  const run = await runLoad([], { cwd, stdin: gzipSync(readFileSync(BASIC)) });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr.split('\n')[0], 'lmod-load: no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into sqlite:./lmod_tracking.sqlite');
+  assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+  assert.ok(existsSync(join(cwd, 'lmod_tracking.sqlite')));
+  const quiet = await runLoad(['--quiet', BASIC], { cwd });
+  assert.deepEqual([quiet.code, quiet.stderr], [0, '']);
+});
+
+test('--dry-run validates without any database; --max-errors stops with exit 2', async () => {
+  const cwd = tempDir('dry');
+  const run = await runLoad(['--dry-run', BASIC, BAD], { cwd, env: { DB_USER: 'nobody', DB_NAME: 'nothing', DB_HOST: '127.0.0.1', DB_PORT: '1' } });
+  assert.equal(run.code, 1);
+  assert.equal(summaryOf(run.stderr), 'lmod-load: 17 read, 9 valid, 8 rejected');
+  assert.ok(!existsSync(join(cwd, 'lmod_tracking.sqlite')));
+  const stopped = await runLoad(['--dry-run', '--max-errors', '2', BAD], { cwd });
+  assert.equal(stopped.code, 2);
+  const tail = stopped.stderr.trimEnd().split('\n').slice(-3);
+  assert.deepEqual([tail[0], summaryOf(tail[1]), tail[2]], [
+    `lmod-load: ${BAD}:4: user is longer than 255 characters`,
+    'lmod-load: 4 read, 0 valid, 3 rejected',
+    'lmod-load: stopped after 3 errors (--max-errors 2)',
+  ]);
+});
+
+test('a missing input is reported, the others load, exit 1', async () => {
+  const dir = tempDir('missing');
+  const run = await runLoad(['--db', `sqlite:${join(dir, 'x.sqlite')}`, join(dir, 'nope.ndjson'), BASIC]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr.split('\n')[0], `lmod-load: ${join(dir, 'nope.ndjson')}: No such file or directory`);
+  assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+});
+
+test('connection errors name host, port, user and database and never the password', async () => {
+  const refused = await runLoad(['--db', 'mysql://lmod:Pa55word-xyz@127.0.0.1:1/lmoddb', BASIC]);
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr,
+    'lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?\n',
+  );
+  const cwd = tempDir('envpass');
+  writeFileSync(join(cwd, '.env'), 'DB_USER=lmod\nDB_PASS=Pa55word-xyz\nDB_NAME=lmoddb\nDB_HOST=127.0.0.1\nDB_PORT=1\n');
+  const fromEnv = await runLoad(['migrate'], { cwd });
+  assert.equal(fromEnv.code, 2);
+  assert.ok(fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'));
+  assert.ok(!fromEnv.stderr.includes('Pa55word'));
+});
+
+test('access denied by a real server: DB_USER/DB_PASS named, the password not', async (t) => {
+  const db = await createTestDatabase('denied');
+  if (!db) return t.skip(SKIP_NOTICE);
+  try {
+    const url = db.url.replace('mysql://root', 'mysql://lmod_nobody:Pa55word-xyz');
+    const run = await runLoad(['--db', url, BASIC]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^lmod-load: cannot connect to MySQL database lmod_test_denied_\w+ at [\d.]+:\d+ as user lmod_nobody: access denied: check DB_USER and DB_PASS\n$/);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('migrate twice is harmless, on MySQL and SQLite', async (t) => {
+  const sqlite = sqliteTarget();
+  for (const [target, name] of [[sqlite, sqlite.url]] as const) {
+    const first = await runLoad(['migrate', '--db', target.url]);
+    assert.deepEqual([first.code, first.stderr], [0, `lmod-load: ${name}: schema migrated from v0 to v1\n`]);
+    const second = await runLoad(['migrate', '--db', target.url]);
+    assert.deepEqual([second.code, second.stderr], [0, `lmod-load: ${name}: schema is up to date (v1)\n`]);
+  }
+  const db = await createTestDatabase('migrate');
+  if (!db) return t.skip(SKIP_NOTICE);
+  try {
+    const first = await runLoad(['migrate', '--db', db.url]);
+    assert.equal(first.code, 0);
+    assert.match(first.stderr, /: schema migrated from v0 to v1\n$/);
+    const second = await runLoad(['migrate', '--db', db.url]);
+    assert.match(second.stderr, /: schema is up to date \(v1\)\n$/);
+    const run = await runLoad(['--db', db.url, BASIC]);
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+  } finally {
+    await db.drop();
+  }
+});
+
+test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-load accepts the result', async (t) => {
+  const sql = await runLoad(['migrate', '--sql']);
+  assert.equal(sql.code, 0);
+  assert.match(sql.stdout, /^-- lmod-tracking schema v1 \(mysql\); safe to apply again\.\n/);
+  assert.match(sql.stdout, /CREATE TABLE IF NOT EXISTS module_loads \(\n {2}time DATETIME\(6\) NOT NULL,/);
+  const db = await createTestDatabase('ddl');
+  if (!db) return t.skip(SKIP_NOTICE);
+  const client = ['mariadb', 'mysql'].find((c) => {
+    try {
+      execFileSync('which', [c]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!client) return t.skip('no mariadb/mysql client installed');
+  try {
+    const url = new URL(db.url);
+    const args = ['--protocol=tcp', '-h', url.hostname, '-P', url.port || '3306', '-u', decodeURIComponent(url.username), db.name];
+    if (url.password) args.push(`-p${decodeURIComponent(url.password)}`);
+    execFileSync(client, args, { input: sql.stdout });
+    execFileSync(client, args, { input: sql.stdout });
+    const tables = execFileSync(client, [...args, '-N', '-e', 'SHOW FULL TABLES'], { encoding: 'utf8' });
+    assert.deepEqual(tables.trim().split('\n').sort(), [
+      'hosts\tBASE TABLE', 'lmod_schema\tBASE TABLE', 'module_loads\tBASE TABLE', 'module_loads_flat\tVIEW', 'modules\tBASE TABLE',
+      'package_counts\tVIEW', 'paths\tBASE TABLE', 'users\tBASE TABLE', 'version_counts\tVIEW',
+    ]);
+    const run = await runLoad(['--db', db.url, BASIC]);
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+  } finally {
+    await db.drop();
+  }
+});
