@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import { LineSplitter } from '../src/stream/lines';
+import { ParseStage, ParseStageOptions } from '../src/stream/parse-stage';
+
+const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'parse');
+const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
+
+interface StageRun {
+  ndjson: string;
+  malformed: string[];
+  counts: ParseStage['counts'];
+}
+
+/** Bytes (as the given chunks) through LineSplitter and ParseStage, as lmod-parse runs them. */
+async function runStage(chunks: Buffer[], options: ParseStageOptions = {}, maxLength?: number): Promise<StageRun> {
+  const malformed: string[] = [];
+  const stage = new ParseStage({ year: 2024, tz: 'UTC', tag: /^(?:MySite_Tracker)$/, maxLength, ...options, onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  let ndjson = '';
+  const sink = new Writable({ write(chunk: Buffer, _e, callback) { ndjson += chunk.toString(); callback(); } });
+  await pipeline(Readable.from(chunks), new LineSplitter({ source: 'in.log', maxLength }), stage, sink);
+  return { ndjson, malformed, counts: stage.counts };
+}
+
+const ALL = Buffer.concat([
+  fixture('formats.log'),
+  fixture('malformed.log'),
+  fixture('skipped.log'),
+  Buffer.from('ModuleUsageTracking: user=zoë module=日本/1.0 path=/s/🚀.lua host=h time=1700000000.000001\r\n'),
+  Buffer.from('ModuleUsageTracking: user=bad'),
+  Buffer.from([0xff, 0xc0]),
+  Buffer.from('byte module=m/1 host=h time=1700000000.5\r\n'),
+  Buffer.from(`ModuleUsageTracking: user=long module=${'x'.repeat(500)} time=1\n`),
+  Buffer.from('ModuleUsageTracking: user=end module=e/1 time=2'),
+]);
+
+test('the whole stage gives identical output fed one byte at a time and in one piece', async () => {
+  const whole = await runStage([ALL], {}, 400);
+  const bytes = await runStage([...ALL].map((b) => Buffer.from([b])), {}, 400);
+  assert.equal(bytes.ndjson, whole.ndjson);
+  assert.deepEqual(bytes.malformed, whole.malformed);
+  assert.deepEqual(bytes.counts, whole.counts);
+  const records = whole.ndjson.trimEnd().split('\n');
+  const formats = fixture('formats.ndjson').toString().trimEnd().split('\n');
+  assert.deepEqual(records.slice(0, 32), formats);
+  assert.deepEqual(records.slice(32).map((r) => JSON.parse(r) as { user: string; module: string; time: string }).map((r) => [r.user, r.module, r.time]), [
+    ['zoë', '日本/1.0', '2023-11-14T22:13:20.000001Z'],
+    ['bad\ufffd\ufffdbyte', 'm/1', '2023-11-14T22:13:20.500000Z'],
+    ['end', 'e/1', '1970-01-01T00:00:02.000000Z'],
+  ]);
+  assert.deepEqual(whole.counts, { lines: 32 + 17 + 22 + 4, records: 35, skipped: 22, malformed: 18 });
+  assert.equal(whole.malformed.at(-1), 'in.log:74: line longer than 400 characters');
+});
+
+test('--with-source adds FILE:LINE to every record, after the other fields', async () => {
+  const run = await runStage([fixture('formats.log')], { withSource: true });
+  const records = run.ndjson.trimEnd().split('\n').map((r) => JSON.parse(r) as Record<string, unknown>);
+  const formats = fixture('formats.ndjson').toString().trimEnd().split('\n').map((r) => JSON.parse(r) as Record<string, unknown>);
+  assert.equal(records.length, 32);
+  records.forEach((record, i) => {
+    assert.deepEqual(record, { ...formats[i], source: `in.log:${i + 1}` });
+    assert.equal(Object.keys(record).at(-1), 'source');
+  });
+});
+
+test('each input starts its own year: the first RFC 3164 stamp of every input takes --year', async () => {
+  const stage = new ParseStage({ year: 2020, tz: 'UTC' });
+  let ndjson = '';
+  stage.on('data', (chunk: string) => (ndjson += chunk));
+  stage.write({ source: 'a.log', firstLine: 1, lines: ['Dec 31 23:00:00 h lmod: user=a module=m', 'Jan  1 01:00:00 h lmod: user=a module=m'] });
+  stage.write({ source: 'b.log', firstLine: 1, lines: ['Dec 31 23:30:00 h lmod: user=b module=m'] });
+  stage.end();
+  await new Promise((resolve) => stage.on('end', resolve));
+  assert.deepEqual(ndjson.trimEnd().split('\n').map((r) => (JSON.parse(r) as { time: string }).time), [
+    '2020-12-31T23:00:00.000000Z', '2021-01-01T01:00:00.000000Z', '2020-12-31T23:30:00.000000Z',
+  ]);
+});
