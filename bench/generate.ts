@@ -33,6 +33,8 @@ export interface GenerateOptions {
   variety?: boolean;
   /** Epoch seconds of the first line. */
   start?: number;
+  /** Mean seconds between two lines (default 0.02: a busy cluster). */
+  meanGap?: number;
 }
 
 /** Module names with a Zipf-like popularity: a few are loaded a lot, most rarely. */
@@ -72,7 +74,7 @@ export function* logLines(options: GenerateOptions): Generator<string> {
       yield previous;
       continue;
     }
-    micros += Math.floor(random() * 40000);
+    micros += Math.floor(random() * 2e6 * (options.meanGap ?? 0.02));
     epoch += Math.floor(micros / 1e6);
     micros %= 1e6;
     const host = hosts[Math.floor(random() * hosts.length)];
@@ -99,7 +101,8 @@ export function* logLines(options: GenerateOptions): Generator<string> {
       const iso = new Date(epoch * 1000).toISOString().slice(0, 19);
       previous = `${iso}.${String(micros).padStart(6, '0')}+00:00 ${host} ModuleUsageTracking[${2000 + (i % 9000)}]: user=${user} module=${module} path=${path} host=${host}.cluster.example.org jobid=${random() < 0.5 ? 'interactive' : 200000 + (i % 7000)} userload=${random() < 0.6 ? 'yes' : 'no'} time=${time}`;
     } else if (pick < 0.25) {
-      previous = `${header(epoch, host)} module[${3000 + (i % 5000)}]: { "user": "${user}", "mode": "load", "module": "${module}", "auto": ${random() < 0.3} }`;
+      const iso = new Date(epoch * 1000).toISOString().slice(0, 19);
+      previous = `${iso}+00:00 ${host} module[${3000 + (i % 5000)}]: { "user": "${user}", "mode": "load", "module": "${module}", "auto": ${random() < 0.3} }`;
     } else {
       previous = `${header(epoch, host)} ModuleUsageTracking: user=${user} module=${module} path=${path} host=${host}.cluster.example.org time=${time}`;
     }

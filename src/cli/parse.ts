@@ -78,6 +78,7 @@ async function run(argv: string[]): Promise<number> {
     tz: options.tz,
     withSource: options.withSource,
     maxLength: options.maxLine,
+    binary: true,
     referenceTime,
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });
@@ -87,6 +88,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     failedInputs = await feedInputs(inputNames(program.args), stage, {
       maxLength: options.maxLine,
+      binary: true,
       onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
     });
     stage.end();

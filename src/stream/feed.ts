@@ -5,6 +5,8 @@ import { LineBatch, LineSplitter } from './lines';
 
 export interface FeedOptions {
   maxLength?: number;
+  /** Lines as latin1 byte strings (see LineSplitterOptions.binary). */
+  binary?: boolean;
   /** An input that could not be opened or read to its end; the next one is read anyway. */
   onInputError: (name: string, err: Error) => void;
 }
@@ -21,7 +23,7 @@ export async function feedInputs(names: string[], sink: Writable, options: FeedO
     try {
       const input = await openInput(arg);
       name = input.name;
-      const splitter = new LineSplitter({ source: input.name, maxLength: options.maxLength });
+      const splitter = new LineSplitter({ source: input.name, maxLength: options.maxLength, binary: options.binary });
       input.stream.on('error', (err) => splitter.destroy(err));
       for await (const batch of input.stream.pipe(splitter) as AsyncIterable<LineBatch>) {
         if (!sink.write(batch)) await once(sink, 'drain');

@@ -17,6 +17,12 @@ export interface LineSplitterOptions {
   source: string;
   /** Lines longer than this many characters are dropped, keeping memory bounded. */
   maxLength?: number;
+  /**
+   * Hand out each byte as one character (latin1) instead of decoding UTF-8. Cheaper, and
+   * still exact: a `\n` byte never occurs inside a UTF-8 sequence, so a consumer can decode
+   * the few lines that need it with `bytesToUtf8`.
+   */
+  binary?: boolean;
 }
 
 export const DEFAULT_MAX_LINE = 64 * 1024;
@@ -28,7 +34,7 @@ export const DEFAULT_MAX_LINE = 64 * 1024;
  * trailing `\r` is removed so CRLF files parse like LF ones.
  */
 export class LineSplitter extends Transform {
-  private readonly decoder = new StringDecoder('utf8');
+  private readonly decoder: StringDecoder | null;
   private readonly source: string;
   private readonly maxLength: number;
   private tail = '';
@@ -37,18 +43,19 @@ export class LineSplitter extends Transform {
   private lineCount = 0;
 
   constructor(options: LineSplitterOptions) {
-    super({ readableObjectMode: true, readableHighWaterMark: 16 });
+    super({ readableObjectMode: true, readableHighWaterMark: 2 });
     this.source = options.source;
     this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
+    this.decoder = options.binary === true ? null : new StringDecoder('utf8');
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.split(this.decoder.write(chunk), false);
+    this.split(this.decoder === null ? chunk.toString('latin1') : this.decoder.write(chunk), false);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.split(this.decoder.end(), true);
+    this.split(this.decoder === null ? '' : this.decoder.end(), true);
     callback();
   }
 
@@ -82,4 +89,11 @@ export class LineSplitter extends Transform {
     const line = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
     return line.length > this.maxLength ? null : line;
   }
+}
+
+const NON_ASCII = /[\x80-\xff]/;
+
+/** A line from a `binary` splitter as text: UTF-8 decoded (invalid bytes become U+FFFD). */
+export function bytesToUtf8(line: string): string {
+  return NON_ASCII.test(line) ? Buffer.from(line, 'latin1').toString('utf8') : line;
 }

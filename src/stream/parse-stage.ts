@@ -1,8 +1,9 @@
 import { Transform, TransformCallback } from 'node:stream';
 import { YearResolver, zoneConverter, ZoneConverter } from '../parse/header-time';
+import { canonicalToNdjson } from '../parse/fast-path';
 import { parseLine, tagMatcher } from '../parse/line';
 import { recordToNdjson } from '../parse/serialize';
-import { DEFAULT_MAX_LINE, LineBatch } from './lines';
+import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from './lines';
 
 export interface ParseCounts {
   lines: number;
@@ -23,6 +24,8 @@ export interface ParseStageOptions {
   /** Adds `source: "FILE:LINE"` to each record. */
   withSource?: boolean;
   maxLength?: number;
+  /** The batches hold latin1 byte strings (LineSplitter's `binary`), as lmod-parse feeds them. */
+  binary?: boolean;
   /** A tracking line that yields no record; may throw to stop the run. */
   onMalformed?: (source: string, line: number, reason: string, text?: string) => void;
 }
@@ -35,13 +38,15 @@ export class ParseStage extends Transform {
   readonly counts: ParseCounts = { lines: 0, records: 0, skipped: 0, malformed: 0 };
   private readonly isTrackingTag: (tag: string) => boolean;
   private readonly toEpoch: ZoneConverter;
+  private readonly binary: boolean;
   private source = '';
   private years: YearResolver | undefined;
 
   constructor(private readonly options: ParseStageOptions = {}) {
-    super({ writableObjectMode: true, writableHighWaterMark: 4 });
+    super({ writableObjectMode: true, writableHighWaterMark: 2 });
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
+    this.binary = options.binary === true;
   }
 
   override _transform(batch: LineBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -64,6 +69,7 @@ export class ParseStage extends Transform {
     const context = { isTrackingTag: this.isTrackingTag, years: this.years as YearResolver };
     const counts = this.counts;
     const { lines, source, firstLine } = batch;
+    const withSource = this.options.withSource === true;
     let out = '';
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
@@ -73,16 +79,22 @@ export class ParseStage extends Transform {
         this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} characters`);
         continue;
       }
-      const outcome = parseLine(line, context);
+      const fast = withSource ? null : canonicalToNdjson(line);
+      if (fast !== null) {
+        counts.records++;
+        out += fast;
+        continue;
+      }
+      const outcome = parseLine(this.binary ? bytesToUtf8(line) : line, context);
       if ('record' in outcome) {
         counts.records++;
-        if (this.options.withSource) outcome.record.source = `${source}:${firstLine + i}`;
+        if (withSource) outcome.record.source = `${source}:${firstLine + i}`;
         out += recordToNdjson(outcome.record);
       } else if ('skip' in outcome) {
         counts.skipped++;
       } else {
         counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, outcome.malformed, line);
+        this.options.onMalformed?.(source, firstLine + i, outcome.malformed, this.binary ? bytesToUtf8(line) : line);
       }
     }
     return out;
