@@ -70,7 +70,8 @@ export class LineSplitter extends Transform {
     }
     if (!this.skipping) {
       this.tail = start === 0 ? this.tail + text : text.slice(start);
-      if (this.tail.length > this.maxLength) {
+      // One more character may be the `\r` of a CRLF line of exactly maxLength.
+      if (this.tail.length > this.maxLength + 1) {
         this.tail = '';
         this.skipping = true;
       }
