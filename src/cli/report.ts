@@ -1,0 +1,226 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { Option } from 'commander';
+import { openClient, SqlClient } from '../db/client';
+import { DbConfigError, describeDb, resolveDbConfig } from '../db/config';
+import { schemaStatus } from '../db/migrate';
+import { formatCsv, formatNdjson, formatTable } from '../report/format';
+import { tokenizeGlob } from '../report/glob';
+import { parseInventory } from '../report/inventory';
+import { reportPage, RequestedReport } from '../report/page';
+import { parseDuration, parseTimeBound } from '../report/period';
+import { Every, Filters } from '../report/queries';
+import { modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import type { ReportTable } from '../report/table';
+import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
+import { newProgram, parseArgs, positiveInt } from './program';
+import { runCli } from './run';
+
+const PROGRAM = 'lmod-report';
+const REPORTS = ['modules', 'users', 'unused', 'stale', 'trend'] as const;
+type ReportKind = (typeof REPORTS)[number];
+
+interface Options {
+  db?: string;
+  envFile?: string;
+  format: 'table' | 'ndjson' | 'csv' | 'html';
+  since?: string;
+  until?: string;
+  user: string[];
+  host: string[];
+  module: string[];
+  userloadOnly?: boolean;
+  top?: number;
+  by?: 'name' | 'version';
+  sort?: string;
+  inventory?: string;
+  olderThan?: string;
+  every?: Every;
+}
+
+/** Options that only make sense for some reports: a misplaced one is a usage error, not ignored. */
+const ONLY_FOR: [keyof Options, string, ReportKind[]][] = [
+  ['by', '--by', ['modules']],
+  ['sort', '--sort', ['modules', 'users']],
+  ['top', '--top', ['modules', 'users', 'stale']],
+  ['inventory', '--inventory', ['unused', 'stale']],
+  ['olderThan', '--older-than', ['stale']],
+  ['every', '--every', ['trend']],
+];
+
+const SORTS: Partial<Record<ReportKind, string[]>> = { modules: ['users', 'loads'], users: ['loads', 'modules'] };
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function usage(message: string): CliError {
+  return new CliError(`${PROGRAM}: ${message} (see ${PROGRAM} --help)`, EXIT_FATAL);
+}
+
+function buildProgram() {
+  return newProgram(PROGRAM, 'Answers from the module-load database: top modules, users, unused and stale modules, use over time.', [
+    'lmod-report modules --top 10                       # packages by distinct users',
+    'lmod-report modules --by version --module "gcc*"   # every gcc version',
+    'lmod-report users --user alice                     # the modules alice loaded',
+    'lmod-report unused --inventory spider.json --since 365d',
+    'lmod-report stale --older-than 180d --format csv > stale.csv',
+    'lmod-report trend --every week --module python --format html > python.html',
+  ])
+    .argument('<report>', `one of ${REPORTS.join(', ')}`)
+    .option('--db <url>', 'mysql://user:pass@host:port/db or sqlite:PATH (default: DB_* from the environment or .env, else sqlite:./lmod_tracking.sqlite)')
+    .option('--env-file <file>', 'read DB_* settings from this file instead of ./.env')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html']).default('table'))
+    .option('--since <when>', 'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)')
+    .option('--until <when>', 'loads before (exclusive): same forms as --since')
+    .option('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules', collect, [])
+    .option('--host <glob>', 'only these hosts (shell glob; repeatable)', collect, [])
+    .option('--module <glob>', 'only modules whose full or package name matches (shell glob; repeatable)', collect, [])
+    .option('--userload-only', 'only loads the user asked for (userload true), not dependencies or unknown')
+    .option('--top <n>', 'at most N rows (modules, users, stale)', positiveInt)
+    .addOption(new Option('--by <what>', 'modules: one row per package name or per full name').choices(['name', 'version']))
+    .option('--sort <count>', 'modules: users (default) or loads; users: loads (default) or modules')
+    .option('--inventory <file>', 'unused (required), stale: installed modules, from `spider -o spider-json` or `module -t avail`')
+    .option('--older-than <duration>', 'stale: last load more than this long ago (default 180d)')
+    .addOption(new Option('--every <period>', 'trend: period length (default month)').choices(['day', 'week', 'month']));
+}
+
+function timeBound(flag: string, value: string | undefined, now: Date): string | null {
+  if (value === undefined) return null;
+  const bound = parseTimeBound(value, now);
+  if (bound === null) throw usage(`${flag} ${JSON.stringify(value)}: expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d`);
+  return bound;
+}
+
+function validate(kind: ReportKind, o: Options): void {
+  for (const [key, flag, reports] of ONLY_FOR) {
+    if (o[key] !== undefined && !reports.includes(kind)) throw usage(`${flag} applies to ${reports.join(', ')} only`);
+  }
+  const sorts = SORTS[kind];
+  if (o.sort !== undefined && sorts !== undefined && !sorts.includes(o.sort)) throw usage(`--sort for ${kind} must be ${sorts.join(' or ')}`);
+  for (const [flag, globs] of [['--user', o.user], ['--host', o.host], ['--module', o.module]] as const) {
+    for (const glob of globs) {
+      try {
+        tokenizeGlob(glob);
+      } catch (err) {
+        throw usage(`${flag}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (kind === 'unused' && o.inventory === undefined) throw usage('unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`)');
+}
+
+/** Reads the inventory; lines it cannot use are reported like any rejected input. */
+function readInventory(file: string, stderr: NodeJS.WritableStream): { modules: string[]; rejected: number } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`${PROGRAM}: ${file}: ${code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`, EXIT_FATAL);
+  }
+  const inventory = parseInventory(text);
+  for (const p of inventory.problems) stderr.write(`${PROGRAM}: ${file}:${p.line}: ${p.reason}: ${p.text}\n`);
+  return { modules: inventory.modules, rejected: inventory.problems.length };
+}
+
+/**
+ * Opens the database read for the report. A missing SQLite file is an error here, not a new empty
+ * database (openClient would create one), and a database without the schema names the fix.
+ */
+async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<SqlClient> {
+  const config = resolveDbConfig({ db: o.db, envFile: o.envFile });
+  if (config.dialect === 'sqlite') {
+    if (!existsSync(config.path)) {
+      throw new CliError(`${PROGRAM}: no database at ${config.path}: load records with lmod-load first, or name one with --db`, EXIT_FATAL);
+    }
+    if (config.isDefault) stderr.write(`${PROGRAM}: using the embedded default database ${describeDb(config)}\n`);
+  }
+  const client = await openClient(config);
+  const status = await schemaStatus(client);
+  if (status.current === 0) {
+    await client.close();
+    throw new CliError(`${PROGRAM}: ${client.description} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first`, EXIT_FATAL);
+  }
+  if (status.current < status.latest) {
+    stderr.write(`${PROGRAM}: schema v${status.current} is older than v${status.latest} (reports may be slow): run \`lmod-load migrate\`\n`);
+  }
+  return client;
+}
+
+async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Options, inventory: string[] | null, now: Date): Promise<RequestedReport> {
+  const top = o.top ?? null;
+  switch (kind) {
+    case 'modules': {
+      const sort = (o.sort ?? 'users') as 'users' | 'loads';
+      return { kind, sort, table: await modulesReport(client, f, { by: o.by ?? 'name', sort, top }) };
+    }
+    case 'users':
+      return { kind, table: await usersReport(client, f, (o.sort ?? 'loads') as 'loads' | 'modules', top) };
+    case 'unused':
+      return { kind, table: await unusedReport(client, f, inventory ?? []) };
+    case 'stale': {
+      const cutoff = timeBound('--older-than', o.olderThan ?? '180d', now) as string;
+      return { kind, table: await staleReport(client, f, cutoff, top, inventory) };
+    }
+    case 'trend': {
+      const every = o.every ?? 'month';
+      return { kind, every, table: await trendReport(client, f, every) };
+    }
+  }
+}
+
+function render(format: Options['format'], table: ReportTable): string {
+  if (format === 'ndjson') return formatNdjson(table);
+  if (format === 'csv') return formatCsv(table);
+  return formatTable(table);
+}
+
+async function write(stdout: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text === '') return;
+  await new Promise<void>((resolve, reject) => stdout.write(text, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Where a run writes: the process's streams, or a test's. */
+export interface ReportIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export async function reportMain(argv: string[], io: ReportIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const program = buildProgram();
+  parseArgs(program, argv);
+  const kind = program.args[0] as ReportKind;
+  if (!REPORTS.includes(kind)) throw usage(`unknown report "${kind}": choose ${REPORTS.join(', ')}`);
+  const o = program.opts<Options>();
+  validate(kind, o);
+  if (o.olderThan !== undefined && parseDuration(o.olderThan) === null) throw usage(`--older-than ${JSON.stringify(o.olderThan)}: expected a duration like 180d, 26w or 1y`);
+  const now = new Date();
+  const filters: Filters = {
+    since: timeBound('--since', o.since, now),
+    until: timeBound('--until', o.until, now),
+    users: o.user,
+    hosts: o.host,
+    modules: o.module,
+    userloadOnly: o.userloadOnly === true,
+  };
+  const inventory = o.inventory === undefined ? null : readInventory(o.inventory, io.stderr);
+  let client: SqlClient;
+  try {
+    client = await openDatabase(o, io.stderr);
+  } catch (err) {
+    if (err instanceof DbConfigError) throw new CliError(`${PROGRAM}: ${err.message}`, EXIT_FATAL);
+    throw err;
+  }
+  try {
+    const requested = await runReport(client, kind, filters, o, inventory?.modules ?? null, now);
+    const out = o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested.table);
+    await write(io.stdout, out);
+  } finally {
+    await client.close();
+  }
+  return inventory !== null && inventory.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+export function main(): void {
+  runCli(PROGRAM, (argv) => reportMain(argv));
+}

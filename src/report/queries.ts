@@ -1,0 +1,183 @@
+import { anyGlobCondition, Dialect } from './glob';
+
+/**
+ * The SQL of every report, for both dialects. Each query aggregates `module_loads` by its integer
+ * ids first (the indexes hold them, so the scan never touches the wide columns) and joins the small
+ * name tables to the few result rows afterwards. Times come back as the stored text
+ * 'YYYY-MM-DD HH:MM:SS.ffffff' (mysql2 runs with dateStrings; SQLite stores text).
+ */
+export interface Filters {
+  /** Stored-time text; `time >= since`. */
+  since: string | null;
+  /** Stored-time text; `time < until` (exclusive, so `--since 2024-01-01 --until 2024-02-01` is January). */
+  until: string | null;
+  /** Globs on the user name; any may match. */
+  users: string[];
+  hosts: string[];
+  /** Globs on the full module name or the package name. */
+  modules: string[];
+  userloadOnly: boolean;
+}
+
+export const NO_FILTERS: Filters = { since: null, until: null, users: [], hosts: [], modules: [], userloadOnly: false };
+
+export interface Query {
+  sql: string;
+  params: (string | number)[];
+}
+
+/** `WHERE ...` on `module_loads l` for the filters ('' when there are none). */
+export function whereClause(dialect: Dialect, f: Filters, extra: string[] = []): Query {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  if (f.since !== null) {
+    parts.push('l.time >= ?');
+    params.push(f.since);
+  }
+  if (f.until !== null) {
+    parts.push('l.time < ?');
+    params.push(f.until);
+  }
+  const lookups: [string[], string, string[]][] = [
+    [f.users, 'l.user_id IN (SELECT id FROM users WHERE %)', ['name']],
+    [f.hosts, 'l.host_id IN (SELECT id FROM hosts WHERE %)', ['name']],
+    [f.modules, 'l.module_id IN (SELECT id FROM modules WHERE %)', ['module', 'name']],
+  ];
+  for (const [globs, template, columns] of lookups) {
+    if (globs.length === 0) continue;
+    const cond = anyGlobCondition(dialect, columns, globs);
+    parts.push(template.replace('%', cond.sql));
+    params.push(...cond.params);
+  }
+  if (f.userloadOnly) parts.push('l.userload = 1');
+  parts.push(...extra);
+  return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, params };
+}
+
+/**
+ * Distinct hosts, leaving out the row that stands for "no host" (name ''), which the loader
+ * stores for records without one: unknown is not a host.
+ */
+function hostCount(blankHostId: number | null): string {
+  return blankHostId === null ? 'COUNT(DISTINCT l.host_id)' : `COUNT(DISTINCT CASE WHEN l.host_id <> ${blankHostId} THEN l.host_id END)`;
+}
+
+function limit(top: number | null): string {
+  return top === null ? '' : ` LIMIT ${top}`;
+}
+
+export type ModuleSort = 'users' | 'loads';
+
+export interface ModulesOptions {
+  by: 'name' | 'version';
+  sort: ModuleSort;
+  top: number | null;
+  blankHostId: number | null;
+}
+
+/** `modules`: loads, distinct users and hosts, first and last load per package or per full name. */
+export function modulesQuery(dialect: Dialect, f: Filters, o: ModulesOptions): Query {
+  const where = whereClause(dialect, f);
+  const order = o.sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
+  if (o.by === 'version') {
+    return {
+      sql:
+        'SELECT m.module, m.name, m.version, a.loads, a.users, a.hosts, a.first_load, a.last_load FROM ' +
+        `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ${hostCount(o.blankHostId)} AS hosts, ` +
+        `MIN(l.time) AS first_load, MAX(l.time) AS last_load FROM module_loads l ${where.sql} GROUP BY l.module_id) a ` +
+        `JOIN modules m ON m.id = a.module_id ORDER BY ${order}, m.module${limit(o.top)}`,
+      params: where.params,
+    };
+  }
+  return {
+    sql:
+      `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
+      `${hostCount(o.blankHostId)} AS hosts, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
+      `FROM module_loads l JOIN modules m ON m.id = l.module_id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
+    params: where.params,
+  };
+}
+
+export type UserSort = 'loads' | 'modules';
+
+/** `users`: loads, distinct modules, first and last load per user. */
+export function usersQuery(dialect: Dialect, f: Filters, sort: UserSort, top: number | null): Query {
+  const where = whereClause(dialect, f);
+  const order = sort === 'loads' ? 'a.loads DESC, a.modules DESC' : 'a.modules DESC, a.loads DESC';
+  return {
+    sql:
+      'SELECT u.name AS user, a.loads, a.modules, a.first_load, a.last_load FROM ' +
+      `(SELECT l.user_id, COUNT(*) AS loads, COUNT(DISTINCT l.module_id) AS modules, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
+      `FROM module_loads l ${where.sql} GROUP BY l.user_id) a JOIN users u ON u.id = a.user_id ORDER BY ${order}, u.name${limit(top)}`,
+    params: where.params,
+  };
+}
+
+/** `users --user GLOB`: the modules each matching user loaded (analyzeLmodDB's modules_used_by). */
+export function userModulesQuery(dialect: Dialect, f: Filters, top: number | null): Query {
+  const where = whereClause(dialect, f);
+  return {
+    sql:
+      'SELECT u.name AS user, m.module, a.loads, a.first_load, a.last_load FROM ' +
+      `(SELECT l.user_id, l.module_id, COUNT(*) AS loads, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
+      `FROM module_loads l ${where.sql} GROUP BY l.user_id, l.module_id) a ` +
+      `JOIN users u ON u.id = a.user_id JOIN modules m ON m.id = a.module_id ORDER BY u.name, a.loads DESC, m.module${limit(top)}`,
+    params: where.params,
+  };
+}
+
+/**
+ * The full names with at least one load that passes the filters: one index probe per module
+ * (`ix_loads_module` starts with module_id), so it costs little whatever the table's size.
+ */
+export function loadedModulesQuery(dialect: Dialect, f: Filters): Query {
+  const where = whereClause(dialect, f, ['l.module_id = m.id']);
+  return { sql: `SELECT m.module FROM modules m WHERE EXISTS (SELECT 1 FROM module_loads l ${where.sql})`, params: where.params };
+}
+
+/** Every known full name with its last load ever (null when the loads were deleted). */
+export function lastLoadsQuery(): Query {
+  return {
+    sql: 'SELECT m.module, (SELECT MAX(l.time) FROM module_loads l WHERE l.module_id = m.id) AS last_load FROM modules m',
+    params: [],
+  };
+}
+
+/** `stale`: full names whose last load (under the filters) is before `cutoff`, oldest first. */
+export function staleQuery(dialect: Dialect, f: Filters, cutoff: string, top: number | null): Query {
+  const where = whereClause(dialect, f);
+  return {
+    sql:
+      'SELECT m.module, m.name, m.version, a.loads, a.users, a.first_load, a.last_load FROM ' +
+      `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
+      `FROM module_loads l ${where.sql} GROUP BY l.module_id HAVING MAX(l.time) < ?) a ` +
+      `JOIN modules m ON m.id = a.module_id ORDER BY a.last_load, m.module${limit(top)}`,
+    params: [...where.params, cutoff],
+  };
+}
+
+export type Every = 'day' | 'week' | 'month';
+
+/** The first day of the period holding `l.time`, as 'YYYY-MM-DD'; weeks start on Monday (ISO 8601). */
+export function periodStart(dialect: Dialect, every: Every): string {
+  if (dialect === 'sqlite') {
+    if (every === 'day') return 'substr(l.time, 1, 10)';
+    if (every === 'month') return "substr(l.time, 1, 7) || '-01'";
+    // 'weekday 0' moves forward to Sunday (or stays on it); six days back is that week's Monday.
+    return "date(substr(l.time, 1, 10), 'weekday 0', '-6 days')";
+  }
+  if (every === 'day') return "DATE_FORMAT(l.time, '%Y-%m-%d')";
+  if (every === 'month') return "DATE_FORMAT(l.time, '%Y-%m-01')";
+  return "DATE_FORMAT(DATE(l.time) - INTERVAL WEEKDAY(l.time) DAY, '%Y-%m-%d')";
+}
+
+/** `trend`: loads and distinct users per period. */
+export function trendQuery(dialect: Dialect, f: Filters, every: Every): Query {
+  const where = whereClause(dialect, f);
+  return {
+    sql:
+      `SELECT ${periodStart(dialect, every)} AS period, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users ` +
+      `FROM module_loads l ${where.sql} GROUP BY period ORDER BY period`,
+    params: where.params,
+  };
+}

@@ -1,0 +1,156 @@
+import { splitModule } from '../record';
+import { globToRegExp } from './glob';
+import { isoTime } from './period';
+import {
+  Every,
+  Filters,
+  lastLoadsQuery,
+  loadedModulesQuery,
+  ModulesOptions,
+  modulesQuery,
+  Query,
+  staleQuery,
+  trendQuery,
+  userModulesQuery,
+  UserSort,
+  usersQuery,
+} from './queries';
+import type { Cell, Column, ReportTable } from './table';
+
+/** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
+export interface QueryClient {
+  readonly dialect: 'mysql' | 'sqlite';
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+type Row = Record<string, unknown>;
+
+const TIME_COLUMNS = new Set(['first_load', 'last_load']);
+
+/** Database values as printed: counts as numbers (mysql2 may hand back strings for BIGINT), times as ISO. */
+function cell(key: string, value: unknown, numeric: boolean): Cell {
+  if (value === null || value === undefined) return null;
+  if (numeric) return Number(value);
+  if (TIME_COLUMNS.has(key)) return isoTime(String(value));
+  return String(value);
+}
+
+async function tableOf(client: QueryClient, q: Query, title: string, columns: Column[]): Promise<ReportTable> {
+  const rows = await client.query<Row>(q.sql, q.params);
+  return { title, columns, rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c.key, cell(c.key, r[c.key], c.numeric === true)]))) };
+}
+
+const text = (key: string, label = key) => ({ key, label });
+const count = (key: string, label = key) => ({ key, label, numeric: true });
+
+/** The id of the host row that stands for "no host", or null when there is none. */
+export async function blankHostId(client: QueryClient): Promise<number | null> {
+  const rows = await client.query<{ id: unknown }>("SELECT id FROM hosts WHERE name = ''");
+  return rows.length === 0 ? null : Number(rows[0].id);
+}
+
+export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
+  const q = modulesQuery(client.dialect, f, { ...o, blankHostId: await blankHostId(client) });
+  const head = o.by === 'version' ? [text('module'), text('name'), text('version')] : [text('name'), count('versions')];
+  const columns = [...head, count('loads'), count('users'), count('hosts'), text('first_load', 'first load'), text('last_load', 'last load')];
+  const what = o.by === 'version' ? 'module versions' : 'modules';
+  return tableOf(client, q, `Top ${what} by ${o.sort === 'users' ? 'distinct users' : 'loads'}`, columns);
+}
+
+export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {
+  if (f.users.length > 0) {
+    const columns = [text('user'), text('module'), count('loads'), text('first_load', 'first load'), text('last_load', 'last load')];
+    return tableOf(client, userModulesQuery(client.dialect, f, top), `Modules used by ${f.users.join(', ')}`, columns);
+  }
+  const columns = [text('user'), count('loads'), count('modules'), text('first_load', 'first load'), text('last_load', 'last load')];
+  return tableOf(client, usersQuery(client.dialect, f, sort, top), `Users by ${sort}`, columns);
+}
+
+/** Whether a full name passes the --module globs (on the full name or the package name). */
+export function moduleMatcher(globs: string[]): (module: string) => boolean {
+  if (globs.length === 0) return () => true;
+  const patterns = globs.map(globToRegExp);
+  return (module) => patterns.some((p) => p.test(module) || p.test(splitModule(module).name));
+}
+
+/**
+ * `unused`: the inventory's modules with no load that passes the filters - the retirement
+ * candidates - with their last load ever, if the database has one.
+ */
+export async function unusedReport(client: QueryClient, f: Filters, inventory: string[]): Promise<ReportTable> {
+  const lq = loadedModulesQuery(client.dialect, f);
+  const loaded = new Set((await client.query<{ module: string }>(lq.sql, lq.params)).map((r) => r.module));
+  const matches = moduleMatcher(f.modules);
+  const candidates = inventory.filter((m) => matches(m) && !loaded.has(m));
+  const last = new Map<string, unknown>();
+  if (candidates.length > 0) {
+    const q = lastLoadsQuery();
+    for (const r of await client.query<{ module: string; last_load: unknown }>(q.sql, q.params)) last.set(r.module, r.last_load);
+  }
+  return {
+    title: 'Installed modules never loaded in the period',
+    columns: [text('module'), text('name'), text('version'), text('last_load', 'last load ever')],
+    rows: candidates.map((module) => {
+      const { name, version } = splitModule(module);
+      return { module, name, version, last_load: cell('last_load', last.get(module), false) };
+    }),
+  };
+}
+
+/** `stale`: versions last loaded before the cutoff, optionally only those in an inventory. */
+export async function staleReport(client: QueryClient, f: Filters, cutoff: string, top: number | null, inventory: string[] | null): Promise<ReportTable> {
+  const columns = [text('module'), text('name'), text('version'), count('loads'), count('users'), text('first_load', 'first load'), text('last_load', 'last load')];
+  const table = await tableOf(client, staleQuery(client.dialect, f, cutoff, inventory === null ? top : null), `Modules last loaded before ${isoTime(cutoff)}`, columns);
+  if (inventory === null) return table;
+  const installed = new Set(inventory);
+  const rows = table.rows.filter((r) => installed.has(String(r.module)));
+  return { ...table, rows: top === null ? rows : rows.slice(0, top) };
+}
+
+/** The start of the next period after `start` ('YYYY-MM-DD'). */
+export function nextPeriod(start: string, every: Every): string {
+  const d = new Date(`${start}T00:00:00Z`);
+  if (every === 'day') d.setUTCDate(d.getUTCDate() + 1);
+  else if (every === 'week') d.setUTCDate(d.getUTCDate() + 7);
+  else d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The start of the period holding a stored time. */
+export function periodOf(stored: string, every: Every): string {
+  const day = stored.slice(0, 10);
+  if (every === 'day') return day;
+  if (every === 'month') return `${day.slice(0, 7)}-01`;
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+
+/** The last day an exclusive upper bound lets in: the day before, when it falls on midnight. */
+function lastDayBefore(until: string): string {
+  const day = until.slice(0, 10);
+  if (until.slice(11) !== '00:00:00.000000') return day;
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * `trend`: loads and distinct users per period. Periods without loads are listed with 0 so a
+ * chart's time axis has no holes: from --since (or the first load) to --until (or the last load).
+ */
+export async function trendReport(client: QueryClient, f: Filters, every: Every): Promise<ReportTable> {
+  const q = trendQuery(client.dialect, f, every);
+  const found = new Map((await client.query<Row>(q.sql, q.params)).map((r) => [String(r.period), r]));
+  const periods = [...found.keys()];
+  const first = f.since !== null ? periodOf(f.since, every) : periods[0];
+  const last = f.until !== null ? periodOf(lastDayBefore(f.until), every) : periods[periods.length - 1];
+  const rows: Record<string, Cell>[] = [];
+  if (first !== undefined && last !== undefined) {
+    for (let p = first; p <= last; p = nextPeriod(p, every)) {
+      const r = found.get(p);
+      rows.push({ period: p, loads: r === undefined ? 0 : Number(r.loads), users: r === undefined ? 0 : Number(r.users) });
+    }
+  }
+  return { title: `Loads and distinct users per ${every}`, columns: [text('period'), count('loads'), count('users')], rows };
+}
