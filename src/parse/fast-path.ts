@@ -3,7 +3,7 @@ import { isoSecond } from './epoch';
 /**
  * The format Lmod's documentation gives, which most sites log verbatim:
  *   `Apr 27 03:22:57 node1 ModuleUsageTracking: user=U module=M path=P host=H time=S.FFFFFF`
- * (optionally with `[pid]`, an RFC 3339 header or none, and `jobid=`/`userload=` before `time=`).
+ * (optionally with `[pid]` or no header, and `jobid=`/`userload=` before or after `time=`).
  * One regex recognises it and the NDJSON is written straight from the matched text. Values
  * that would need JSON escaping, or anything else unusual, do not match and go to the
  * general parser, which gives the same record for every line this accepts (tested).
@@ -14,7 +14,7 @@ const VALUE = '([!#-+\\--<>-\\[\\]-~]+)';
 const HEADER = '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:[1-9]|[0-3]\\d) \\d\\d:\\d\\d:\\d\\d [^\\s:\\[]+ )?';
 const CANONICAL = new RegExp(
   `^${HEADER}ModuleUsageTracking(?:\\[\\d+\\])?: user=${VALUE} module=${VALUE} path=${VALUE} host=${VALUE}` +
-    `(?: jobid=${VALUE})?(?: userload=(yes|no))? time=(\\d{1,11})\\.(\\d{6})$`,
+    `(?: jobid=${VALUE})?(?: userload=(yes|no))? time=(\\d{1,11})\\.(\\d{6})(?: jobid=${VALUE})?(?: userload=(yes|no))?$`,
 );
 
 /** The NDJSON line for a canonical tracking line, or null to use the general parser. */
@@ -25,7 +25,10 @@ export function canonicalToNdjson(line: string): string | null {
   const slash = module.lastIndexOf('/');
   const name = slash < 0 ? module : module.slice(0, slash);
   const version = slash < 0 ? 'null' : `"${module.slice(slash + 1)}"`;
-  const jobid = m[5] === undefined ? 'null' : `"${m[5]}"`;
-  const userload = m[6] === undefined ? 'null' : m[6] === 'yes' ? 'true' : 'false';
+  // jobid= and userload= stand before time= in some hooks, after it in ours; the first wins.
+  const job = m[5] ?? m[9];
+  const load = m[6] ?? m[10];
+  const jobid = job === undefined ? 'null' : `"${job}"`;
+  const userload = load === undefined ? 'null' : load === 'yes' ? 'true' : 'false';
   return `{"time":"${isoSecond(Number(m[7]))}.${m[8]}Z","user":"${m[1]}","module":"${module}","name":"${name}","version":${version},"path":"${m[3]}","host":"${m[4]}","jobid":${jobid},"userload":${userload}}\n`;
 }
