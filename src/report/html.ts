@@ -78,8 +78,9 @@ function round(n: number): number {
 
 function svg(id: string, caption: string, width: number, height: number, body: string): string {
   return (
+    `<figure><figcaption>${escapeHtml(caption)}</figcaption>` +
     `<svg id="${escapeHtml(id)}" class="chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(caption)}">${body}</svg>`
+    `viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(caption)}">${body}</svg></figure>`
   );
 }
 
@@ -107,7 +108,8 @@ const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 .meta { color: #555; }
-.chart { display: block; margin: 1em 0; max-width: 100%; height: auto; }
+.chart { display: block; margin: 0.5em 0 1em; max-width: 100%; height: auto; }
+figure { margin: 0; } figcaption { color: #555; font-size: 0.95em; }
 .chart .bar { fill: #3b6ea8; } .chart .label, .chart .value, .chart .tick { font-size: 12px; fill: #333; }
 .chart .axis { stroke: #888; }
 table { border-collapse: collapse; margin-bottom: 1em; }
