@@ -258,8 +258,8 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       copyFileSync(join(FIXTURES, 'bin', 'failing-logger'), join(failBin, 'logger'));
       copyFileSync(join(FIXTURES, 'bin', 'recording-logger'), join(recordBin, 'logger'));
       const argsFile = join(tmp.path, 'logger-args');
-      const noSyslogHook = join(tmp.path, 'no-posix-syslog');
-      cpSync(join(FIXTURES, 'no-posix-syslog'), noSyslogHook, { recursive: true });
+      const noLuaposixHook = join(tmp.path, 'no-luaposix');
+      cpSync(join(FIXTURES, 'no-luaposix'), noLuaposixHook, { recursive: true });
       const nsScript = writeNamespaceScript(tmp.path, rsyslog.socket);
 
       const inNamespace = (env: Record<string, string>): ModuleRun => {
@@ -267,7 +267,7 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
         delete base.LMOD_TRACKING_SOCKET;
         return moduleCommand(['load', 'tool/1.0'], base, [UNSHARE, '--mount', '--propagation', 'private', 'bash', nsScript]);
       };
-      const expectTool = async (): Promise<string[]> => {
+      const expectTool = async (user: string): Promise<string[]> => {
         const [lib, tool] = await nextLines(2);
         const libMsg = HEADER.exec(lib)![1];
         checkLine(lib, { user, module: 'lib/2.0', path: `${modulepath}/lib/2.0.lua`, jobid: '', userload: 'no' });
@@ -276,20 +276,23 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       };
 
       // posix.syslog writes to /dev/log; a failing logger first on PATH proves logger was not used.
-      const viaPosix = inNamespace({ PATH: `${failBin}:/usr/local/bin:/usr/bin:/bin` });
+      // The account comes from the passwd database, not from $USER.
+      const viaPosix = inNamespace({ USER: 'user-from-env', PATH: `${failBin}:/usr/local/bin:/usr/bin:/bin` });
       assert.equal(viaPosix.status, 0, viaPosix.stderr);
       assert.equal(viaPosix.loaded, 'lib/2.0:tool/1.0');
-      await expectTool();
+      await expectTool(user);
 
-      // Without posix.syslog: `logger -t ModuleUsageTracking -p local0.info -- MESSAGE` to /dev/log.
+      // Without posix.syslog: `logger -t ModuleUsageTracking -p local0.info -- MESSAGE` to
+      // /dev/log. Without posix.pwd the account comes from $USER, which differs from the uid's here.
       const viaLogger = inNamespace({
+        USER: 'user-from-env',
         PATH: `${recordBin}:/usr/local/bin:/usr/bin:/bin`,
-        LMOD_PACKAGE_PATH: noSyslogHook,
+        LMOD_PACKAGE_PATH: noLuaposixHook,
         LMOD_TEST_SHIPPED_HOOK: join(s.hookDir, 'SitePackage.lua'),
         LMOD_TEST_LOGGER_RECORD: argsFile,
       });
       assert.equal(viaLogger.status, 0, viaLogger.stderr);
-      const messages = await expectTool();
+      const messages = await expectTool('user-from-env');
       const args = lines(run('cat', [argsFile]).stdout);
       const prefix = ['-t', 'ModuleUsageTracking', '-p', 'local0.info', '--'];
       assert.deepEqual(args, [...prefix, messages[0], ...prefix, messages[1]]);

@@ -9,8 +9,9 @@
 -- that directory (see the README section "Setting up tracking").
 --
 -- Loads are collected in the "load" hook and sent from the "finalize"
--- hook, which Lmod runs only when the whole command got through: a
--- `module load` that fails with an error logs nothing.
+-- hook, which Lmod runs only when the command got through: a `module load`
+-- that ends in an error (a failing modulefile, an unknown module) logs
+-- nothing, not even the dependencies it had loaded.
 --
 -- Environment (all optional):
 --   LMOD_TRACKING_SOCKET  send with `logger -u SOCKET` to this unix socket
@@ -60,7 +61,7 @@ local function hostName()
    end
    local f = io.open("/proc/sys/kernel/hostname")
    if (f) then
-      local h = f:read("l")
+      local h = f:read("*l")
       f:close()
       if (nonEmpty(h)) then return h end
    end
@@ -74,7 +75,9 @@ local function epochText()
       local tv = ptime.gettimeofday()
       if (tv) then return string.format("%d.%06d", tv.tv_sec, tv.tv_usec) end
    end
-   local t = (type(_G.epoch) == "function") and _G.epoch() or os.time()
+   -- Lmod's own epoch(), when this Lmod defines it (rawget: strict.lua rejects unknown globals).
+   local lmodEpoch = rawget(_G, "epoch")
+   local t = (type(lmodEpoch) == "function") and lmodEpoch() or os.time()
    return string.format("%f", t)
 end
 
