@@ -1,0 +1,155 @@
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { KeyHasher } from '../src/dedupe/hash';
+import { HashSet64 } from '../src/dedupe/hash-set';
+import { prng } from './generate';
+import { fmt, measure } from './measure';
+
+/**
+ * lmod-dedupe on 1,000,000 records with 1% duplicates, next to a Node process that only
+ * drains the same file; then what a distinct key costs in memory.
+ */
+const DISTINCT = 990_000;
+const DUPLICATE_EVERY = 99;
+const RUNS = 3;
+const BIN = join(__dirname, '..', '..', 'bin', 'lmod-dedupe.js');
+const DRAIN = `node -e "process.stdin.on('data', () => {})"`;
+
+/** Records shaped like lmod-parse's, when the bench runner's records.ndjson is not there. */
+function* generatedRecords(count: number, seed: number): Generator<string> {
+  const random = prng(seed);
+  const modules = Array.from({ length: 3000 }, (_, i) => `${['gcc', 'mpi/openmpi', 'python', 'cuda', 'bio/samtools'][i % 5]}/${i % 13}.${i % 7}.${i % 3}`);
+  let micros = Date.UTC(2023, 3, 27) * 1000;
+  for (let i = 0; i < count; i++) {
+    micros += 1 + Math.floor(random() * 40000);
+    const module = modules[Math.floor(random() * random() * modules.length)];
+    const slash = module.lastIndexOf('/');
+    const record = {
+      time: `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, 19)}.${String(micros % 1e6).padStart(6, '0')}Z`,
+      user: `u${String(Math.floor(random() * random() * 2000)).padStart(5, '0')}`,
+      module,
+      name: module.slice(0, slash),
+      version: module.slice(slash + 1),
+      path: `/opt/apps/modulefiles/${module}.lua`,
+      host: `node${String(Math.floor(random() * 500)).padStart(4, '0')}.cluster.example.org`,
+      jobid: random() < 0.5 ? null : String(200000 + (i % 7000)),
+      userload: random() < 0.6,
+      ...(random() < 0.1 ? { extra: { cluster: 'alpha' } } : {}),
+    };
+    yield JSON.stringify(record);
+  }
+}
+
+async function* fileLines(path: string): AsyncGenerator<string> {
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) yield line;
+}
+
+/** Distinct base records (an adjacent repeat is skipped: the runner's log already repeats 1% of its lines). */
+async function* distinctBase(limit: number): AsyncGenerator<string> {
+  const records = process.env.BENCH_DIR === undefined ? '' : join(process.env.BENCH_DIR, 'records.ndjson');
+  const source = existsSync(records) ? fileLines(records) : generatedRecords(limit, 7);
+  let previous = '';
+  let n = 0;
+  for await (const line of source) {
+    if (line === previous || line === '') continue;
+    previous = line;
+    yield line;
+    if (++n === limit) return;
+  }
+}
+
+/** Writes the base records with one earlier record (up to 1,000 back) repeated after every 99: 1% duplicates. */
+async function writeVariant(path: string, withDuplicates: boolean): Promise<{ records: number; duplicates: number }> {
+  const random = prng(20);
+  const out = createWriteStream(path);
+  const recent: string[] = [];
+  let chunk = '';
+  let records = 0;
+  let duplicates = 0;
+  for await (const line of distinctBase(DISTINCT + (withDuplicates ? 0 : DISTINCT / DUPLICATE_EVERY))) {
+    chunk += `${line}\n`;
+    records++;
+    if (recent.push(line) > 1000) recent.shift();
+    if (withDuplicates && records % DUPLICATE_EVERY === 0) {
+      chunk += `${recent[Math.floor(random() * recent.length)]}\n`;
+      duplicates++;
+    }
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+  return { records: records + duplicates, duplicates };
+}
+
+function best(command: string, stdin: string): { seconds: number; rssMb: number } {
+  const runs = Array.from({ length: RUNS }, () => measure([command], { stdin }));
+  const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return { seconds: fastest.seconds, rssMb: Math.max(...runs.map((r) => r.peakRssMb[0])) };
+}
+
+/** Heap and array-buffer bytes now, after a full collection. */
+function usedBytes(): number {
+  runInNewContext('gc')();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+function keyCost(): void {
+  setFlagsFromString('--expose-gc');
+  const keys = Array.from({ length: 1_000_000 }, (_, i) => `2023-04-27T07:22:57.${String(i).padStart(6, '0')}Z\u0001u${i % 2000}\u0001node${i % 500}\u0001gcc/${i % 300}`);
+  const hasher = new KeyHasher();
+  const before = usedBytes();
+  const set = new HashSet64();
+  let added = 0;
+  for (const key of keys) {
+    hasher.hash([key], 1);
+    if (set.add(hasher.high, hasher.low)) added++;
+  }
+  const hashBytes = usedBytes() - before;
+  const strings = new Set<string>();
+  const beforeStrings = usedBytes();
+  for (const key of keys) strings.add(key);
+  const setBytes = usedBytes() - beforeStrings;
+  process.stdout.write(`1,000,000 distinct keys: ${fmt(added)} new (no false duplicates), hash table ${fmt(set.byteLength / 2 ** 20, 1)} MiB = ${fmt(hashBytes / 1e6, 1)} bytes/key measured on the heap\n`);
+  process.stdout.write(`  (a JS Set of the same key strings: ${fmt(setBytes / 1e6, 1)} bytes/key for the Set alone, plus the strings themselves)\n`);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmod-dedupe-bench-'));
+  try {
+    const input = join(dir, 'records-1pct-dup.ndjson');
+    const distinct = join(dir, 'records-distinct.ndjson');
+    const { records, duplicates } = await writeVariant(input, true);
+    await writeVariant(distinct, false);
+    process.stdout.write(`input: ${fmt(records)} records, ${fmt(duplicates)} duplicates (${fmt((100 * duplicates) / records, 2)}%), best of ${RUNS} runs\n`);
+
+    const drain = best(DRAIN, input);
+    const dedupe = best(`node ${BIN} --quiet`, input);
+    const perDay = best(`node ${BIN} --quiet --key user,host,module --per day`, input);
+    const rate = (s: number): string => `${fmt(records / s)} records/s`;
+    process.stdout.write(`drain only (node, stdin)     ${fmt(drain.seconds, 2)} s  ${rate(drain.seconds)}  peak RSS ${fmt(drain.rssMb)} MB\n`);
+    process.stdout.write(`lmod-dedupe (default key)    ${fmt(dedupe.seconds, 2)} s  ${rate(dedupe.seconds)}  peak RSS ${fmt(dedupe.rssMb)} MB  = ${fmt(drain.seconds / dedupe.seconds, 2)} of the drain floor\n`);
+    process.stdout.write(`lmod-dedupe --per day        ${fmt(perDay.seconds, 2)} s  ${rate(perDay.seconds)}  peak RSS ${fmt(perDay.rssMb)} MB\n`);
+
+    const many = best(`node ${BIN} --quiet`, distinct);
+    const few = best(`node ${BIN} --quiet --key module`, distinct);
+    const perKey = ((many.rssMb - few.rssMb) * 2 ** 20) / records;
+    process.stdout.write(`${fmt(records)} distinct keys: peak RSS ${fmt(many.rssMb)} MB vs ${fmt(few.rssMb)} MB with a few thousand keys: ${fmt(perKey, 1)} bytes per distinct key\n`);
+    keyCost();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`20-dedupe: ${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,93 @@
+import { pipeline } from 'node:stream/promises';
+import { Option } from 'commander';
+import { DEFAULT_KEY } from '../dedupe/key-spec';
+import { parseDuration, PERIODS } from '../dedupe/time';
+import { DedupeStage, feedRawInputs } from '../stream/dedupe-stage';
+import { describeInputError } from '../stream/feed';
+import { inputNames } from '../stream/input';
+import { DEFAULT_MAX_LINE } from '../stream/lines';
+import { Diagnostics } from './diagnostics';
+import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
+import { newProgram, nonNegativeInt, parseArgs } from './program';
+import { Progress, summaryLine } from './progress';
+import { runCli } from './run';
+import { InvalidArgumentError } from 'commander';
+
+const PROGRAM = 'lmod-dedupe';
+
+interface DedupeCliOptions {
+  key: string;
+  per?: (typeof PERIODS)[number];
+  window?: number;
+  count?: boolean;
+  maxErrors?: number;
+  quiet?: boolean;
+}
+
+function duration(value: string): number {
+  const micros = parseDuration(value);
+  if (micros === null) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 1h, 2d or 1w');
+  return micros;
+}
+
+export async function dedupe(argv: string[]): Promise<number> {
+  const program = newProgram(PROGRAM, 'Drop NDJSON load records whose key was already seen; keeps the first, byte for byte, in order.', [
+    'lmod-parse /var/log/lmod/lmod.log-*.gz | lmod-dedupe | lmod-load',
+    'lmod-dedupe --key user,host,module --per day records.ndjson   # Lmod\'s "first load per user per day"',
+    'lmod-parse -f | lmod-dedupe --window 1h                        # endless stream, constant memory',
+    'lmod-parse lmod.log | lmod-dedupe --key module --count         # how often was each module loaded',
+  ])
+    .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
+    .option('-k, --key <fields>', 'comma-separated record fields that identify a record (extra.NAME reaches into extra)', DEFAULT_KEY)
+    .addOption(new Option('--per <period>', 'keep the first record per key per UTC hour, day, week (ISO, Monday) or month').choices(PERIODS))
+    .option('--window <duration>', 'forget keys whose time is older than the newest time minus this (10m, 1h, 2d); the key must contain time', duration)
+    .option('--count', 'instead of records, write one object per key (per --per bucket) with count, first and last time')
+    .option('--max-errors <n>', 'stop with exit code 2 after more than N rejected lines', nonNegativeInt)
+    .option('-q, --quiet', 'no summary on stderr');
+  parseArgs(program, argv);
+  const options = program.opts<DedupeCliOptions>();
+  const diagnostics = new Diagnostics(PROGRAM, options.maxErrors);
+
+  let stage: DedupeStage;
+  try {
+    stage = new DedupeStage({
+      key: options.key,
+      per: options.per,
+      windowMicros: options.window,
+      count: options.count,
+      maxLength: DEFAULT_MAX_LINE,
+      onReject: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
+      onLate: (source, line, message) => diagnostics.message(`${source}:${line}: ${message}`),
+    });
+  } catch (err) {
+    throw new CliError(`${PROGRAM}: ${(err as Error).message}`, EXIT_FATAL);
+  }
+
+  const progress = new Progress(PROGRAM, () => stage.stats.in, 'records');
+  try {
+    const output = pipeline(stage, process.stdout);
+    const feeding = feedRawInputs(inputNames(program.args), stage, (name, err) =>
+      diagnostics.message(`${name}: ${describeInputError(err)}`),
+    ).then((failed) => {
+      stage.end();
+      return failed;
+    });
+    const [failed] = await Promise.all([feeding, output]);
+    progress.stop();
+    const { stats } = stage;
+    if (!options.quiet) {
+      const counts: [string, number][] = [['records in', stats.in], [options.count ? 'keys out' : 'out', stats.out]];
+      if (!options.count) counts.push(['dropped as duplicates', stats.duplicates]);
+      counts.push(['rejected', stats.rejected]);
+      if (stats.late > 0) counts.push([options.count ? 'too late to count' : 'too late to check', stats.late]);
+      process.stderr.write(summaryLine(PROGRAM, counts, progress.seconds(), ['records', stats.in]));
+    }
+    return stats.rejected > 0 || failed > 0 ? EXIT_REJECTED : EXIT_OK;
+  } finally {
+    progress.stop();
+  }
+}
+
+export function main(): void {
+  runCli(PROGRAM, dedupe);
+}

@@ -1,0 +1,315 @@
+import { once } from 'node:events';
+import { Transform, TransformCallback } from 'node:stream';
+import { CountTable, countLine } from '../dedupe/count';
+import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from '../dedupe/extract';
+import { KeyHasher } from '../dedupe/hash';
+import { HashSet64 } from '../dedupe/hash-set';
+import { KeyValue } from '../dedupe/key-spec';
+import { DedupeOptions, DedupePlan, planDedupe } from '../dedupe/plan';
+import { RecentBuckets } from '../dedupe/recent-buckets';
+import { parseRecordTime, TIME_FORMAT, TimeParts } from '../dedupe/time';
+import { displayName, openInput } from './input';
+import { DEFAULT_MAX_LINE, LineBatch } from './lines';
+
+export interface DedupeStageOptions extends DedupeOptions {
+  /** Longest line in characters (LineBatch: the splitter's bound) or bytes (RawChunk). */
+  maxLength?: number;
+  /** A line without a key; may throw to stop the stream (--max-errors). */
+  onReject?: (source: string, line: number, reason: string, text?: string) => void;
+  /** The first record older than the buckets still kept (later ones are only counted). */
+  onLate?: (source: string, line: number, message: string) => void;
+}
+
+/**
+ * NDJSON bytes of one input as they were read, in any chunking. `bytes: null` marks the
+ * end of the input: a last line without a newline is taken then, and line numbers restart.
+ */
+export interface RawChunk {
+  source: string;
+  bytes: Buffer | null;
+}
+
+export interface DedupeStats {
+  /** Records read (blank lines are not counted). */
+  in: number;
+  /** Records written, or count objects with --count. */
+  out: number;
+  duplicates: number;
+  rejected: number;
+  /** Records older than the buckets kept: passed on unchecked (counted nowhere with --count). */
+  late: number;
+}
+
+const KEEP = 0;
+const DROP = 1;
+const NEWLINE = Buffer.from('\n');
+/** A line of a chunk read as Latin-1 that must be decoded as UTF-8 instead. */
+const NON_ASCII = /[\x80-\xff]/;
+
+/**
+ * NDJSON records in, NDJSON out: the first record of each key is written exactly as it
+ * came, in input order, in one chunk per input chunk; later ones with the same key are
+ * dropped. With `count`, one object per key (per bucket) instead, written as each bucket
+ * is retired and at the end.
+ *
+ * Input is either LineBatches (from LineSplitter: for library use) or RawChunks (what
+ * lmod-dedupe itself reads). RawChunks skip decoding and re-encoding: a chunk is read as
+ * Latin-1 text, whose character offsets are its byte offsets, and kept lines go out as
+ * slices of the input buffer. A line that does not have lmod-parse's layout is read like
+ * a LineBatch's line, decoded as UTF-8 first when it holds non-ASCII bytes.
+ */
+export class DedupeStage extends Transform {
+  readonly stats: DedupeStats = { in: 0, out: 0, duplicates: 0, rejected: 0, late: 0 };
+  private readonly plan: DedupePlan;
+  private readonly extractor: KeyExtractor;
+  private readonly values: KeyValue[];
+  private readonly hasher = new KeyHasher();
+  private readonly sets: RecentBuckets<HashSet64>;
+  private readonly counts: RecentBuckets<CountTable>;
+  private readonly maxLength: number;
+  private readonly onReject: NonNullable<DedupeStageOptions['onReject']>;
+  private readonly onLate: NonNullable<DedupeStageOptions['onLate']>;
+  /** Count lines of retired buckets, written with the next chunk. */
+  private countOutput: string[] = [];
+  /** RawChunk state: the input, its lines so far, the unfinished last line. */
+  private rawSource = '';
+  private rawLines = 0;
+  private carry: Buffer | null = null;
+  /** Inside a raw line already longer than maxLength: dropped up to its newline. */
+  private skipping = false;
+
+  /** Throws an Error (a usage message) when the options do not go together. */
+  constructor(options: DedupeStageOptions = {}) {
+    super({ writableObjectMode: true, writableHighWaterMark: 16 });
+    this.plan = planDedupe(options);
+    this.extractor = new KeyExtractor(this.plan.spec);
+    this.values = new Array<KeyValue>(this.plan.spec.paths.length).fill(null);
+    this.sets = new RecentBuckets(() => new HashSet64());
+    this.counts = new RecentBuckets(
+      () => new CountTable(),
+      (bucket, table) => this.retireCounts(bucket, table),
+    );
+    this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
+    this.onReject = options.onReject ?? (() => {});
+    this.onLate = options.onLate ?? (() => {});
+  }
+
+  /** Bytes held by the key hashes still kept (not counting --count tables). */
+  get keyBytes(): number {
+    return this.sets.kept().reduce((sum, set) => sum + set.byteLength, 0);
+  }
+
+  override _transform(input: LineBatch | RawChunk, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const out: (string | Buffer)[] = [];
+    try {
+      if ('lines' in input) this.lineBatch(input, out);
+      else this.rawChunk(input, out);
+    } catch (err) {
+      // --max-errors: what was kept before the line that stopped the run still goes out.
+      this.pushOut(out);
+      callback(err as Error);
+      return;
+    }
+    this.pushOut(out);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const out: (string | Buffer)[] = [];
+    try {
+      if (this.carry !== null || this.skipping) this.rawChunk({ source: this.rawSource, bytes: null }, out);
+      if (this.plan.count) this.counts.close();
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    this.pushOut(out);
+    callback();
+  }
+
+  /** One write per chunk: count lines of retired buckets, then the kept records. */
+  private pushOut(out: (string | Buffer)[]): void {
+    if (this.countOutput.length > 0) {
+      out.unshift(`${this.countOutput.join('\n')}\n`);
+      this.countOutput = [];
+    }
+    if (out.length === 0) return;
+    if (out.length === 1) this.push(out[0]);
+    else this.push(Buffer.concat(out.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))));
+  }
+
+  private lineBatch(batch: LineBatch, out: (string | Buffer)[]): void {
+    const kept: string[] = [];
+    const lines = batch.lines;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (line === '') continue;
+      const lineNo = batch.firstLine + i;
+      const verdict =
+        line === null
+          ? this.reject(batch.source, lineNo, `line longer than ${this.maxLength} characters`)
+          : this.judge(batch.source, lineNo, this.extractor.extract(line, this.values), line);
+      if (verdict === KEEP) kept.push(line as string);
+    }
+    this.stats.out += kept.length;
+    if (kept.length > 0) out.push(`${kept.join('\n')}\n`);
+  }
+
+  private rawChunk(chunk: RawChunk, out: (string | Buffer)[]): void {
+    if (chunk.source !== this.rawSource) {
+      this.rawSource = chunk.source;
+      this.rawLines = 0;
+      this.carry = null;
+      this.skipping = false;
+    }
+    let bytes: Buffer;
+    if (chunk.bytes === null) {
+      // The end of the input: its unfinished last line, if any, is a line.
+      const tooLong = this.skipping;
+      bytes = this.carry === null ? Buffer.alloc(0) : Buffer.concat([this.carry, NEWLINE]);
+      this.carry = null;
+      this.skipping = false;
+      if (tooLong) this.tooLong();
+      else this.rawLinesOf(bytes, bytes.length, out);
+      this.rawSource = '';
+      return;
+    }
+    bytes = this.carry === null ? chunk.bytes : Buffer.concat([this.carry, chunk.bytes]);
+    this.carry = null;
+    let start = 0;
+    if (this.skipping) {
+      const newline = bytes.indexOf(10);
+      if (newline < 0) return;
+      this.skipping = false;
+      this.tooLong();
+      start = newline + 1;
+    }
+    const end = bytes.lastIndexOf(10) + 1;
+    if (end > start) this.rawLinesOf(bytes.subarray(start), end - start, out);
+    const rest = bytes.subarray(Math.max(start, end));
+    if (rest.length > this.maxLength) this.skipping = true;
+    else if (rest.length > 0) this.carry = Buffer.from(rest);
+  }
+
+  private tooLong(): void {
+    this.stats.in++;
+    this.reject(this.rawSource, ++this.rawLines, `line longer than ${this.maxLength} bytes`);
+  }
+
+  /** The complete lines in `bytes[0, length)` (each ending in a newline). */
+  private rawLinesOf(bytes: Buffer, length: number, out: (string | Buffer)[]): void {
+    const text = bytes.toString('latin1', 0, length);
+    const values = this.values;
+    let run = 0;
+    let kept = 0;
+    for (let start = 0; start < length; ) {
+      const lineNo = ++this.rawLines;
+      let verdict = DROP;
+      let crlf = false;
+      let end = this.extractor.extractCanonical(text, start, values);
+      if (end >= 0) {
+        verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
+      } else {
+        end = text.indexOf('\n', start);
+        let line = text.slice(start, end);
+        if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
+        crlf = line.charCodeAt(line.length - 1) === 13;
+        if (crlf) line = line.slice(0, -1);
+        // Blank lines are dropped without a word, as in a LineBatch.
+        if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+      }
+      if (verdict === KEEP) kept++;
+      if (verdict !== KEEP || crlf) {
+        // A CRLF line goes out with its CR removed, as LineSplitter would.
+        if (start > run) out.push(bytes.subarray(run, start));
+        if (verdict === KEEP) out.push(bytes.subarray(start, end - 1), NEWLINE);
+        run = end + 1;
+      }
+      start = end + 1;
+    }
+    if (length > run) out.push(bytes.subarray(run, length));
+    this.stats.out += kept;
+  }
+
+  /**
+   * Decides on one record whose key values are in `this.values` (or `reason` says why it
+   * has none): KEEP, DROP (a duplicate, counted, or rejected). `text` from `start` to
+   * `end` is the line, for messages.
+   */
+  private judge(source: string, lineNo: number, reason: string | null, text: string, start = 0, end = text.length): number {
+    this.stats.in++;
+    if (reason !== null) {
+      const excerpt = reason === NOT_JSON || reason === NOT_AN_OBJECT ? text.slice(start, end) : undefined;
+      return this.reject(source, lineNo, reason, excerpt);
+    }
+    const { spec } = this.plan;
+    const values = this.values;
+    let bucket = 0;
+    let parts: TimeParts | null = null;
+    if (spec.timeSlot >= 0) {
+      const time = values[spec.timeSlot];
+      parts = typeof time === 'string' ? parseRecordTime(time) : null;
+      if (parts === null) return this.reject(source, lineNo, `time is not ${TIME_FORMAT}: ${JSON.stringify(time)}`);
+      if (this.plan.bucket !== undefined) bucket = this.plan.bucket(parts);
+    }
+    if (this.plan.count) {
+      const table = this.counts.at(bucket);
+      if (table === undefined) this.late(source, lineNo, 'not counted');
+      else table.add(values, spec.keyLength, (parts as TimeParts).micros);
+      return DROP;
+    }
+    this.hasher.hash(values, spec.keyLength);
+    const set = this.sets.at(bucket);
+    if (set === undefined) {
+      this.late(source, lineNo, 'passed on without a duplicate check');
+      return KEEP;
+    }
+    if (set.add(this.hasher.high, this.hasher.low)) return KEEP;
+    this.stats.duplicates++;
+    return DROP;
+  }
+
+  private reject(source: string, lineNo: number, reason: string, text?: string): number {
+    this.stats.rejected++;
+    this.onReject(source, lineNo, reason, text);
+    return DROP;
+  }
+
+  private late(source: string, lineNo: number, what: string): void {
+    if (this.stats.late++ === 0) {
+      this.onLate(source, lineNo, `record older than ${this.plan.retained}: ${what} (further ones only counted)`);
+    }
+  }
+
+  private retireCounts(bucket: number, table: CountTable): void {
+    const label = this.plan.label?.(bucket);
+    for (const entry of table.entries.values()) this.countOutput.push(countLine(this.plan.spec, entry, label));
+    this.stats.out += table.entries.size;
+  }
+}
+
+/**
+ * Reads the named inputs in order (`-` is stdin, gzip detected) into the stage as
+ * RawChunks, waiting whenever it asks to, without ending it. An input that cannot be
+ * opened or read to its end is reported and the next one read. Resolves with the number
+ * of inputs that failed.
+ */
+export async function feedRawInputs(names: string[], stage: DedupeStage, onInputError: (name: string, err: Error) => void): Promise<number> {
+  let failed = 0;
+  for (const arg of names) {
+    let source = displayName(arg);
+    try {
+      const input = await openInput(arg);
+      source = input.name;
+      for await (const bytes of input.stream as AsyncIterable<Buffer>) {
+        if (!stage.write({ source, bytes } satisfies RawChunk)) await once(stage, 'drain');
+      }
+    } catch (err) {
+      if (stage.destroyed) throw err;
+      failed++;
+      onInputError(source, err as Error);
+    }
+    if (!stage.write({ source, bytes: null } satisfies RawChunk)) await once(stage, 'drain');
+  }
+  return failed;
+}
