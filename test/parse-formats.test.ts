@@ -138,3 +138,19 @@ test('pairs: bare values end at space, tab or comma; quotes keep spaces and comm
   assert.equal(r.host, 'h');
   assert.equal(r.jobid, 'j "q"');
 });
+
+test('wild.log (published real lines): 57 records, the 7 broken lines reported by number, the rest skipped', () => {
+  const ctx = context();
+  const malformed: string[] = [];
+  let records = 0;
+  let skipped = 0;
+  fixtureLines('wild.log').forEach((line, i) => {
+    const outcome = parseLine(line, ctx);
+    if ('record' in outcome) records++;
+    else if ('skip' in outcome) skipped++;
+    else malformed.push(`${i + 1}: ${outcome.malformed}`);
+  });
+  assert.equal(records, 57);
+  assert.equal(skipped, 49);
+  assert.deepEqual(malformed, ['66: empty user', '67: no module', '82: no time', '84: no time', '85: no time', '88: no time', '91: no time']);
+});
