@@ -92,7 +92,7 @@ test('year of the first stamp: --year, else the latest year not more than a day 
   assert.equal(iso(resolver(undefined, '2023-12-31T23:50:00Z'), 1, 2, 0, 30), '2023-01-02T00:30:00.000Z');
 });
 
-test('later stamps take the year nearest the stamp before: Dec 31 -> Jan 1 forward, December after January back', () => {
+test('later stamps keep the year: Dec 31 -> Jan 1 forward, December right after January back, sparse logs forward', () => {
   const forward = resolver(2023, '2030-01-01T00:00:00Z');
   assert.equal(iso(forward, 12, 31, 23, 59, 59), '2023-12-31T23:59:59.000Z');
   assert.equal(iso(forward, 1, 1, 0, 0, 1), '2024-01-01T00:00:01.000Z');
@@ -103,10 +103,13 @@ test('later stamps take the year nearest the stamp before: Dec 31 -> Jan 1 forwa
   assert.equal(iso(back, 12, 30), '2023-12-30T12:00:00.000Z');
   assert.equal(iso(back, 6, 30), '2023-06-30T12:00:00.000Z');
   assert.equal(iso(back, 1, 2), '2023-01-02T12:00:00.000Z');
-  // Near half a year apart the nearer candidate wins: 182.75 days forward vs 182.25 back.
-  const half = resolver(2023, '2030-01-01T00:00:00Z');
-  assert.equal(iso(half, 1, 1, 0), '2023-01-01T00:00:00.000Z');
-  assert.equal(iso(half, 7, 2, 18), '2022-07-02T18:00:00.000Z');
+  // Logs run forward: a half-year gap forward stays in the year, one backwards wraps into the next.
+  const sparse = resolver(2023, '2030-01-01T00:00:00Z');
+  assert.equal(iso(sparse, 1, 1, 0), '2023-01-01T00:00:00.000Z');
+  assert.equal(iso(sparse, 7, 2, 18), '2023-07-02T18:00:00.000Z');
+  assert.equal(iso(sparse, 12, 31, 6), '2023-12-31T06:00:00.000Z');
+  assert.equal(iso(sparse, 11, 30, 6), '2023-11-30T06:00:00.000Z');
+  assert.equal(iso(sparse, 2, 1, 6), '2024-02-01T06:00:00.000Z');
 });
 
 test('RFC 3164 lines without time= take year and zone from the resolver; with time= the header is ignored', () => {

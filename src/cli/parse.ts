@@ -83,19 +83,18 @@ async function run(argv: string[]): Promise<number> {
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });
   const progress = new Progress(PROGRAM, () => stage.counts.lines, 'lines');
-  const output = pipeline(stage, process.stdout);
+  // Both sides at once: a failing stage (--max-errors) rejects the output while inputs are fed.
+  const feeding = feedInputs(inputNames(program.args), stage, {
+    maxLength: options.maxLine,
+    binary: true,
+    onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
+  }).then((failed) => {
+    stage.end();
+    return failed;
+  });
   let failedInputs: number;
   try {
-    failedInputs = await feedInputs(inputNames(program.args), stage, {
-      maxLength: options.maxLine,
-      binary: true,
-      onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
-    });
-    stage.end();
-    await output;
-  } catch (err) {
-    stage.destroy();
-    throw err;
+    [failedInputs] = await Promise.all([feeding, pipeline(stage, process.stdout)]);
   } finally {
     progress.stop();
   }

@@ -8,10 +8,10 @@ import { isoSecond } from './epoch';
  * that would need JSON escaping, or anything else unusual, do not match and go to the
  * general parser, which gives the same record for every line this accepts (tested).
  */
-// Printable ASCII but space, `"`, `,`, `=` and `\`: nothing to escape, and the same
-// characters whether the line was decoded as UTF-8 or handed over as latin1 bytes.
-const VALUE = '([!#-+\\--<>-\\[\\]-~]+)';
-const HEADER = '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:[1-9]|[0-3]\\d) \\d\\d:\\d\\d:\\d\\d [^\\s:\\[]+ )?';
+// Printable ASCII but space, quotes, `,`, `=` and `\`: nothing to unquote or escape, and
+// the same characters whether the line was decoded as UTF-8 or handed over as latin1 bytes.
+const VALUE = '([!#-&(-+\\--<>-\\[\\]-~]+)';
+const HEADER = '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:0?[1-9]|[12]\\d|3[01]) \\d\\d:\\d\\d:\\d\\d [^\\s:\\[]+ )?';
 const CANONICAL = new RegExp(
   `^${HEADER}ModuleUsageTracking(?:\\[\\d+\\])?: user=${VALUE} module=${VALUE} path=${VALUE} host=${VALUE}` +
     `(?: jobid=${VALUE})?(?: userload=(yes|no))? time=(\\d{1,11})\\.(\\d{6})(?: jobid=${VALUE})?(?: userload=(yes|no))?$`,

@@ -65,18 +65,21 @@ export function zoneConverter(tz: string | undefined): ZoneConverter {
   };
 }
 
-/** Closer than this to the stamp before, no other year can be nearer. */
-const NEAR = 150 * 86400;
+/** A stamp this far before the one before it has wrapped into the next year. */
+const WRAPPED = 183 * 86400;
 
 /**
  * Picks the year of RFC 3164 stamps in one input. The first stamp takes `--year`, else the
- * latest year that does not put it after the input's reference time (its mtime; now for
- * stdin). Every later stamp takes the year that puts it nearest the stamp before it, so
- * Dec 31 -> Jan 1 steps forward and a December line arriving after January lines steps back.
+ * latest year that does not put it more than a day after the input's reference time (its
+ * mtime; now for stdin). Logs run forward, so every later stamp keeps the year of the stamp
+ * before it, except: more than half a year earlier means the year turned (Dec 31 -> Jan 1,
+ * or a sparse log from November to February), and a December stamp right after a January
+ * one is a late delivery from the year before.
  */
 export class YearResolver {
   private previous: number | null = null;
   private previousYear = 0;
+  private previousMonth = 0;
 
   constructor(
     private readonly toEpoch: ZoneConverter,
@@ -87,26 +90,25 @@ export class YearResolver {
   /** Seconds since the epoch of `month day hh:mm:ss`. */
   resolve(month: number, day: number, h: number, m: number, s: number): number {
     if (this.previous === null) {
-      if (this.year !== undefined) return this.remember(this.toEpoch(this.year, month, day, h, m, s), this.year);
+      if (this.year !== undefined) return this.remember(this.toEpoch(this.year, month, day, h, m, s), this.year, month);
       // The stamp may be up to a day ahead of the mtime (clocks differ), so next year is a candidate.
       const latest = this.reference.getTime() / 1000 + 86400;
       let year = this.reference.getUTCFullYear() + 1;
       let t = this.toEpoch(year, month, day, h, m, s);
       while (t > latest) t = this.toEpoch(--year, month, day, h, m, s);
-      return this.remember(t, year);
+      return this.remember(t, year, month);
     }
-    const previous = this.previous;
     const year = this.previousYear;
+    if (month === 12 && this.previousMonth === 1) return this.remember(this.toEpoch(year - 1, month, day, h, m, s), year - 1, month);
     const t = this.toEpoch(year, month, day, h, m, s);
-    if (Math.abs(t - previous) < NEAR) return this.remember(t, year);
-    const other = t > previous ? year - 1 : year + 1;
-    const u = this.toEpoch(other, month, day, h, m, s);
-    return Math.abs(u - previous) < Math.abs(t - previous) ? this.remember(u, other) : this.remember(t, year);
+    if (this.previous - t > WRAPPED) return this.remember(this.toEpoch(year + 1, month, day, h, m, s), year + 1, month);
+    return this.remember(t, year, month);
   }
 
-  private remember(t: number, year: number): number {
+  private remember(t: number, year: number, month: number): number {
     this.previous = t;
     this.previousYear = year;
+    this.previousMonth = month;
     return t;
   }
 }

@@ -39,7 +39,6 @@ export class ParseStage extends Transform {
   private readonly isTrackingTag: (tag: string) => boolean;
   private readonly toEpoch: ZoneConverter;
   private readonly binary: boolean;
-  private source = '';
   private years: YearResolver | undefined;
 
   constructor(private readonly options: ParseStageOptions = {}) {
@@ -51,7 +50,8 @@ export class ParseStage extends Transform {
 
   override _transform(batch: LineBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      if (batch.source !== this.source || this.years === undefined) this.startInput(batch.source);
+      // Line 1 starts an input, even when the same file is named twice.
+      if (batch.firstLine === 1 || this.years === undefined) this.startInput(batch.source);
       const out = this.parseBatch(batch);
       callback(null, out === '' ? undefined : out);
     } catch (err) {
@@ -60,7 +60,6 @@ export class ParseStage extends Transform {
   }
 
   private startInput(source: string): void {
-    this.source = source;
     const reference = this.options.referenceTime?.(source) ?? new Date();
     this.years = new YearResolver(this.toEpoch, this.options.year, reference);
   }
