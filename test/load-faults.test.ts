@@ -1,0 +1,270 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { join } from 'node:path';
+import { openClient, SqlClient } from '../src/db/client';
+import { parseDbUrl } from '../src/db/config';
+import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './helpers/mysql';
+import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir } from './load-support';
+
+/**
+ * A TCP proxy in front of the MySQL server that cuts every connection open once `cutAfter`
+ * bytes went from the loader to the server; afterwards it either passes new connections
+ * through (a network blip) or refuses them all (a server that stays away).
+ */
+class CuttingProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private sent = 0;
+  cut = false;
+
+  constructor(target: { host: string; port: number }, cutAfter: number, thenRefuse: boolean) {
+    this.server = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        this.sent += chunk.length;
+        if (!this.cut && this.sent > cutAfter) {
+          this.cut = true;
+          upstream.write(chunk.subarray(0, chunk.length >> 1));
+          for (const s of this.sockets) s.destroy();
+          if (thenRefuse) this.server.close();
+          return;
+        }
+        upstream.write(chunk);
+      });
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
+  }
+}
+
+async function migrated(label: string): Promise<TestDatabase | null> {
+  const db = await createTestDatabase(label);
+  if (db) assert.equal((await runLoad(['migrate', '--quiet', '--db', db.url])).code, 0);
+  return db;
+}
+
+async function count(url: string): Promise<number> {
+  const client = await openClient(parseDbUrl(url));
+  try {
+    return await rowCount(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Polls until the table holds at least `n` rows; fails after 60 s instead of hanging. */
+async function waitForRows(url: string, n: number): Promise<void> {
+  const client = await openClient(parseDbUrl(url));
+  try {
+    for (const deadline = Date.now() + 60_000; (await rowCount(client).catch(() => 0)) < n; ) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${n} rows after 60 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function rowCount(client: SqlClient): Promise<number> {
+  const [row] = await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads');
+  return Number(row.n);
+}
+
+function counts(stderr: string): { read: number; added: number; present: number } {
+  const m = /lmod-load: ([\d,]+) read, ([\d,]+) new, ([\d,]+) already present/.exec(stderr);
+  if (!m) throw new Error(`no summary in: ${stderr}`);
+  const n = (s: string): number => Number(s.replace(/,/g, ''));
+  return { read: n(m[1]), added: n(m[2]), present: n(m[3]) };
+}
+
+function proxied(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
+test('a connection cut mid-load is retried and the load completes exactly', async (t) => {
+  const db = await migrated('cut');
+  if (!db) return t.skip(SKIP_NOTICE);
+  const target = new URL(db.url);
+  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, false);
+  try {
+    const url = proxied(db.url, await proxy.listen());
+    const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '3'], { stdin: manyRecords(5000) });
+    assert.ok(proxy.cut, 'the proxy cut the connection');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^lmod-load: lost the connection to the database; retrying the batch in 0\.25 s \(retry 1 of 3\)\n/);
+    const c = counts(run.stderr);
+    assert.equal(c.read, 5000);
+    assert.equal(c.added + c.present, 5000);
+    assert.equal(await count(db.url), 5000);
+    const again = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
+    assert.equal(summaryOf(again.stderr), 'lmod-load: 5,000 read, 0 new, 5,000 already present, 0 rejected');
+  } finally {
+    proxy.close();
+    await db.drop();
+  }
+});
+
+test('a server that stays away: exit 2 with what was committed; a rerun completes exactly', async (t) => {
+  const db = await migrated('away');
+  if (!db) return t.skip(SKIP_NOTICE);
+  const target = new URL(db.url);
+  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, true);
+  try {
+    const url = proxied(db.url, await proxy.listen());
+    const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '2'], { stdin: manyRecords(5000) });
+    assert.equal(run.code, 2, run.stderr);
+    const lines = run.stderr.trimEnd().split('\n');
+    const committed = counts(run.stderr).added;
+    assert.match(
+      lines.at(-1)!,
+      new RegExp(
+        `^lmod-load: mysql://root@127\\.0\\.0\\.1:\\d+/${db.name}: the database refused the connection after 2 retries; ` +
+          `${committed.toLocaleString('en-US')} records were committed before it \\(${committed.toLocaleString('en-US')} new, 0 already present\\); ` +
+          'rerun with the same input to complete the load$',
+      ),
+    );
+    assert.ok(committed > 0 && committed < 5000, `committed ${committed}`);
+    const stored = await count(db.url);
+    assert.ok(stored >= committed, `${stored} stored, ${committed} reported`);
+    const rerun = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
+    assert.equal(summaryOf(rerun.stderr), `lmod-load: 5,000 read, ${(5000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+    assert.equal(await count(db.url), 5000);
+  } finally {
+    proxy.close();
+    await db.drop();
+  }
+});
+
+/** Starts the loader on a file and polls the database until some rows are there. */
+async function killMidRun(url: string, file: string): Promise<number> {
+  const child = spawn(process.execPath, [LOAD_BIN, '--db', url, '--batch-size', '1000', file], { env: cleanEnv(), stdio: 'ignore' });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  await waitForRows(url, 1);
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+  return count(url);
+}
+
+async function killAndRerun(url: string): Promise<void> {
+  const file = join(tempDir('kill'), 'records.ndjson');
+  writeFileSync(file, manyRecords(40_000));
+  if (url.startsWith('sqlite:')) assert.equal((await runLoad(['migrate', '--quiet', '--db', url])).code, 0);
+  const stored = await killMidRun(url, file);
+  assert.ok(stored > 0 && stored < 40_000, `${stored} rows after kill -9`);
+  const rerun = await runLoad(['--db', url, file]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.equal(summaryOf(rerun.stderr), `lmod-load: 40,000 read, ${(40_000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+  assert.equal(await count(url), 40_000);
+}
+
+test('kill -9 of the loader mid-run into MySQL: a rerun restores exactly', async (t) => {
+  const db = await migrated('kill');
+  if (!db) return t.skip(SKIP_NOTICE);
+  try {
+    await killAndRerun(db.url);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('kill -9 of the loader mid-run into SQLite: a rerun restores exactly', async () => {
+  await killAndRerun(`sqlite:${join(tempDir('kill'), 'lmod.sqlite')}`);
+});
+
+async function twoAtOnce(url: string): Promise<void> {
+  const dir = tempDir('two');
+  const a = join(dir, 'a.ndjson');
+  const b = join(dir, 'b.ndjson');
+  writeFileSync(a, manyRecords(12_000, 0));
+  writeFileSync(b, manyRecords(12_000, 6_000));
+  const [ra, rb] = await Promise.all([runLoad(['--db', url, '--batch-size', '700', a]), runLoad(['--db', url, '--batch-size', '500', b])]);
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.equal(rb.code, 0, rb.stderr);
+  const [ca, cb] = [counts(ra.stderr), counts(rb.stderr)];
+  assert.equal(ca.added + cb.added, 18_000);
+  assert.equal(ca.present + cb.present, 6_000);
+  assert.equal(await count(url), 18_000);
+  const client = await openClient(parseDbUrl(url));
+  try {
+    const [users] = await client.query<{ n: number; d: number }>('SELECT COUNT(*) AS n, COUNT(DISTINCT name) AS d FROM users');
+    assert.deepEqual([Number(users.n), Number(users.d)], [101, 101]);
+  } finally {
+    await client.close();
+  }
+}
+
+test('two loaders at once on overlapping files into MySQL: exactly the distinct records', async (t) => {
+  const db = await migrated('two');
+  if (!db) return t.skip(SKIP_NOTICE);
+  try {
+    await twoAtOnce(db.url);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('two loaders at once on overlapping files into SQLite: exactly the distinct records', async () => {
+  const url = `sqlite:${join(tempDir('two'), 'lmod.sqlite')}`;
+  assert.equal((await runLoad(['migrate', '--quiet', '--db', url])).code, 0);
+  await twoAtOnce(url);
+});
+
+/** Feeds three batches and a partial one through a pipe kept open, then signals. */
+async function interrupt(url: string, signal: NodeJS.Signals): Promise<Run> {
+  const child = spawn(process.execPath, [LOAD_BIN, '--db', url, '--batch-size', '1000', '-'], { env: cleanEnv() });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<Run>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig, stdout: '', stderr })));
+  child.stdin.write(manyRecords(3500));
+  await waitForRows(url, 3000).catch((err) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}; loader said: ${stderr}`);
+  });
+  child.kill(signal);
+  const run = await exited;
+  child.stdin.destroy();
+  return run;
+}
+
+test('SIGINT and SIGTERM: the batch being gathered is dropped, the summary printed, exit 130/143', async (t) => {
+  const sqlite = `sqlite:${join(tempDir('signal'), 'lmod.sqlite')}`;
+  assert.equal((await runLoad(['migrate', '--quiet', '--db', sqlite])).code, 0);
+  const db = await migrated('signal');
+  if (!db) t.diagnostic(SKIP_NOTICE);
+  try {
+    for (const url of db ? [sqlite, db.url] : [sqlite]) {
+      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+        const run = await interrupt(url, signal);
+        assert.equal(run.code, code, run.stderr);
+        assert.equal(summaryOf(run.stderr), 'lmod-load: 3,500 read, 3,000 new, 0 already present, 0 rejected, 500 not loaded');
+        assert.equal(await count(url), 3000);
+        const client = await openClient(parseDbUrl(url));
+        await client.run('DELETE FROM module_loads').finally(() => client.close());
+      }
+    }
+  } finally {
+    await db?.drop();
+  }
+});
