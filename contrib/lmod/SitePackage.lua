@@ -8,8 +8,8 @@
 -- Install: put this file in a directory and point LMOD_PACKAGE_PATH at
 -- that directory (see the README section "Setting up tracking").
 --
--- Loads are collected in the "load" hook and sent from the "finalize"
--- hook, which Lmod runs only when the command got through: a `module load`
+-- Loads are collected in the "load" hook and sent when Lmod finishes the
+-- command, which it does only when the command got through: a `module load`
 -- that ends in an error (a failing modulefile, an unknown module) logs
 -- nothing, not even the dependencies it had loaded.
 --
@@ -185,4 +185,7 @@ local function finalizeHook()
 end
 
 hook.register("load", loadHook)
-hook.register("finalize", finalizeHook)
+-- Lmod runs its exit hooks right after the "finalize" hook, on success only.
+-- ExitHookA (a global of Lmod's) adds to a list, where hook.register would
+-- replace a site's own finalize hook.
+ExitHookA.register(finalizeHook)
