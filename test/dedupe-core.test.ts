@@ -224,13 +224,15 @@ describe('DedupeStage', () => {
     const record = '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"m","host":null}\n';
     const long = `{"x":"${'y'.repeat(300)}"}\n`;
     const bytes = Buffer.from(record + long + record.replace('alice', 'bob') + long.trimEnd());
-    const chunks: RawChunk[] = [];
-    for (let at = 0; at < bytes.length; at += 64) chunks.push({ source: 'f', bytes: bytes.subarray(at, at + 64) });
-    chunks.push({ source: 'f', bytes: null });
-    const { out, messages, stage } = await runStage({ maxLength: 200 }, chunks);
-    assert.equal(out, record + record.replace('alice', 'bob'));
-    assert.deepEqual(messages, ['f:2: line longer than 200 bytes', 'f:4: line longer than 200 bytes']);
-    assert.equal(stage.stats.rejected, 2);
+    for (const size of [64, bytes.length]) {
+      const chunks: RawChunk[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push({ source: 'f', bytes: bytes.subarray(at, at + size) });
+      chunks.push({ source: 'f', bytes: null });
+      const { out, messages, stage } = await runStage({ maxLength: 200 }, chunks);
+      assert.equal(out, record + record.replace('alice', 'bob'), `chunks of ${size}`);
+      assert.deepEqual(messages, ['f:2: line longer than 200 bytes', 'f:4: line longer than 200 bytes']);
+      assert.equal(stage.stats.rejected, 2);
+    }
   });
 
   test('memory: 1,000,000 distinct keys take 16 MiB of hashes, under 24 MB measured on the heap', async () => {

@@ -162,38 +162,49 @@ export class DedupeStage extends Transform {
       this.carry = null;
       this.skipping = false;
     }
-    let bytes: Buffer;
     if (chunk.bytes === null) {
       // The end of the input: its unfinished last line, if any, is a line.
-      const tooLong = this.skipping;
-      bytes = this.carry === null ? Buffer.alloc(0) : Buffer.concat([this.carry, NEWLINE]);
+      if (this.skipping) this.tooLong(++this.rawLines);
+      else if (this.carry !== null) this.rawLinesOf(Buffer.concat([this.carry, NEWLINE]), this.carry.length + 1, out);
       this.carry = null;
       this.skipping = false;
-      if (tooLong) this.tooLong();
-      else this.rawLinesOf(bytes, bytes.length, out);
       this.rawSource = '';
       return;
     }
-    bytes = this.carry === null ? chunk.bytes : Buffer.concat([this.carry, chunk.bytes]);
-    this.carry = null;
+    const bytes = chunk.bytes;
     let start = 0;
-    if (this.skipping) {
+    if (this.carry !== null || this.skipping) {
+      // The line begun in earlier chunks: only it is copied, not the whole chunk.
       const newline = bytes.indexOf(10);
-      if (newline < 0) return;
-      this.skipping = false;
-      this.tooLong();
+      if (newline < 0) {
+        if (!this.skipping) this.keepCarry(Buffer.concat([this.carry as Buffer, bytes]));
+        return;
+      }
+      const head = this.carry;
+      this.carry = null;
+      if (head === null || head.length + newline > this.maxLength) {
+        this.skipping = false;
+        this.tooLong(++this.rawLines);
+      } else {
+        const line = Buffer.concat([head, bytes.subarray(0, newline + 1)]);
+        this.rawLinesOf(line, line.length, out);
+      }
       start = newline + 1;
     }
     const end = bytes.lastIndexOf(10) + 1;
-    if (end > start) this.rawLinesOf(bytes.subarray(start), end - start, out);
-    const rest = bytes.subarray(Math.max(start, end));
-    if (rest.length > this.maxLength) this.skipping = true;
-    else if (rest.length > 0) this.carry = Buffer.from(rest);
+    if (end > start) this.rawLinesOf(bytes.subarray(start, end), end - start, out);
+    if (bytes.length > Math.max(start, end)) this.keepCarry(Buffer.from(bytes.subarray(Math.max(start, end))));
   }
 
-  private tooLong(): void {
+  /** The unfinished last line, unless it is already too long to keep. */
+  private keepCarry(carry: Buffer): void {
+    this.carry = carry.length > this.maxLength ? null : carry;
+    this.skipping = this.carry === null;
+  }
+
+  private tooLong(lineNo: number): void {
     this.stats.in++;
-    this.reject(this.rawSource, ++this.rawLines, `line longer than ${this.maxLength} bytes`);
+    this.reject(this.rawSource, lineNo, `line longer than ${this.maxLength} bytes`);
   }
 
   /** The complete lines in `bytes[0, length)` (each ending in a newline). */
@@ -207,10 +218,11 @@ export class DedupeStage extends Transform {
       let verdict = DROP;
       let crlf = false;
       let end = this.extractor.extractCanonical(text, start, values);
-      if (end >= 0) {
+      if (end >= 0 && end - start <= this.maxLength) {
         verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
+      } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
+        this.tooLong(lineNo);
       } else {
-        end = text.indexOf('\n', start);
         let line = text.slice(start, end);
         if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
         crlf = line.charCodeAt(line.length - 1) === 13;
