@@ -159,6 +159,16 @@ test('a 50 MB line without newline is reported and skipped with peak RSS far bel
   assert.ok(peakKb > 0 && peakKb < 120 * 1024, `peak RSS ${peakKb} kB`);
 });
 
+test('--tag REGEX is matched against the whole tag', () => {
+  const input = 'May  1 09:00:05 n1 MySite_Tracker[5]: user=quinn module=lammps/2023 time=1700000012\n';
+  const users = (args: string[]) => lmodParse(['-q', ...args], { input }).stdout.trimEnd().split('\n').filter((l) => l !== '').length;
+  assert.equal(users([]), 0);
+  assert.equal(users(['--tag', 'MySite']), 0);
+  assert.equal(users(['--tag', 'Tracker']), 0);
+  assert.equal(users(['--tag', 'MySite_Tracker']), 1);
+  assert.equal(users(['--tag', 'MySite_.*|Other']), 1);
+});
+
 test('usage errors exit 2; --help (with examples) and --version exit 0', () => {
   for (const args of [['--tz', 'Mars/Olympus'], ['--year', 'soon'], ['--tag', '('], ['--max-errors', '-1'], ['--max-line', '0'], ['--bogus']]) {
     const run = lmodParse(args);
