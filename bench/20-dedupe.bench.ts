@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { KeyHasher } from '../src/dedupe/hash';
 import { HashSet64 } from '../src/dedupe/hash-set';
 import { prng } from './generate';
-import { fmt, measure } from './measure';
+import { fmt, shellQuote } from './measure';
 
 /**
  * lmod-dedupe on 1,000,000 records with 1% duplicates, next to a Node process that only
@@ -89,10 +90,28 @@ async function writeVariant(path: string, withDuplicates: boolean): Promise<{ re
   return { records: records + duplicates, duplicates };
 }
 
-function best(command: string, stdin: string): { seconds: number; rssMb: number } {
-  const runs = Array.from({ length: RUNS }, () => measure([command], { stdin }));
-  const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  return { seconds: fastest.seconds, rssMb: Math.max(...runs.map((r) => r.peakRssMb[0])) };
+interface Timing {
+  wall: number;
+  /** User + system CPU seconds: steadier than wall time on a shared machine. */
+  cpu: number;
+  rssMb: number;
+}
+
+/** One run under GNU time: `measure` gives wall time and RSS, this adds CPU time. */
+function timed(command: string, stdin: string): Timing {
+  const report = join(tmpdir(), `lmod-dedupe-time-${process.pid}`);
+  const started = process.hrtime.bigint();
+  execFileSync('bash', ['-c', `/usr/bin/time -f '%U %S %M' -o ${shellQuote(report)} ${command} < ${shellQuote(stdin)} > /dev/null`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const [user, system, rssKb] = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(report, { force: true });
+  return { wall, cpu: user + system, rssMb: rssKb / 1024 };
+}
+
+/** The fastest of RUNS runs by each measure, and the largest peak RSS. */
+function best(command: string, stdin: string): Timing {
+  const runs = Array.from({ length: RUNS }, () => timed(command, stdin));
+  return { wall: Math.min(...runs.map((r) => r.wall)), cpu: Math.min(...runs.map((r) => r.cpu)), rssMb: Math.max(...runs.map((r) => r.rssMb)) };
 }
 
 function keyCost(): void {
@@ -128,21 +147,27 @@ async function main(): Promise<void> {
     const input = join(dir, 'records-1pct-dup.ndjson');
     const distinct = join(dir, 'records-distinct.ndjson');
     const { records, duplicates } = await writeVariant(input, true);
-    await writeVariant(distinct, false);
+    const unique = (await writeVariant(distinct, false)).records;
     process.stdout.write(`input: ${fmt(records)} records, ${fmt(duplicates)} duplicates (${fmt((100 * duplicates) / records, 2)}%), best of ${RUNS} runs\n`);
 
     const drain = best(DRAIN, input);
-    const dedupe = best(`node ${BIN} --quiet`, input);
-    const perDay = best(`node ${BIN} --quiet --key user,host,module --per day`, input);
-    const rate = (s: number): string => `${fmt(records / s)} records/s`;
-    process.stdout.write(`drain only (node, stdin)     ${fmt(drain.seconds, 2)} s  ${rate(drain.seconds)}  peak RSS ${fmt(drain.rssMb)} MB\n`);
-    process.stdout.write(`lmod-dedupe (default key)    ${fmt(dedupe.seconds, 2)} s  ${rate(dedupe.seconds)}  peak RSS ${fmt(dedupe.rssMb)} MB  = ${fmt(drain.seconds / dedupe.seconds, 2)} of the drain floor\n`);
-    process.stdout.write(`lmod-dedupe --per day        ${fmt(perDay.seconds, 2)} s  ${rate(perDay.seconds)}  peak RSS ${fmt(perDay.rssMb)} MB\n`);
+    const line = (label: string, t: Timing): string =>
+      `${label.padEnd(30)} ${fmt(records / t.wall).padStart(9)} records/s (${fmt(t.wall, 2)} s wall, ${fmt(t.cpu, 2)} s CPU)  peak RSS ${fmt(t.rssMb)} MB`;
+    const ratio = (t: Timing): string => `${fmt(drain.wall / t.wall, 2)} of the drain floor by wall time, ${fmt(drain.cpu / t.cpu, 2)} by CPU time`;
+    process.stdout.write(`${line('drain only (node, stdin)', drain)}\n`);
+    for (const [label, args] of [
+      ['lmod-dedupe', ''],
+      ['lmod-dedupe --per day', '--key user,host,module --per day'],
+      ['lmod-dedupe --window 1h', '--window 1h'],
+    ]) {
+      const t = best(`node ${BIN} --quiet ${args}`, input);
+      process.stdout.write(`${line(label, t)}\n${''.padEnd(31)}= ${ratio(t)}\n`);
+    }
 
     const many = best(`node ${BIN} --quiet`, distinct);
     const few = best(`node ${BIN} --quiet --key module`, distinct);
-    const perKey = ((many.rssMb - few.rssMb) * 2 ** 20) / records;
-    process.stdout.write(`${fmt(records)} distinct keys: peak RSS ${fmt(many.rssMb)} MB vs ${fmt(few.rssMb)} MB with a few thousand keys: ${fmt(perKey, 1)} bytes per distinct key\n`);
+    const perKey = ((many.rssMb - few.rssMb) * 2 ** 20) / unique;
+    process.stdout.write(`${fmt(unique)} distinct keys: peak RSS ${fmt(many.rssMb)} MB vs ${fmt(few.rssMb)} MB with --key module (a few thousand keys): ${fmt(perKey, 1)} bytes per distinct key\n`);
     keyCost();
   } finally {
     rmSync(dir, { recursive: true, force: true });

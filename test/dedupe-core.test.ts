@@ -141,7 +141,7 @@ describe('counts', () => {
     table.add(['gcc', '2023a', 'ignored'], 2, time('2023-04-27T07:00:00.000000Z').micros);
     table.add(['gcc', null, 'ignored'], 2, time('2023-04-27T08:00:00.000000Z').micros);
     assert.deepEqual(
-      [...table.entries.values()].map((entry) => countLine(spec, entry, ['day', '2023-04-27'])),
+      [...table.entries].map(([key, entry]) => countLine(spec, key, entry, ['day', '2023-04-27'])),
       [
         '{"day":"2023-04-27","module":"gcc","extra":{"stack":"2023a"},"count":2,"first":"2023-04-27T07:00:00.000000Z","last":"2023-04-27T09:00:00.000000Z"}',
         '{"day":"2023-04-27","module":"gcc","extra":{"stack":null},"count":1,"first":"2023-04-27T08:00:00.000000Z","last":"2023-04-27T08:00:00.000000Z"}',

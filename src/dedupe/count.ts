@@ -3,7 +3,6 @@ import { formatRecordTime } from './time';
 
 /** One key's tally in `--count` mode. */
 export interface CountEntry {
-  values: KeyValue[];
   count: number;
   /** Microseconds since the epoch: numbers rather than slices of the input text. */
   first: number;
@@ -13,18 +12,18 @@ export interface CountEntry {
 export const COUNT_FIELDS = ['count', 'first', 'last'] as const;
 
 /**
- * Counts records per key (the key's own values, not a hash: they are printed), with the
- * earliest and latest time. Keys stay in order of first appearance.
+ * Counts records per key (the key's own values as JSON text, not a hash: they are
+ * printed), with the earliest and latest time. Keys stay in order of first appearance.
  */
 export class CountTable {
+  /** Keyed by the JSON array of the key values. */
   readonly entries = new Map<string, CountEntry>();
 
   add(values: readonly KeyValue[], keyLength: number, time: number): void {
     const key = JSON.stringify(values.length === keyLength ? values : values.slice(0, keyLength));
     const entry = this.entries.get(key);
     if (entry === undefined) {
-      // Values parsed back from the key text: slices of the input would keep whole chunks alive.
-      this.entries.set(key, { values: JSON.parse(key) as KeyValue[], count: 1, first: time, last: time });
+      this.entries.set(key, { count: 1, first: time, last: time });
       return;
     }
     entry.count++;
@@ -43,7 +42,8 @@ export function countClash(spec: KeySpec, label?: string): string | undefined {
 }
 
 /** `{"day":"2023-04-27","module":"gcc/12.2.0","count":3,"first":"...","last":"..."}` */
-export function countLine(spec: KeySpec, entry: CountEntry, bucket?: [string, string]): string {
+export function countLine(spec: KeySpec, key: string, entry: CountEntry, bucket?: [string, string]): string {
+  const values = JSON.parse(key) as KeyValue[];
   // Without a prototype, a field named `__proto__` is a field like any other.
   const out: Record<string, unknown> = Object.create(null);
   if (bucket !== undefined) out[bucket[0]] = bucket[1];
@@ -54,7 +54,7 @@ export function countLine(spec: KeySpec, entry: CountEntry, bucket?: [string, st
       const next = target[name];
       target = (typeof next === 'object' && next !== null ? next : (target[name] = Object.create(null))) as Record<string, unknown>;
     }
-    target[path[path.length - 1]] = entry.values[slot];
+    target[path[path.length - 1]] = values[slot];
   }
   out.count = entry.count;
   out.first = formatRecordTime(entry.first);

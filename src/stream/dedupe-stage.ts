@@ -295,7 +295,7 @@ export class DedupeStage extends Transform {
 
   private retireCounts(bucket: number, table: CountTable): void {
     const label = this.plan.label?.(bucket);
-    for (const entry of table.entries.values()) this.countOutput.push(countLine(this.plan.spec, entry, label));
+    for (const [key, entry] of table.entries) this.countOutput.push(countLine(this.plan.spec, key, entry, label));
     this.stats.out += table.entries.size;
   }
 }
