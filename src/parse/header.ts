@@ -90,7 +90,8 @@ export function readTag(line: string, at: number, rfc5424: boolean): { tag: stri
 function skipPreamble(line: string, at: number, rfc5424: boolean): number {
   let i = at;
   for (;;) {
-    while (line.charCodeAt(i) === 32) i++;
+    // RFC 5424 lets MSG start with a byte order mark.
+    while (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 0xfeff) i++;
     if (rfc5424 && line.charCodeAt(i) === 91) {
       const sdEnd = structuredDataEnd(line, i);
       if (sdEnd > 0) {
