@@ -154,3 +154,16 @@ test('wild.log (published real lines): 57 records, the 7 broken lines reported b
   assert.equal(skipped, 49);
   assert.deepEqual(malformed, ['66: empty user', '67: no module', '82: no time', '84: no time', '85: no time', '88: no time', '91: no time']);
 });
+
+test('RFC 5424: a BOM before the message, several structured data elements with quoted ] and spaces', () => {
+  const bom = recordOf('<13>1 2024-01-15T08:00:01Z n1 lmod - - - \ufeffusername=gina, module=vim/9.0');
+  assert.deepEqual([bom.user, bom.module, bom.time, bom.host], ['gina', 'vim/9.0', '2024-01-15T08:00:01.000000Z', 'n1']);
+  const sd = recordOf('<13>1 2024-01-15T08:00:01Z n1 lmod 12 - [a b="] x \\"y"][c@1 d="e f"] user=a module=m');
+  assert.equal(sd.user, 'a');
+  assert.equal(sd.extra, undefined);
+});
+
+test('keys named like Object properties stay plain extra keys', () => {
+  const r = recordOf('ModuleUsageTracking: __proto__=x constructor=y toString=z user=a module=m time=1');
+  assert.equal(JSON.stringify(r.extra), '{"__proto__":"x","constructor":"y","toString":"z"}');
+});
