@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineBatch, LineSplitter } from '../src/stream/lines';
+import { bytesToUtf8, LineBatch, LineSplitter } from '../src/stream/lines';
 
 interface Split {
   lines: (string | null)[];
@@ -9,8 +9,8 @@ interface Split {
 }
 
 /** Writes the chunks into a LineSplitter and collects what comes out. */
-function split(chunks: Buffer[], maxLength?: number): Split {
-  const splitter = new LineSplitter({ source: 'in.log', maxLength });
+function split(chunks: Buffer[], maxLength?: number, binary = false): Split {
+  const splitter = new LineSplitter({ source: 'in.log', maxLength, binary });
   const lines: (string | null)[] = [];
   const numbering: number[] = [];
   splitter.on('data', (batch: LineBatch) => {
@@ -105,4 +105,15 @@ test('a 50 MB line without newline is dropped with at most maxLength characters 
   splitter.end();
   assert.ok(maxBuffered <= maxLength, `buffered ${maxBuffered} characters`);
   assert.deepEqual(lines, [null, 'after']);
+});
+
+test('binary mode (what lmod-parse uses): byte by byte equals one piece, and bytesToUtf8 gives the text lines', () => {
+  const invalid = Buffer.concat([Buffer.from('user=a'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' module=m\r\n')]);
+  const input = Buffer.concat([MIXED.subarray(0, MIXED.lastIndexOf('\n') + 1), invalid, Buffer.from('tail ü')]);
+  const text = split([input]).lines;
+  const whole = split([input], undefined, true).lines;
+  assert.deepEqual(split(bytewise(input), undefined, true).lines, whole);
+  assert.deepEqual(whole.map((l) => (l === null ? null : bytesToUtf8(l))), text);
+  assert.equal(text.at(-2), 'user=a\ufffd\ufffd\ufffd module=m');
+  assert.equal(text.at(-1), 'tail ü');
 });

@@ -17,12 +17,12 @@ interface StageRun {
 }
 
 /** Bytes (as the given chunks) through LineSplitter and ParseStage, as lmod-parse runs them. */
-async function runStage(chunks: Buffer[], options: ParseStageOptions = {}, maxLength?: number): Promise<StageRun> {
+async function runStage(chunks: Buffer[], options: ParseStageOptions = {}, maxLength?: number, binary = false): Promise<StageRun> {
   const malformed: string[] = [];
   const stage = new ParseStage({ year: 2024, tz: 'UTC', tag: /^(?:MySite_Tracker)$/, maxLength, ...options, onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
   let ndjson = '';
   const sink = new Writable({ write(chunk: Buffer, _e, callback) { ndjson += chunk.toString(); callback(); } });
-  await pipeline(Readable.from(chunks), new LineSplitter({ source: 'in.log', maxLength }), stage, sink);
+  await pipeline(Readable.from(chunks), new LineSplitter({ source: 'in.log', maxLength, binary }), stage, sink);
   return { ndjson, malformed, counts: stage.counts };
 }
 
@@ -54,6 +54,17 @@ test('the whole stage gives identical output fed one byte at a time and in one p
   ]);
   assert.deepEqual(whole.counts, { lines: 32 + 17 + 22 + 4, records: 35, skipped: 22, malformed: 18 });
   assert.equal(whole.malformed.at(-1), 'in.log:74: line longer than 400 characters');
+});
+
+test('binary lines (as lmod-parse feeds them) give the same output as text lines, byte by byte too', async () => {
+  const text = await runStage([ALL], {}, 400);
+  const binary = await runStage([ALL], { binary: true }, 400, true);
+  const binaryBytes = await runStage([...ALL].map((b) => Buffer.from([b])), { binary: true }, 400, true);
+  assert.equal(binary.ndjson, text.ndjson);
+  assert.deepEqual(binary.malformed, text.malformed);
+  assert.deepEqual(binary.counts, text.counts);
+  assert.equal(binaryBytes.ndjson, text.ndjson);
+  assert.deepEqual(binaryBytes.counts, text.counts);
 });
 
 test('--with-source adds FILE:LINE to every record, after the other fields', async () => {
