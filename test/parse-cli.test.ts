@@ -194,6 +194,10 @@ test('usage errors exit 2; --help (with examples) and --version exit 0', () => {
   assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 });
 
+test('--help shows no "default: null" for --max-errors', { todo: 'lead: src/cli/parse.ts gives --max-errors the default Infinity, which commander prints as (default: null)' }, () => {
+  assert.doesNotMatch(lmodParse(['--help']).stdout, /default: null/);
+});
+
 test('--tz: default is the machine zone; UTC, offsets and IANA names apply to RFC 3164 stamps', () => {
   const line = 'Nov  5 13:29:32 host ModuleUsage[1]: user=a module=m\n';
   const time = (args: string[], tz: string) => (JSON.parse(lmodParse(['-q', '--year', '2024', ...args], { input: line, env: { TZ: tz } }).stdout) as { time: string }).time;
