@@ -106,6 +106,9 @@ describe('lmod-dedupe: exact de-duplication', () => {
       'lmod-dedupe: stopped after 2 errors (--max-errors 1)',
     ]);
     assert.equal(r.code, 2);
+    const none = run(['--max-errors', '0', 'basic.ndjson']);
+    assert.equal(none.stdout, lines('basic.ndjson', 1, 4, 5, 6));
+    assert.equal(none.code, 2);
   });
 
   test('a missing input is reported, the others are read, exit 1', () => {

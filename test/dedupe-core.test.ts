@@ -220,6 +220,21 @@ describe('DedupeStage', () => {
     }
   });
 
+  test('--max-errors: records kept before the line that stops the stream still go out, either way in', async () => {
+    const text = '{"time":"2023-04-27T07:22:57.622180Z","user":"a","module":"m","host":null}\n{"user":"b"}\n{"time":"x"}\n';
+    for (const input of [await lineBatches(text, 's'), [{ source: 's', bytes: Buffer.from(text) }]]) {
+      const parts: Buffer[] = [];
+      const stage = new DedupeStage({
+        onReject: () => {
+          if (stage.stats.rejected > 1) throw new Error('stop');
+        },
+      });
+      const done = pipeline(Readable.from(input), stage, new Writable({ write: (chunk: Buffer, _e, callback) => (parts.push(chunk), callback()) }));
+      await assert.rejects(done, /stop/);
+      assert.equal(Buffer.concat(parts).toString(), text.split('\n')[0] + '\n');
+    }
+  });
+
   test('a raw line longer than the bound is rejected by number and the stream goes on', async () => {
     const record = '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"m","host":null}\n';
     const long = `{"x":"${'y'.repeat(300)}"}\n`;

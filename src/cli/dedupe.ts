@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
 import { parseDuration, PERIODS } from '../dedupe/time';
 import { DedupeStage, feedRawInputs } from '../stream/dedupe-stage';
@@ -11,7 +11,6 @@ import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs } from './program';
 import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
-import { InvalidArgumentError } from 'commander';
 
 const PROGRAM = 'lmod-dedupe';
 
@@ -33,9 +32,9 @@ function duration(value: string): number {
 export async function dedupe(argv: string[]): Promise<number> {
   const program = newProgram(PROGRAM, 'Drop NDJSON load records whose key was already seen; keeps the first, byte for byte, in order.', [
     'lmod-parse /var/log/lmod/lmod.log-*.gz | lmod-dedupe | lmod-load',
-    'lmod-dedupe --key user,host,module --per day records.ndjson   # Lmod\'s "first load per user per day"',
-    'lmod-parse -f | lmod-dedupe --window 1h                        # endless stream, constant memory',
-    'lmod-parse lmod.log | lmod-dedupe --key module --count         # how often was each module loaded',
+    'lmod-dedupe --key user,host,module --per day records.ndjson      # Lmod\'s "first load per user per day"',
+    'tail -F /var/log/lmod/lmod.log | lmod-parse | lmod-dedupe --window 1h   # endless stream, constant memory',
+    'lmod-parse lmod.log | lmod-dedupe --key module --count            # how often was each module loaded',
   ])
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-k, --key <fields>', 'comma-separated record fields that identify a record (extra.NAME reaches into extra)', DEFAULT_KEY)

@@ -141,18 +141,21 @@ export class DedupeStage extends Transform {
   private lineBatch(batch: LineBatch, out: (string | Buffer)[]): void {
     const kept: string[] = [];
     const lines = batch.lines;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (line === '') continue;
-      const lineNo = batch.firstLine + i;
-      const verdict =
-        line === null
-          ? this.reject(batch.source, lineNo, `line longer than ${this.maxLength} characters`)
-          : this.judge(batch.source, lineNo, this.extractor.extract(line, this.values), line);
-      if (verdict === KEEP) kept.push(line as string);
+    try {
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if (line === '') continue;
+        const lineNo = batch.firstLine + i;
+        const verdict =
+          line === null
+            ? this.reject(batch.source, lineNo, `line longer than ${this.maxLength} characters`)
+            : this.judge(batch.source, lineNo, this.extractor.extract(line, this.values), line);
+        if (verdict === KEEP) kept.push(line as string);
+      }
+    } finally {
+      this.stats.out += kept.length;
+      if (kept.length > 0) out.push(`${kept.join('\n')}\n`);
     }
-    this.stats.out += kept.length;
-    if (kept.length > 0) out.push(`${kept.join('\n')}\n`);
   }
 
   private rawChunk(chunk: RawChunk, out: (string | Buffer)[]): void {
@@ -213,34 +216,39 @@ export class DedupeStage extends Transform {
     const values = this.values;
     let run = 0;
     let kept = 0;
-    for (let start = 0; start < length; ) {
-      const lineNo = ++this.rawLines;
-      let verdict = DROP;
-      let crlf = false;
-      let end = this.extractor.extractCanonical(text, start, values);
-      if (end >= 0 && end - start <= this.maxLength) {
-        verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
-      } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
-        this.tooLong(lineNo);
-      } else {
-        let line = text.slice(start, end);
-        if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
-        crlf = line.charCodeAt(line.length - 1) === 13;
-        if (crlf) line = line.slice(0, -1);
-        // Blank lines are dropped without a word, as in a LineBatch.
-        if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+    let start = 0;
+    try {
+      while (start < length) {
+        const lineNo = ++this.rawLines;
+        let verdict = DROP;
+        let crlf = false;
+        let end = this.extractor.extractCanonical(text, start, values);
+        if (end >= 0 && end - start <= this.maxLength) {
+          verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
+        } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
+          this.tooLong(lineNo);
+        } else {
+          let line = text.slice(start, end);
+          if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
+          crlf = line.charCodeAt(line.length - 1) === 13;
+          if (crlf) line = line.slice(0, -1);
+          // Blank lines are dropped without a word, as in a LineBatch.
+          if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+        }
+        if (verdict === KEEP) kept++;
+        if (verdict !== KEEP || crlf) {
+          // A CRLF line goes out with its CR removed, as LineSplitter would.
+          if (start > run) out.push(bytes.subarray(run, start));
+          if (verdict === KEEP) out.push(bytes.subarray(start, end - 1), NEWLINE);
+          run = end + 1;
+        }
+        start = end + 1;
       }
-      if (verdict === KEEP) kept++;
-      if (verdict !== KEEP || crlf) {
-        // A CRLF line goes out with its CR removed, as LineSplitter would.
-        if (start > run) out.push(bytes.subarray(run, start));
-        if (verdict === KEEP) out.push(bytes.subarray(start, end - 1), NEWLINE);
-        run = end + 1;
-      }
-      start = end + 1;
+    } finally {
+      // Also when --max-errors stops the run: the records kept before that line go out.
+      if (start > run) out.push(bytes.subarray(run, start));
+      this.stats.out += kept;
     }
-    if (length > run) out.push(bytes.subarray(run, length));
-    this.stats.out += kept;
   }
 
   /**
