@@ -118,6 +118,15 @@ describe('lmod-dedupe: exact de-duplication', () => {
     assert.equal(r.code, 1);
   });
 
+  test('a gzip file cut short is reported, the next input is read, exit 1', () => {
+    const cut = join(tmp, 'cut.ndjson.gz');
+    writeFileSync(cut, gzipSync(readFileSync(join(FIXTURES, 'edges.ndjson'))).subarray(0, 12));
+    const r = run(['--quiet', cut, 'window.ndjson']);
+    assert.equal(r.stdout, lines('window.ndjson', 1, 2, 4, 6));
+    assert.equal(r.stderr.split('\n')[0], `lmod-dedupe: ${cut}: gzip: unexpected end of file`);
+    assert.equal(r.code, 1);
+  });
+
   test('usage errors exit 2', () => {
     const cases: [string[], RegExp][] = [
       [['--per', 'fortnight'], /argument 'fortnight' is invalid/],
