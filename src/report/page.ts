@@ -1,7 +1,7 @@
 import { barChartSvg, columnChartSvg, renderPage, Section } from './html';
 import { isoTime } from './period';
-import { Every, Filters, whereClause } from './queries';
-import { modulesReport, QueryClient, trendReport } from './reports';
+import { Every, Filters } from './queries';
+import { loadSpan, modulesReport, QueryClient, trendReport } from './reports';
 import type { ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
@@ -23,9 +23,8 @@ export function periodFor(first: string, last: string): Every {
 }
 
 async function spanPeriod(client: QueryClient, f: Filters): Promise<Every> {
-  const where = whereClause(client.dialect, f);
-  const [row] = await client.query<{ first: unknown; last: unknown }>(`SELECT MIN(l.time) AS first, MAX(l.time) AS last FROM module_loads l ${where.sql}`, where.params);
-  return row?.first == null || row.last == null ? 'month' : periodFor(String(row.first), String(row.last));
+  const span = await loadSpan(client, f);
+  return span === null ? 'month' : periodFor(span.first, span.last);
 }
 
 function ranking(table: ReportTable, labelKey: string, valueKey: string): { label: string; value: number }[] {

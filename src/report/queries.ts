@@ -171,7 +171,19 @@ export function periodStart(dialect: Dialect, every: Every): string {
   return "DATE_FORMAT(DATE(l.time) - INTERVAL WEEKDAY(l.time) DAY, '%Y-%m-%d')";
 }
 
-/** `trend`: loads and distinct users per period. */
+/** The first and last load under the filters (both null when there is none). */
+export function spanQuery(dialect: Dialect, f: Filters): Query {
+  const where = whereClause(dialect, f);
+  return { sql: `SELECT MIN(l.time) AS first, MAX(l.time) AS last FROM module_loads l ${where.sql}`, params: where.params };
+}
+
+/** Loads and distinct users in one time range (the filters' since/until are the range). */
+export function rangeCountsQuery(dialect: Dialect, f: Filters): Query {
+  const where = whereClause(dialect, f);
+  return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM module_loads l ${where.sql}`, params: where.params };
+}
+
+/** `trend`: loads and distinct users per period, in one grouped scan. */
 export function trendQuery(dialect: Dialect, f: Filters, every: Every): Query {
   const where = whereClause(dialect, f);
   return {

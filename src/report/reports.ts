@@ -6,9 +6,11 @@ import {
   Filters,
   lastLoadsQuery,
   loadedModulesQuery,
+  rangeCountsQuery,
   ModulesOptions,
   modulesQuery,
   Query,
+  spanQuery,
   staleQuery,
   trendQuery,
   userModulesQuery,
@@ -135,21 +137,57 @@ function lastDayBefore(until: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The first and last stored time of a load under the filters. */
+export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first: string; last: string } | null> {
+  const q = spanQuery(client.dialect, f);
+  const [row] = await client.query<{ first: unknown; last: unknown }>(q.sql, q.params);
+  return row?.first == null || row.last == null ? null : { first: String(row.first), last: String(row.last) };
+}
+
+type PeriodCounts = Map<string, { loads: number; users: number }>;
+
+/** MySQL: one grouped scan. */
+async function countsByGroup(client: QueryClient, f: Filters, every: Every): Promise<PeriodCounts> {
+  const q = trendQuery(client.dialect, f, every);
+  const rows = await client.query<Row>(q.sql, q.params);
+  return new Map(rows.map((r) => [String(r.period), { loads: Number(r.loads), users: Number(r.users) }]));
+}
+
+/**
+ * SQLite: one range query per period. SQLite groups an expression through a temporary B-tree
+ * over every row, while a range of the time-ordered key needs only a small one per period:
+ * 3-5x faster on a year of loads by day (bench/40-report).
+ */
+async function countsByRange(client: QueryClient, f: Filters, every: Every, first: string, last: string): Promise<PeriodCounts> {
+  const counts: PeriodCounts = new Map();
+  for (let p = first; p <= last; p = nextPeriod(p, every)) {
+    const start = `${p} 00:00:00.000000`;
+    const end = `${nextPeriod(p, every)} 00:00:00.000000`;
+    const since = f.since !== null && f.since > start ? f.since : start;
+    const until = f.until !== null && f.until < end ? f.until : end;
+    const q = rangeCountsQuery(client.dialect, { ...f, since, until });
+    const [row] = await client.query<Row>(q.sql, q.params);
+    counts.set(p, { loads: Number(row.loads), users: Number(row.users) });
+  }
+  return counts;
+}
+
 /**
  * `trend`: loads and distinct users per period. Periods without loads are listed with 0 so a
  * chart's time axis has no holes: from --since (or the first load) to --until (or the last load).
  */
 export async function trendReport(client: QueryClient, f: Filters, every: Every): Promise<ReportTable> {
-  const q = trendQuery(client.dialect, f, every);
-  const found = new Map((await client.query<Row>(q.sql, q.params)).map((r) => [String(r.period), r]));
-  const periods = [...found.keys()];
-  const first = f.since !== null ? periodOf(f.since, every) : periods[0];
-  const last = f.until !== null ? periodOf(lastDayBefore(f.until), every) : periods[periods.length - 1];
+  const span = f.since !== null && f.until !== null ? null : await loadSpan(client, f);
+  const firstTime = f.since ?? span?.first;
+  const lastDay = f.until !== null ? lastDayBefore(f.until) : span?.last;
   const rows: Record<string, Cell>[] = [];
-  if (first !== undefined && last !== undefined) {
+  if (firstTime !== undefined && lastDay !== undefined) {
+    const first = periodOf(firstTime, every);
+    const last = periodOf(lastDay, every);
+    const counts = client.dialect === 'sqlite' ? await countsByRange(client, f, every, first, last) : await countsByGroup(client, f, every);
     for (let p = first; p <= last; p = nextPeriod(p, every)) {
-      const r = found.get(p);
-      rows.push({ period: p, loads: r === undefined ? 0 : Number(r.loads), users: r === undefined ? 0 : Number(r.users) });
+      const c = counts.get(p);
+      rows.push({ period: p, loads: c?.loads ?? 0, users: c?.users ?? 0 });
     }
   }
   return { title: `Loads and distinct users per ${every}`, columns: [text('period'), count('loads'), count('users')], rows };

@@ -11,3 +11,4 @@ export interface Migration {
 
 /** Every migration, in version order. A new version appends a file and a line here. */
 export const MIGRATIONS: Migration[] = [initial];
+MIGRATIONS.push(require('./002-report-indexes').default);

@@ -1,0 +1,250 @@
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
+import { DbConfig, parseDbUrl, MysqlConfig } from '../src/db/config';
+import { migrate } from '../src/db/migrate';
+import { prng } from './generate';
+import { fmt, measure, shellQuote } from './measure';
+
+/**
+ * Every lmod-report report on ROWS loaded records (default 5,000,000) in SQLite and MySQL.
+ * The rows are generated directly (seeded): ~2,000 users and ~3,000 modules with Zipf-like
+ * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them. The SQLite
+ * file is kept in BENCH_DIR for the next run; the MySQL database is dropped at the end.
+ */
+const ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 5_000_000);
+const SEED = 7;
+const USERS = 2000;
+const HOSTS = 500;
+const PACKAGES = 600;
+const VERSIONS = 5;
+const NEVER_LOADED = 200;
+const START = Date.UTC(2025, 0, 1);
+const END = Date.UTC(2026, 0, 1);
+const MYSQL_SERVER = process.env.LMOD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+const BATCH = 5000;
+
+const REAL = ['gcc', 'python', 'openmpi', 'cuda', 'intel', 'hdf5', 'netcdf', 'fftw', 'R', 'matlab', 'gromacs', 'lammps', 'cmake', 'boost', 'julia'];
+
+function packageName(i: number): string {
+  return i < REAL.length ? REAL[i] : `apps/tool${String(i).padStart(3, '0')}`;
+}
+
+/** Full names; popularity rank is shuffled so popular versions spread over the packages. */
+function moduleNames(random: () => number): string[] {
+  const names: string[] = [];
+  for (let p = 0; p < PACKAGES; p++) for (let v = 0; v < VERSIONS; v++) names.push(`${packageName(p)}/${1 + v}.${Math.floor(random() * 20)}.${p % 10}`);
+  for (let i = names.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [names[i], names[j]] = [names[j], names[i]];
+  }
+  return names;
+}
+
+/** Inverse-CDF sampler of a Zipf law with exponent s over ranks 0..n-1. */
+function zipfSampler(n: number, s: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / Math.pow(k + 1, s);
+  return () => {
+    const u = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+type Row = [string, number, number, number, string | null, number | null];
+
+/** Rows in time order (so the clustered key appends), ids 1-based as the loader assigns them. */
+function* rows(modules: number): Generator<Row> {
+  const random = prng(SEED + 1);
+  const moduleOf = zipfSampler(modules, 1.0, random);
+  const userOf = zipfSampler(USERS, 0.9, random);
+  const gap = ((END - START) * 1000) / ROWS; // microseconds
+  let micros = START * 1000;
+  for (let i = 0; i < ROWS; i++) {
+    micros += Math.max(1, Math.round(-Math.log(1 - random()) * gap));
+    const ms = Math.floor(micros / 1000);
+    const iso = new Date(ms).toISOString();
+    const time = `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(micros % 1000).padStart(3, '0')}`;
+    const r = random();
+    const host = r < 0.005 ? HOSTS + 1 : 1 + Math.floor(random() * HOSTS); // id HOSTS+1 is '' (no host)
+    const userload = r < 0.05 ? null : r < 0.25 ? 0 : 1;
+    yield [time, 1 + userOf(), host, 1 + moduleOf(), random() < 0.3 ? null : String(100000 + i), userload];
+  }
+}
+
+interface Dimensions {
+  users: string[];
+  hosts: string[];
+  modules: string[];
+}
+
+function dimensions(): Dimensions {
+  const users = Array.from({ length: USERS }, (_, i) => `user${String(i + 1).padStart(4, '0')}`);
+  const hosts = [...Array.from({ length: HOSTS }, (_, i) => `node${String(i + 1).padStart(3, '0')}`), ''];
+  return { users, hosts, modules: moduleNames(prng(SEED)) };
+}
+
+function split(module: string): [string, string] {
+  const slash = module.lastIndexOf('/');
+  return [module.slice(0, slash), module.slice(slash + 1)];
+}
+
+async function buildSqlite(path: string, dims: Dimensions): Promise<number> {
+  const started = Date.now();
+  rmSync(path, { force: true });
+  const client = await openClient({ dialect: 'sqlite', path, isDefault: false });
+  try {
+    await migrate(client);
+    if (!(client instanceof SqliteClient)) throw new Error('expected an SQLite client');
+    const db = client.db;
+    db.pragma('synchronous = OFF');
+    db.transaction(() => {
+      const user = db.prepare('INSERT INTO users (id, name) VALUES (?, ?)');
+      dims.users.forEach((n, i) => user.run(i + 1, n));
+      const host = db.prepare('INSERT INTO hosts (id, name) VALUES (?, ?)');
+      dims.hosts.forEach((n, i) => host.run(i + 1, n));
+      const module = db.prepare('INSERT INTO modules (id, module, name, version) VALUES (?, ?, ?, ?)');
+      dims.modules.forEach((m, i) => module.run(i + 1, m, ...split(m)));
+      const load = db.prepare('INSERT INTO module_loads (time, user_id, host_id, module_id, jobid, userload) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const r of rows(dims.modules.length)) load.run(...r);
+    })();
+    db.exec('ANALYZE');
+  } finally {
+    await client.close();
+  }
+  return (Date.now() - started) / 1000;
+}
+
+async function buildMysql(config: MysqlConfig, dims: Dimensions): Promise<number> {
+  const started = Date.now();
+  const client = await openClient(config);
+  try {
+    await migrate(client);
+  } finally {
+    await client.close();
+  }
+  const c = await createConnection(mysqlConnectionOptions(config));
+  try {
+    await c.query('INSERT INTO users (id, name) VALUES ?', [dims.users.map((n, i) => [i + 1, n])]);
+    await c.query('INSERT INTO hosts (id, name) VALUES ?', [dims.hosts.map((n, i) => [i + 1, n])]);
+    await c.query('INSERT INTO modules (id, module, name, version) VALUES ?', [dims.modules.map((m, i) => [i + 1, m, ...split(m)])]);
+    let batch: Row[] = [];
+    const flush = async () => {
+      await c.query('INSERT INTO module_loads (time, user_id, host_id, module_id, jobid, userload) VALUES ?', [batch]);
+      batch = [];
+    };
+    for (const r of rows(dims.modules.length)) {
+      batch.push(r);
+      if (batch.length === BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    await c.query('ANALYZE TABLE users, hosts, modules, module_loads');
+  } finally {
+    await c.end();
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/** A database kept from an earlier run gets the migrations added since. */
+async function migrateSchema(config: DbConfig): Promise<void> {
+  const client = await openClient(config);
+  try {
+    await migrate(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The reports timed, as lmod-report arguments; dates fall inside the generated year. */
+function cases(inventory: string): [string, string][] {
+  return [
+    ['modules', 'modules'],
+    ['modules --by version --top 50', 'modules --by version --top 50'],
+    ['modules --sort loads --since 2025-12-01', 'modules --sort loads --since 2025-12-01'],
+    ['modules --userload-only', 'modules --userload-only'],
+    ['modules --host node00*', "modules --host 'node00*'"],
+    ['users', 'users'],
+    ['users --user user0001', 'users --user user0001'],
+    ['unused --inventory (3,200 names)', `unused --inventory ${shellQuote(inventory)}`],
+    ['unused --since 2025-10-01', `unused --inventory ${shellQuote(inventory)} --since 2025-10-01`],
+    ['stale --older-than 180d', 'stale --older-than 180d'],
+    ['trend --every day', 'trend --every day'],
+    ['trend --every week', 'trend --every week'],
+    ['trend --every month --module gcc', 'trend --every month --module gcc'],
+    ['modules --format html', 'modules --format html'],
+  ];
+}
+
+function timeReport(db: string, args: string): { seconds: number; rss: number } {
+  const format = args.includes('--format') ? '' : ' --format ndjson';
+  const m = measure([`node bin/lmod-report.js --db ${shellQuote(db)}${format} ${args}`]);
+  return { seconds: m.seconds, rss: m.peakRssMb[0] };
+}
+
+async function main(): Promise<void> {
+  const dir = process.env.BENCH_DIR ?? '/tmp/lmod-bench';
+  mkdirSync(dir, { recursive: true });
+  const dims = dimensions();
+  const inventory = join(dir, 'report-inventory.txt');
+  const extra = Array.from({ length: NEVER_LOADED }, (_, i) => `retired/pkg${i}/1.0`);
+  writeFileSync(inventory, `/opt/modulefiles/Core:\n${[...dims.modules, ...extra].join('\n')}\n`);
+
+  process.stdout.write(`lmod-report on ${fmt(ROWS)} records (${USERS} users, ${HOSTS} hosts, ${dims.modules.length} modules, year 2025)\n`);
+  const sqlitePath = join(dir, `report-${ROWS}-seed${SEED}.sqlite`);
+  if (existsSync(sqlitePath)) {
+    process.stdout.write(`sqlite: reusing ${sqlitePath}\n`);
+    await migrateSchema({ dialect: 'sqlite', path: sqlitePath, isDefault: false });
+  } else {
+    const seconds = await buildSqlite(`${sqlitePath}.tmp`, dims);
+    renameSync(`${sqlitePath}.tmp`, sqlitePath);
+    process.stdout.write(`sqlite: generated and inserted in ${seconds.toFixed(1)} s (${fmt(ROWS / seconds)} rows/s) into ${sqlitePath}\n`);
+  }
+
+  // BENCH_REPORT_MYSQL_DB names a database to build once and keep between runs (for tuning);
+  // by default a fresh one is made and dropped at the end.
+  const kept = process.env.BENCH_REPORT_MYSQL_DB;
+  const name = kept ?? `lmod_bench_report_${process.pid}`;
+  const admin = await createConnection({ uri: MYSQL_SERVER });
+  const mysqlUrl = `${MYSQL_SERVER.replace(/\/+$/, '')}/${name}`;
+  try {
+    const [found] = await admin.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'module_loads'`, [name]);
+    const reuse = kept !== undefined && (found as unknown[]).length > 0;
+    if (!reuse) await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    const seconds = reuse ? 0 : await buildMysql(parseDbUrl(mysqlUrl) as MysqlConfig, dims);
+    if (reuse) {
+      process.stdout.write(`mysql: reusing database ${name}\n`);
+      await migrateSchema(parseDbUrl(mysqlUrl));
+    }
+    else process.stdout.write(`mysql: generated and inserted in ${seconds.toFixed(1)} s (${fmt(ROWS / seconds)} rows/s)\n`);
+    const targets: [string, string][] = [
+      ['sqlite', `sqlite:${sqlitePath}`],
+      ['mysql', mysqlUrl],
+    ];
+    // Caches are warm from the inserts; one run each, the whole CLI (node start-up included).
+    process.stdout.write(`${'report'.padEnd(42)}${targets.map(([t]) => `${t} s (RSS MB)`.padStart(18)).join('')}\n`);
+    for (const [label, args] of cases(inventory)) {
+      const cells = targets.map(([, db]) => {
+        const { seconds, rss } = timeReport(db, args);
+        return `${seconds.toFixed(2)} (${fmt(rss)})`.padStart(18);
+      });
+      process.stdout.write(`${label.padEnd(42)}${cells.join('')}\n`);
+    }
+  } finally {
+    if (kept === undefined) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await admin.end();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`40-report: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});
