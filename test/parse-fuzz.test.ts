@@ -96,7 +96,7 @@ test('the CLI survives a fuzzed file: every stdout line is a record, every stder
     for (const line of records) assert.match((JSON.parse(line) as { time: string }).time, ISO);
     const errors = run.stderr.trimEnd().split('\n');
     const summary = errors.pop() ?? '';
-    for (const line of errors) assert.match(line, /^lmod-parse: fuzz\.log:\d+: (line longer than 300 characters|[a-zA-Z ()=]+: .*)$/);
+    for (const line of errors) assert.match(line, /^lmod-parse: fuzz\.log:\d+: (line longer than 300 bytes|[a-zA-Z ()=]+: .*)$/);
     const m = /^lmod-parse: ([\d,]+) lines, ([\d,]+) records, ([\d,]+) skipped, ([\d,]+) malformed in /.exec(summary);
     assert.ok(m, summary);
     const [lines, recordCount, skipped, malformed] = m.slice(1, 5).map((n) => Number(n.replace(/,/g, '')));

@@ -18,7 +18,7 @@ interface Options {
   tag?: RegExp;
   year?: number;
   tz?: string;
-  maxErrors: number;
+  maxErrors?: number;
   maxLine: number;
   withSource: boolean;
   quiet: boolean;
@@ -51,8 +51,8 @@ function command() {
     .option('--tag <regex>', "a site's own syslog tag, in addition to the known ones (whole-tag match)", regex)
     .option('--year <year>', 'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time', positiveInt)
     .option('--tz <zone>', "zone of RFC 3164 stamps: UTC, +02:00 or an IANA name; default: this machine's", timeZone)
-    .option('--max-errors <n>', 'stop with exit 2 after more than N malformed lines', nonNegativeInt, Infinity)
-    .option('--max-line <chars>', 'longer lines are reported and skipped', positiveInt, DEFAULT_MAX_LINE)
+    .option('--max-errors <n>', 'stop with exit 2 after more than N malformed lines', nonNegativeInt)
+    .option('--max-line <bytes>', 'longer lines are reported and skipped', positiveInt, DEFAULT_MAX_LINE)
     .option('--with-source', 'add "source": "FILE:LINE" to each record', false)
     .option('-q, --quiet', 'no closing summary', false);
 }

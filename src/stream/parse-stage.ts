@@ -75,7 +75,7 @@ export class ParseStage extends Transform {
       counts.lines++;
       if (line === null) {
         counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} characters`);
+        this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} ${this.binary ? 'bytes' : 'characters'}`);
         continue;
       }
       const fast = withSource ? null : canonicalToNdjson(line);
