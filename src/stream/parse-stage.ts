@@ -5,6 +5,13 @@ import { parseLine, tagMatcher } from '../parse/line';
 import { recordToNdjson } from '../parse/serialize';
 import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from './lines';
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Text as its UTF-8 bytes, one character each, so a batch can be encoded as latin1. */
+function utf8Bytes(text: string): string {
+  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}
+
 export interface ParseCounts {
   lines: number;
   records: number;
@@ -53,7 +60,9 @@ export class ParseStage extends Transform {
       // Line 1 starts an input, even when the same file is named twice.
       if (batch.firstLine === 1 || this.years === undefined) this.startInput(batch.source);
       const out = this.parseBatch(batch);
-      callback(null, out === '' ? undefined : out);
+      // The text is one byte per character (see below), so latin1 is a plain copy where
+      // the default UTF-8 encoding would have to examine every character.
+      callback(null, out === '' ? undefined : Buffer.from(out, 'latin1'));
     } catch (err) {
       callback(err as Error);
     }
@@ -88,7 +97,7 @@ export class ParseStage extends Transform {
       if ('record' in outcome) {
         counts.records++;
         if (withSource) outcome.record.source = `${source}:${firstLine + i}`;
-        out += recordToNdjson(outcome.record);
+        out += utf8Bytes(recordToNdjson(outcome.record));
       } else if ('skip' in outcome) {
         counts.skipped++;
       } else {
