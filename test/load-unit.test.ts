@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Diagnostics } from '../src/cli/diagnostics';
+import type { BatchResult, LoadStore } from '../src/db/store';
+import { LoadSink } from '../src/load/loader';
+import { isTransient, withRetry } from '../src/load/retry';
+import { LoadRow, toRow } from '../src/load/validate';
+import type { LineBatch } from '../src/stream/lines';
+import { record } from './load-support';
+
+/** A store that keeps what it is given, in memory, with the loader's identity semantics. */
+class MemoryStore implements LoadStore {
+  readonly dialect = 'sqlite';
+  readonly batches: number[] = [];
+  readonly keys = new Set<string>();
+  constructor(
+    readonly maxBatchBytes: number,
+    readonly maxInFlight: number,
+    private readonly refuse: (row: LoadRow) => Error | null = () => null,
+  ) {}
+
+  async loadBatch(rows: LoadRow[]): Promise<BatchResult> {
+    for (const row of rows) {
+      const err = this.refuse(row);
+      if (err) throw err;
+    }
+    this.batches.push(rows.length);
+    let inserted = 0;
+    for (const r of rows) {
+      const key = `${r.time}|${r.user}|${r.host}|${r.module}`;
+      if (!this.keys.has(key)) inserted++;
+      this.keys.add(key);
+    }
+    return { inserted, present: rows.length - inserted };
+  }
+}
+
+function lines(count: number, extra: (i: number) => Record<string, unknown> = () => ({})): LineBatch {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) })));
+  return { source: 'in.ndjson', firstLine: 1, lines: out };
+}
+
+async function feed(sink: LoadSink, batch: LineBatch): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    sink.once('error', reject);
+    sink.write(batch);
+    sink.end(resolve);
+  });
+}
+
+function sinkFor(store: LoadStore, batchRows: number, batchBytes: number, messages: string[] = []): LoadSink {
+  return new LoadSink({
+    store,
+    batchRows,
+    batchBytes,
+    maxLineLength: 1000,
+    diagnostics: new Diagnostics('lmod-load', Infinity, (text) => messages.push(text)),
+    retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+}
+
+test('batches are capped by rows and by bytes', async () => {
+  const byRows = new MemoryStore(Infinity, 2);
+  const sink = sinkFor(byRows, 4, Infinity);
+  await feed(sink, lines(10));
+  assert.deepEqual(byRows.batches, [4, 4, 2]);
+  assert.deepEqual(sink.counts, { read: 10, inserted: 10, present: 0, rejected: 0, unloaded: 0 });
+
+  // Each row with a 1,000-character extra is bounded at 64 + 3 * 1,010 bytes.
+  const byBytes = new MemoryStore(Infinity, 1);
+  const big = sinkFor(byBytes, 100, 7000);
+  await feed(big, lines(5, () => ({ extra: { note: 'x'.repeat(1000) } })));
+  assert.deepEqual(byBytes.batches, [2, 2, 1]);
+});
+
+test('a record the server refuses is found by splitting its batch; the rest loads', async () => {
+  const refusing = new MemoryStore(Infinity, 1, (row) =>
+    row.user === 'mallory' ? Object.assign(new Error("Data too long for column 'name' at row 1"), { code: 'ER_DATA_TOO_LONG' }) : null,
+  );
+  const messages: string[] = [];
+  const sink = sinkFor(refusing, 8, Infinity, messages);
+  await feed(sink, lines(8, (i) => (i === 5 ? { user: 'mallory' } : {})));
+  assert.deepEqual(messages, ["lmod-load: in.ndjson:6: refused by the database: Data too long for column 'name' at row 1\n"]);
+  assert.deepEqual(sink.counts, { read: 8, inserted: 7, present: 0, rejected: 1, unloaded: 0 });
+  assert.deepEqual(refusing.batches, [4, 1, 2]);
+});
+
+test('withRetry retries transient errors with backoff, and no others', async () => {
+  let calls = 0;
+  const delays: number[] = [];
+  const result = await withRetry(
+    async () => {
+      if (++calls < 3) throw Object.assign(new Error('Deadlock found'), { code: 'ER_LOCK_DEADLOCK' });
+      return 'done';
+    },
+    { retries: 5, baseDelayMs: 1, maxDelayMs: 3, onRetry: (_err, _n, delay) => delays.push(delay) },
+  );
+  assert.deepEqual([result, calls, delays], ['done', 3, [1, 2]]);
+
+  calls = 0;
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw Object.assign(new Error('lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
+    }, { retries: 2, baseDelayMs: 1, maxDelayMs: 1 }),
+    { message: 'lost' },
+  );
+  assert.equal(calls, 3);
+
+  calls = 0;
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw Object.assign(new Error("Table 'module_loads' doesn't exist"), { code: 'ER_NO_SUCH_TABLE' });
+    }, { retries: 2, baseDelayMs: 1, maxDelayMs: 1 }),
+    { code: 'ER_NO_SUCH_TABLE' },
+  );
+  assert.equal(calls, 1);
+  assert.equal(isTransient(Object.assign(new Error('x'), { fatal: true })), true);
+  assert.equal(isTransient(null), false);
+});
+
+test('toRow: the database shape of a contract record', () => {
+  assert.deepEqual(toRow(record({ host: null, userload: false, extra: { a: 'b' } }), 'f', 3), {
+    time: '2023-04-27 07:22:57.622180',
+    user: 'alice',
+    host: '',
+    module: 'gcc/12.2.0',
+    name: 'gcc',
+    version: '12.2.0',
+    path: '/opt/apps/modulefiles/Core/gcc/12.2.0.lua',
+    jobid: '4242',
+    userload: 0,
+    extra: '{"a":"b"}',
+    source: 'f',
+    line: 3,
+    bytes: 64 + 3 * (4 + 9),
+  });
+  assert.equal(toRow(record({ time: '2023-04-27T24:00:00.000000Z' }), 'f', 1), 'time "2023-04-27T24:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z');
+  assert.equal(toRow(record({ time: '0999-12-31T00:00:00.000000Z' }), 'f', 1), 'time "0999-12-31T00:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z');
+  assert.equal(toRow(record({ module: 'StdEnv', name: 'StdEnv', version: '' }), 'f', 1), 'version must be null for module "StdEnv"');
+  assert.equal(toRow(record({ extra: ['a'] }), 'f', 1), 'extra must be an object of strings');
+  assert.equal(toRow(record({ host: 7 }), 'f', 1), 'host must be a string or null');
+  const { path: _omitted, ...withoutPath } = record();
+  void _omitted;
+  assert.equal(toRow(withoutPath, 'f', 1), 'missing field path');
+  assert.equal(toRow('text', 'f', 1), 'not a JSON object');
+});
