@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /** One input as the CLIs name it in messages: a path, or `stdin` for `-`. */
 export interface Input {
@@ -34,17 +34,15 @@ function openFile(path: string): Promise<Readable> {
   });
 }
 
-/** Reads the first chunk to look for the gzip magic bytes, then replays it. */
+/** Looks at the first bytes for the gzip magic, then puts them back to be read again. */
 export async function gunzipIfCompressed(raw: Readable): Promise<Readable> {
-  const first = await readHead(raw, 2);
-  const replay = new PassThrough({ highWaterMark: 256 * 1024 });
-  raw.on('error', (err) => replay.destroy(err));
-  if (first !== null) replay.write(first);
-  raw.pipe(replay);
-  if (first === null || first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return replay;
+  const head = await readHead(raw, 2);
+  if (head === null) return raw;
+  raw.unshift(head);
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return raw;
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  replay.on('error', (err) => gunzip.destroy(err));
-  return replay.pipe(gunzip);
+  raw.on('error', (err) => gunzip.destroy(err));
+  return raw.pipe(gunzip);
 }
 
 /** Reads until at least `size` bytes (or the end) are buffered, without losing any. */
