@@ -26,8 +26,31 @@ export interface Query {
   params: (string | number)[];
 }
 
-/** `WHERE ...` on `module_loads l` for the filters ('' when there are none). */
-export function whereClause(dialect: Dialect, f: Filters, extra: string[] = []): Query {
+/**
+ * The filters with the name globs looked up in the small name tables: the big table is then
+ * filtered by integer ids, which both planners turn into index ranges (a subquery on the names
+ * left MariaDB joining every load to its host row: 23 s instead of 3 s at 5 million loads).
+ */
+export interface IdFilters {
+  since: string | null;
+  until: string | null;
+  /** null: no filter; [] matches nothing. */
+  userIds: number[] | null;
+  hostIds: number[] | null;
+  moduleIds: number[] | null;
+  userloadOnly: boolean;
+}
+
+export type NameTable = 'users' | 'hosts' | 'modules';
+
+/** The ids whose names match any of the globs (modules: the full or the package name). */
+export function idLookupQuery(dialect: Dialect, table: NameTable, globs: string[]): Query {
+  const cond = anyGlobCondition(dialect, table === 'modules' ? ['module', 'name'] : ['name'], globs);
+  return { sql: `SELECT id FROM ${table} WHERE ${cond.sql} ORDER BY id`, params: cond.params };
+}
+
+/** `WHERE ...` on `module_loads l` for the filters ('' when there are none). Ids are integers from the database. */
+export function whereClause(f: IdFilters, extra: string[] = []): Query {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   if (f.since !== null) {
@@ -38,16 +61,9 @@ export function whereClause(dialect: Dialect, f: Filters, extra: string[] = []):
     parts.push('l.time < ?');
     params.push(f.until);
   }
-  const lookups: [string[], string, string[]][] = [
-    [f.users, 'l.user_id IN (SELECT id FROM users WHERE %)', ['name']],
-    [f.hosts, 'l.host_id IN (SELECT id FROM hosts WHERE %)', ['name']],
-    [f.modules, 'l.module_id IN (SELECT id FROM modules WHERE %)', ['module', 'name']],
-  ];
-  for (const [globs, template, columns] of lookups) {
-    if (globs.length === 0) continue;
-    const cond = anyGlobCondition(dialect, columns, globs);
-    parts.push(template.replace('%', cond.sql));
-    params.push(...cond.params);
+  for (const [ids, column] of [[f.userIds, 'l.user_id'], [f.hostIds, 'l.host_id'], [f.moduleIds, 'l.module_id']] as const) {
+    if (ids === null) continue;
+    parts.push(ids.length === 0 ? '1 = 0' : `${column} IN (${ids.map((id) => Math.trunc(id)).join(', ')})`);
   }
   if (f.userloadOnly) parts.push('l.userload = 1');
   parts.push(...extra);
@@ -76,8 +92,8 @@ export interface ModulesOptions {
 }
 
 /** `modules`: loads, distinct users and hosts, first and last load per package or per full name. */
-export function modulesQuery(dialect: Dialect, f: Filters, o: ModulesOptions): Query {
-  const where = whereClause(dialect, f);
+export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
+  const where = whereClause(f);
   const order = o.sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
   if (o.by === 'version') {
     return {
@@ -101,8 +117,8 @@ export function modulesQuery(dialect: Dialect, f: Filters, o: ModulesOptions): Q
 export type UserSort = 'loads' | 'modules';
 
 /** `users`: loads, distinct modules, first and last load per user. */
-export function usersQuery(dialect: Dialect, f: Filters, sort: UserSort, top: number | null): Query {
-  const where = whereClause(dialect, f);
+export function usersQuery(f: IdFilters, sort: UserSort, top: number | null): Query {
+  const where = whereClause(f);
   const order = sort === 'loads' ? 'a.loads DESC, a.modules DESC' : 'a.modules DESC, a.loads DESC';
   return {
     sql:
@@ -114,8 +130,8 @@ export function usersQuery(dialect: Dialect, f: Filters, sort: UserSort, top: nu
 }
 
 /** `users --user GLOB`: the modules each matching user loaded (analyzeLmodDB's modules_used_by). */
-export function userModulesQuery(dialect: Dialect, f: Filters, top: number | null): Query {
-  const where = whereClause(dialect, f);
+export function userModulesQuery(f: IdFilters, top: number | null): Query {
+  const where = whereClause(f);
   return {
     sql:
       'SELECT u.name AS user, m.module, a.loads, a.first_load, a.last_load FROM ' +
@@ -130,22 +146,23 @@ export function userModulesQuery(dialect: Dialect, f: Filters, top: number | nul
  * The full names with at least one load that passes the filters: one index probe per module
  * (`ix_loads_module` starts with module_id), so it costs little whatever the table's size.
  */
-export function loadedModulesQuery(dialect: Dialect, f: Filters): Query {
-  const where = whereClause(dialect, f, ['l.module_id = m.id']);
+export function loadedModulesQuery(f: IdFilters): Query {
+  const where = whereClause(f, ['l.module_id = m.id']);
   return { sql: `SELECT m.module FROM modules m WHERE EXISTS (SELECT 1 FROM module_loads l ${where.sql})`, params: where.params };
 }
 
 /** Every known full name with its last load ever (null when the loads were deleted). */
 export function lastLoadsQuery(): Query {
   return {
-    sql: 'SELECT m.module, (SELECT MAX(l.time) FROM module_loads l WHERE l.module_id = m.id) AS last_load FROM modules m',
+    // ORDER BY ... LIMIT 1, not MAX(): MariaDB reads a module's every entry for MAX in a correlated subquery.
+    sql: 'SELECT m.module, (SELECT l.time FROM module_loads l WHERE l.module_id = m.id ORDER BY l.time DESC LIMIT 1) AS last_load FROM modules m',
     params: [],
   };
 }
 
 /** `stale`: full names whose last load (under the filters) is before `cutoff`, oldest first. */
-export function staleQuery(dialect: Dialect, f: Filters, cutoff: string, top: number | null): Query {
-  const where = whereClause(dialect, f);
+export function staleQuery(f: IdFilters, cutoff: string, top: number | null): Query {
+  const where = whereClause(f);
   return {
     sql:
       'SELECT m.module, m.name, m.version, a.loads, a.users, a.first_load, a.last_load FROM ' +
@@ -172,20 +189,20 @@ export function periodStart(dialect: Dialect, every: Every): string {
 }
 
 /** The first and last load under the filters (both null when there is none). */
-export function spanQuery(dialect: Dialect, f: Filters): Query {
-  const where = whereClause(dialect, f);
+export function spanQuery(f: IdFilters): Query {
+  const where = whereClause(f);
   return { sql: `SELECT MIN(l.time) AS first, MAX(l.time) AS last FROM module_loads l ${where.sql}`, params: where.params };
 }
 
 /** Loads and distinct users in one time range (the filters' since/until are the range). */
-export function rangeCountsQuery(dialect: Dialect, f: Filters): Query {
-  const where = whereClause(dialect, f);
+export function rangeCountsQuery(f: IdFilters): Query {
+  const where = whereClause(f);
   return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM module_loads l ${where.sql}`, params: where.params };
 }
 
 /** `trend`: loads and distinct users per period, in one grouped scan. */
-export function trendQuery(dialect: Dialect, f: Filters, every: Every): Query {
-  const where = whereClause(dialect, f);
+export function trendQuery(dialect: Dialect, f: IdFilters, every: Every): Query {
+  const where = whereClause(f);
   return {
     sql:
       `SELECT ${periodStart(dialect, every)} AS period, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users ` +

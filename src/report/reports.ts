@@ -4,6 +4,9 @@ import { isoTime } from './period';
 import {
   Every,
   Filters,
+  IdFilters,
+  idLookupQuery,
+  NameTable,
   lastLoadsQuery,
   loadedModulesQuery,
   rangeCountsQuery,
@@ -45,6 +48,24 @@ async function tableOf(client: QueryClient, q: Query, title: string, columns: Co
 const text = (key: string, label = key) => ({ key, label });
 const count = (key: string, label = key) => ({ key, label, numeric: true });
 
+async function idsOf(client: QueryClient, table: NameTable, globs: string[]): Promise<number[] | null> {
+  if (globs.length === 0) return null;
+  const q = idLookupQuery(client.dialect, table, globs);
+  return (await client.query<{ id: unknown }>(q.sql, q.params)).map((r) => Number(r.id));
+}
+
+/** The name globs of the filters turned into id lists (see IdFilters). */
+export async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
+  return {
+    since: f.since,
+    until: f.until,
+    userIds: await idsOf(client, 'users', f.users),
+    hostIds: await idsOf(client, 'hosts', f.hosts),
+    moduleIds: await idsOf(client, 'modules', f.modules),
+    userloadOnly: f.userloadOnly,
+  };
+}
+
 /** The id of the host row that stands for "no host", or null when there is none. */
 export async function blankHostId(client: QueryClient): Promise<number | null> {
   const rows = await client.query<{ id: unknown }>("SELECT id FROM hosts WHERE name = ''");
@@ -52,7 +73,8 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
 }
 
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
-  const q = modulesQuery(client.dialect, f, { ...o, blankHostId: await blankHostId(client) });
+  const ids = await resolveFilters(client, f);
+  const q = modulesQuery(ids, { ...o, blankHostId: await blankHostId(client) });
   const head = o.by === 'version' ? [text('module'), text('name'), text('version')] : [text('name'), count('versions')];
   const columns = [...head, count('loads'), count('users'), count('hosts'), text('first_load', 'first load'), text('last_load', 'last load')];
   const what = o.by === 'version' ? 'module versions' : 'modules';
@@ -60,12 +82,13 @@ export async function modulesReport(client: QueryClient, f: Filters, o: Omit<Mod
 }
 
 export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {
+  const ids = await resolveFilters(client, f);
   if (f.users.length > 0) {
     const columns = [text('user'), text('module'), count('loads'), text('first_load', 'first load'), text('last_load', 'last load')];
-    return tableOf(client, userModulesQuery(client.dialect, f, top), `Modules used by ${f.users.join(', ')}`, columns);
+    return tableOf(client, userModulesQuery(ids, top), `Modules used by ${f.users.join(', ')}`, columns);
   }
   const columns = [text('user'), count('loads'), count('modules'), text('first_load', 'first load'), text('last_load', 'last load')];
-  return tableOf(client, usersQuery(client.dialect, f, sort, top), `Users by ${sort}`, columns);
+  return tableOf(client, usersQuery(ids, sort, top), `Users by ${sort}`, columns);
 }
 
 /** Whether a full name passes the --module globs (on the full name or the package name). */
@@ -80,7 +103,8 @@ export function moduleMatcher(globs: string[]): (module: string) => boolean {
  * candidates - with their last load ever, if the database has one.
  */
 export async function unusedReport(client: QueryClient, f: Filters, inventory: string[]): Promise<ReportTable> {
-  const lq = loadedModulesQuery(client.dialect, f);
+  const ids = await resolveFilters(client, f);
+  const lq = loadedModulesQuery(ids);
   const loaded = new Set((await client.query<{ module: string }>(lq.sql, lq.params)).map((r) => r.module));
   const matches = moduleMatcher(f.modules);
   const candidates = inventory.filter((m) => matches(m) && !loaded.has(m));
@@ -102,7 +126,8 @@ export async function unusedReport(client: QueryClient, f: Filters, inventory: s
 /** `stale`: versions last loaded before the cutoff, optionally only those in an inventory. */
 export async function staleReport(client: QueryClient, f: Filters, cutoff: string, top: number | null, inventory: string[] | null): Promise<ReportTable> {
   const columns = [text('module'), text('name'), text('version'), count('loads'), count('users'), text('first_load', 'first load'), text('last_load', 'last load')];
-  const table = await tableOf(client, staleQuery(client.dialect, f, cutoff, inventory === null ? top : null), `Modules last loaded before ${isoTime(cutoff)}`, columns);
+  const ids = await resolveFilters(client, f);
+  const table = await tableOf(client, staleQuery(ids, cutoff, inventory === null ? top : null), `Modules last loaded before ${isoTime(cutoff)}`, columns);
   if (inventory === null) return table;
   const installed = new Set(inventory);
   const rows = table.rows.filter((r) => installed.has(String(r.module)));
@@ -139,7 +164,7 @@ function lastDayBefore(until: string): string {
 
 /** The first and last stored time of a load under the filters. */
 export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first: string; last: string } | null> {
-  const q = spanQuery(client.dialect, f);
+  const q = spanQuery(await resolveFilters(client, f));
   const [row] = await client.query<{ first: unknown; last: unknown }>(q.sql, q.params);
   return row?.first == null || row.last == null ? null : { first: String(row.first), last: String(row.last) };
 }
@@ -147,8 +172,8 @@ export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first
 type PeriodCounts = Map<string, { loads: number; users: number }>;
 
 /** MySQL: one grouped scan. */
-async function countsByGroup(client: QueryClient, f: Filters, every: Every): Promise<PeriodCounts> {
-  const q = trendQuery(client.dialect, f, every);
+async function countsByGroup(client: QueryClient, ids: IdFilters, every: Every): Promise<PeriodCounts> {
+  const q = trendQuery(client.dialect, ids, every);
   const rows = await client.query<Row>(q.sql, q.params);
   return new Map(rows.map((r) => [String(r.period), { loads: Number(r.loads), users: Number(r.users) }]));
 }
@@ -158,14 +183,14 @@ async function countsByGroup(client: QueryClient, f: Filters, every: Every): Pro
  * over every row, while a range of the time-ordered key needs only a small one per period:
  * 3-5x faster on a year of loads by day (bench/40-report).
  */
-async function countsByRange(client: QueryClient, f: Filters, every: Every, first: string, last: string): Promise<PeriodCounts> {
+async function countsByRange(client: QueryClient, ids: IdFilters, every: Every, first: string, last: string): Promise<PeriodCounts> {
   const counts: PeriodCounts = new Map();
   for (let p = first; p <= last; p = nextPeriod(p, every)) {
     const start = `${p} 00:00:00.000000`;
     const end = `${nextPeriod(p, every)} 00:00:00.000000`;
-    const since = f.since !== null && f.since > start ? f.since : start;
-    const until = f.until !== null && f.until < end ? f.until : end;
-    const q = rangeCountsQuery(client.dialect, { ...f, since, until });
+    const since = ids.since !== null && ids.since > start ? ids.since : start;
+    const until = ids.until !== null && ids.until < end ? ids.until : end;
+    const q = rangeCountsQuery({ ...ids, since, until });
     const [row] = await client.query<Row>(q.sql, q.params);
     counts.set(p, { loads: Number(row.loads), users: Number(row.users) });
   }
@@ -184,7 +209,8 @@ export async function trendReport(client: QueryClient, f: Filters, every: Every)
   if (firstTime !== undefined && lastDay !== undefined) {
     const first = periodOf(firstTime, every);
     const last = periodOf(lastDay, every);
-    const counts = client.dialect === 'sqlite' ? await countsByRange(client, f, every, first, last) : await countsByGroup(client, f, every);
+    const ids = await resolveFilters(client, f);
+    const counts = client.dialect === 'sqlite' ? await countsByRange(client, ids, every, first, last) : await countsByGroup(client, ids, every);
     for (let p = first; p <= last; p = nextPeriod(p, every)) {
       const c = counts.get(p);
       rows.push({ period: p, loads: c?.loads ?? 0, users: c?.users ?? 0 });
