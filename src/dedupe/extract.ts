@@ -91,7 +91,7 @@ export class FastKeyScanner {
   private end = 0;
   private out: KeyValue[] = [];
   private stamp = 0;
-  /** Whether the line may hold a backslash: without one every string ends at the next quote. */
+  /** Whether the line holds a backslash: without one every string ends at the next quote. */
   private escapes = false;
   /** Whether the string just scanned held an escape sequence. */
   private escaped = false;
@@ -100,24 +100,15 @@ export class FastKeyScanner {
     ({ roots: this.roots, leaves: this.leaves } = scanTree(spec));
   }
 
-  /** One whole line. */
   scan(line: string, out: KeyValue[]): boolean {
-    return !CONTROL.test(line) && this.scanRange(line, 0, line.length, out, line.indexOf('\\') >= 0);
-  }
-
-  /**
-   * The line `text[start, end)`, which the caller knows to hold no control character
-   * (`text[end]`, if any, must not be a quote: a newline in a chunk of lines). `escapes`
-   * false promises that it holds no backslash either.
-   */
-  scanRange(text: string, start: number, end: number, out: KeyValue[], escapes: boolean): boolean {
-    if (end - start < 2 || text.charCodeAt(start) !== 123 || text.charCodeAt(end - 1) !== 125) return false;
-    this.text = text;
+    const end = line.length;
+    if (end < 2 || line.charCodeAt(0) !== 123 || line.charCodeAt(end - 1) !== 125 || CONTROL.test(line)) return false;
+    this.text = line;
     this.end = end;
     this.out = out;
-    this.escapes = escapes;
+    this.escapes = line.indexOf('\\') >= 0;
     this.stamp++;
-    if (this.object(start, this.roots) !== end) return false;
+    if (this.object(0, this.roots) !== end) return false;
     for (const leaf of this.leaves) if (leaf.seen !== this.stamp) return false;
     return true;
   }
