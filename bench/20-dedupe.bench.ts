@@ -100,12 +100,15 @@ interface Timing {
 /** One run under GNU time: `measure` gives wall time and RSS, this adds CPU time. */
 function timed(command: string, stdin: string): Timing {
   const report = join(tmpdir(), `lmod-dedupe-time-${process.pid}`);
-  const started = process.hrtime.bigint();
-  execFileSync('bash', ['-c', `/usr/bin/time -f '%U %S %M' -o ${shellQuote(report)} ${command} < ${shellQuote(stdin)} > /dev/null`], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  const [user, system, rssKb] = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  rmSync(report, { force: true });
-  return { wall, cpu: user + system, rssMb: rssKb / 1024 };
+  try {
+    const started = process.hrtime.bigint();
+    execFileSync('bash', ['-c', `/usr/bin/time -f '%U %S %M' -o ${shellQuote(report)} ${command} < ${shellQuote(stdin)} > /dev/null`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    const [user, system, rssKb] = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { wall, cpu: user + system, rssMb: rssKb / 1024 };
+  } finally {
+    rmSync(report, { force: true });
+  }
 }
 
 /** The fastest of RUNS runs by each measure, and the largest peak RSS. */
