@@ -6,8 +6,8 @@ import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { openClient, SqlClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
-import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './helpers/mysql';
-import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir } from './load-support';
+import type { TestDatabase } from './helpers/mysql';
+import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir, withMysql } from './load-support';
 
 /**
  * A TCP proxy in front of the MySQL server that cuts every connection open once `cutAfter`
@@ -56,12 +56,6 @@ class CuttingProxy {
   }
 }
 
-async function migrated(label: string): Promise<TestDatabase | null> {
-  const db = await createTestDatabase(label);
-  if (db) assert.equal((await runLoad(['migrate', '--quiet', '--db', db.url])).code, 0);
-  return db;
-}
-
 async function count(url: string): Promise<number> {
   const client = await openClient(parseDbUrl(url));
   try {
@@ -103,59 +97,55 @@ function proxied(url: string, port: number): string {
   return u.toString();
 }
 
-test('a connection cut mid-load is retried and the load completes exactly', async (t) => {
-  const db = await migrated('cut');
-  if (!db) return t.skip(SKIP_NOTICE);
+/** Runs `body` with the database behind a CuttingProxy that cuts after 120,000 bytes. */
+async function behindProxy(db: TestDatabase, thenRefuse: boolean, body: (url: string, proxy: CuttingProxy) => Promise<void>): Promise<void> {
   const target = new URL(db.url);
-  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, false);
+  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, thenRefuse);
   try {
-    const url = proxied(db.url, await proxy.listen());
-    const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '3'], { stdin: manyRecords(5000) });
-    assert.ok(proxy.cut, 'the proxy cut the connection');
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /^lmod-load: lost the connection to the database; retrying the batch in 0\.25 s \(retry 1 of 3\)\n/);
-    const c = counts(run.stderr);
-    assert.equal(c.read, 5000);
-    assert.equal(c.added + c.present, 5000);
-    assert.equal(await count(db.url), 5000);
-    const again = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
-    assert.equal(summaryOf(again.stderr), 'lmod-load: 5,000 read, 0 new, 5,000 already present, 0 rejected');
+    await body(proxied(db.url, await proxy.listen()), proxy);
   } finally {
     proxy.close();
-    await db.drop();
   }
-});
+}
 
-test('a server that stays away: exit 2 with what was committed; a rerun completes exactly', async (t) => {
-  const db = await migrated('away');
-  if (!db) return t.skip(SKIP_NOTICE);
-  const target = new URL(db.url);
-  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, true);
-  try {
-    const url = proxied(db.url, await proxy.listen());
-    const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '2'], { stdin: manyRecords(5000) });
-    assert.equal(run.code, 2, run.stderr);
-    const lines = run.stderr.trimEnd().split('\n');
-    const committed = counts(run.stderr).added;
-    assert.match(
-      lines.at(-1)!,
-      new RegExp(
-        `^lmod-load: mysql://root@127\\.0\\.0\\.1:\\d+/${db.name}: the database refused the connection after 2 retries; ` +
-          `${committed.toLocaleString('en-US')} records were committed before it \\(${committed.toLocaleString('en-US')} new, 0 already present\\); ` +
-          'rerun with the same input to complete the load$',
-      ),
-    );
-    assert.ok(committed > 0 && committed < 5000, `committed ${committed}`);
-    const stored = await count(db.url);
-    assert.ok(stored >= committed, `${stored} stored, ${committed} reported`);
-    const rerun = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
-    assert.equal(summaryOf(rerun.stderr), `lmod-load: 5,000 read, ${(5000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
-    assert.equal(await count(db.url), 5000);
-  } finally {
-    proxy.close();
-    await db.drop();
-  }
-});
+test('a connection cut mid-load is retried and the load completes exactly', (t) =>
+  withMysql(t, 'cut', true, (db) =>
+    behindProxy(db, false, async (url, proxy) => {
+      const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '3'], { stdin: manyRecords(5000) });
+      assert.ok(proxy.cut, 'the proxy cut the connection');
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /^lmod-load: lost the connection to the database; retrying the batch in 0\.25 s \(retry 1 of 3\)\n/);
+      const c = counts(run.stderr);
+      assert.equal(c.read, 5000);
+      assert.equal(c.added + c.present, 5000);
+      assert.equal(await count(db.url), 5000);
+      const again = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
+      assert.equal(summaryOf(again.stderr), 'lmod-load: 5,000 read, 0 new, 5,000 already present, 0 rejected');
+    }),
+  ));
+
+test('a server that stays away: exit 2 with what was committed; a rerun completes exactly', (t) =>
+  withMysql(t, 'away', true, (db) =>
+    behindProxy(db, true, async (url) => {
+      const run = await runLoad(['--db', url, '--batch-size', '500', '--retries', '2'], { stdin: manyRecords(5000) });
+      assert.equal(run.code, 2, run.stderr);
+      const committed = counts(run.stderr).added;
+      assert.match(
+        run.stderr.trimEnd().split('\n').at(-1)!,
+        new RegExp(
+          `^lmod-load: mysql://root@127\\.0\\.0\\.1:\\d+/${db.name}: the database refused the connection after 2 retries; ` +
+            `${committed.toLocaleString('en-US')} records were committed before it \\(${committed.toLocaleString('en-US')} new, 0 already present\\); ` +
+            'rerun with the same input to complete the load$',
+        ),
+      );
+      assert.ok(committed > 0 && committed < 5000, `committed ${committed}`);
+      const stored = await count(db.url);
+      assert.ok(stored >= committed, `${stored} stored, ${committed} reported`);
+      const rerun = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
+      assert.equal(summaryOf(rerun.stderr), `lmod-load: 5,000 read, ${(5000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+      assert.equal(await count(db.url), 5000);
+    }),
+  ));
 
 /** Starts the loader on a file and polls the database until some rows are there. */
 async function killMidRun(url: string, file: string): Promise<number> {
@@ -179,15 +169,7 @@ async function killAndRerun(url: string): Promise<void> {
   assert.equal(await count(url), 40_000);
 }
 
-test('kill -9 of the loader mid-run into MySQL: a rerun restores exactly', async (t) => {
-  const db = await migrated('kill');
-  if (!db) return t.skip(SKIP_NOTICE);
-  try {
-    await killAndRerun(db.url);
-  } finally {
-    await db.drop();
-  }
-});
+test('kill -9 of the loader mid-run into MySQL: a rerun restores exactly', (t) => withMysql(t, 'kill', true, (db) => killAndRerun(db.url)));
 
 test('kill -9 of the loader mid-run into SQLite: a rerun restores exactly', async () => {
   await killAndRerun(`sqlite:${join(tempDir('kill'), 'lmod.sqlite')}`);
@@ -215,15 +197,8 @@ async function twoAtOnce(url: string): Promise<void> {
   }
 }
 
-test('two loaders at once on overlapping files into MySQL: exactly the distinct records', async (t) => {
-  const db = await migrated('two');
-  if (!db) return t.skip(SKIP_NOTICE);
-  try {
-    await twoAtOnce(db.url);
-  } finally {
-    await db.drop();
-  }
-});
+test('two loaders at once on overlapping files into MySQL: exactly the distinct records', (t) =>
+  withMysql(t, 'two', true, (db) => twoAtOnce(db.url)));
 
 test('two loaders at once on overlapping files into SQLite: exactly the distinct records', async () => {
   const url = `sqlite:${join(tempDir('two'), 'lmod.sqlite')}`;
@@ -248,23 +223,20 @@ async function interrupt(url: string, signal: NodeJS.Signals): Promise<Run> {
   return run;
 }
 
-test('SIGINT and SIGTERM: the batch being gathered is dropped, the summary printed, exit 130/143', async (t) => {
-  const sqlite = `sqlite:${join(tempDir('signal'), 'lmod.sqlite')}`;
-  assert.equal((await runLoad(['migrate', '--quiet', '--db', sqlite])).code, 0);
-  const db = await migrated('signal');
-  if (!db) t.diagnostic(SKIP_NOTICE);
-  try {
-    for (const url of db ? [sqlite, db.url] : [sqlite]) {
-      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-        const run = await interrupt(url, signal);
-        assert.equal(run.code, code, run.stderr);
-        assert.equal(summaryOf(run.stderr), 'lmod-load: 3,500 read, 3,000 new, 0 already present, 0 rejected, 500 not loaded');
-        assert.equal(await count(url), 3000);
-        const client = await openClient(parseDbUrl(url));
-        await client.run('DELETE FROM module_loads').finally(() => client.close());
-      }
-    }
-  } finally {
-    await db?.drop();
+/** Both signals, one after the other, on the same database. */
+async function bothSignals(url: string): Promise<void> {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    const run = await interrupt(url, signal);
+    assert.equal(run.code, code, run.stderr);
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 3,500 read, 3,000 new, 0 already present, 0 rejected, 500 not loaded');
+    assert.equal(await count(url), 3000);
+    const client = await openClient(parseDbUrl(url));
+    await client.run('DELETE FROM module_loads').finally(() => client.close());
   }
-});
+}
+
+test('SIGINT and SIGTERM into SQLite: the batch being gathered is dropped, the summary printed, exit 130/143', () =>
+  bothSignals(`sqlite:${join(tempDir('signal'), 'lmod.sqlite')}`));
+
+test('SIGINT and SIGTERM into MySQL: the batch being gathered is dropped, the summary printed, exit 130/143', (t) =>
+  withMysql(t, 'signal', true, (db) => bothSignals(db.url)));

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
-import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
-import { cleanEnv, FIXTURES, ROOT, summaryOf, tempDir } from './load-support';
+import { cleanEnv, FIXTURES, ROOT, summaryOf, tempDir, withMysql } from './load-support';
 
 const RAW = join(FIXTURES, 'raw.log');
 const bin = (verb: string): string => join(ROOT, 'bin', `lmod-${verb}.js`);
@@ -48,18 +47,11 @@ test('raw log -> lmod-parse -> lmod-load into SQLite: exact rows; again: 0 new',
   assert.deepEqual(await rows(url), EXPECTED);
 });
 
-test('raw log -> lmod-parse -> lmod-dedupe -> lmod-load into MySQL: exact rows; again: 0 new', async (t) => {
-  const db = await createTestDatabase('pipe');
-  if (!db) return t.skip(SKIP_NOTICE);
-  try {
-    await pipeline('lmod-load migrate --quiet', db.url);
-    const first = await pipeline(`lmod-parse --quiet ${RAW} | lmod-dedupe --quiet | lmod-load`, db.url);
-    assert.equal(summaryOf(first), 'lmod-load: 4 read, 4 new, 0 already present, 0 rejected');
-    assert.deepEqual(await rows(db.url), EXPECTED);
-    const again = await pipeline(`lmod-parse --quiet ${RAW} | lmod-dedupe --quiet | lmod-load`, db.url);
-    assert.equal(summaryOf(again), 'lmod-load: 4 read, 0 new, 4 already present, 0 rejected');
-    assert.deepEqual(await rows(db.url), EXPECTED);
-  } finally {
-    await db.drop();
-  }
-});
+test('raw log -> lmod-parse -> lmod-dedupe -> lmod-load into MySQL: exact rows; again: 0 new', (t) =>
+  withMysql(t, 'pipe', true, async (db) => {
+    for (const summary of ['4 new, 0 already present', '0 new, 4 already present']) {
+      const run = await pipeline(`lmod-parse --quiet ${RAW} | lmod-dedupe --quiet | lmod-load`, db.url);
+      assert.equal(summaryOf(run), `lmod-load: 4 read, ${summary}, 0 rejected`);
+      assert.deepEqual(await rows(db.url), EXPECTED);
+    }
+  }));

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './helpers/mysql';
 
 /** Helpers for the lmod-load tests: the real CLI, in a clean directory and environment. */
 export const ROOT = join(__dirname, '..', '..');
@@ -87,4 +90,22 @@ export function manyRecords(count: number, from = 0): string {
 export function summaryOf(stderr: string): string {
   const line = stderr.trimEnd().split('\n').pop() ?? '';
   return line.replace(/ in \d+\.\d+ s \([\d,]+ records\/s\)$/, '');
+}
+
+/**
+ * Runs `body` with a fresh MySQL test database (with the schema when `migrate`), dropped
+ * afterwards; skips the test when there is no server.
+ */
+export async function withMysql(t: TestContext, label: string, migrate: boolean, body: (db: TestDatabase) => Promise<void>): Promise<void> {
+  const db = await createTestDatabase(label);
+  if (!db) return t.skip(SKIP_NOTICE);
+  try {
+    if (migrate) {
+      const run = await runLoad(['migrate', '--quiet', '--db', db.url]);
+      assert.equal(run.code, 0, run.stderr);
+    }
+    await body(db);
+  } finally {
+    await db.drop();
+  }
 }

@@ -35,18 +35,30 @@ export class MysqlClient implements SqlClient {
   constructor(
     readonly pool: Pool,
     readonly config: MysqlConfig,
+    /** Where statements go: any pooled connection, or one session (withSession). */
+    private readonly target: Pick<Pool, 'query'> = pool,
   ) {
     this.description = describeDb(config);
   }
 
   async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    const [rows] = await this.pool.query(sql, params);
+    const [rows] = await this.target.query(sql, params);
     return Array.isArray(rows) ? (rows as T[]) : [];
   }
 
   async run(sql: string, params?: unknown[]): Promise<number> {
-    const [result] = await this.pool.query(sql, params);
+    const [result] = await this.target.query(sql, params);
     return (result as mysql.ResultSetHeader).affectedRows ?? 0;
+  }
+
+  /** Runs `body` with a client bound to one connection, for statements that share session state. */
+  async withSession<T>(body: (session: MysqlClient) => Promise<T>): Promise<T> {
+    const connection = await this.pool.getConnection();
+    try {
+      return await body(new MysqlClient(this.pool, this.config, connection));
+    } finally {
+      connection.release();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { SqlClient } from './client';
+import { MysqlClient, SqlClient } from './client';
 import { MIGRATIONS, Migration } from './migrations';
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -51,6 +51,11 @@ export async function schemaStatus(client: SqlClient): Promise<SchemaStatus> {
  * which is why every statement may be run again.
  */
 export async function migrate(client: SqlClient): Promise<SchemaStatus> {
+  // One MySQL session for all steps: a migration may use session variables and prepared statements.
+  return client instanceof MysqlClient ? client.withSession(applyPending) : applyPending(client);
+}
+
+async function applyPending(client: SqlClient): Promise<SchemaStatus> {
   const dialect = client.dialect;
   if (dialect === 'sqlite') await client.query('BEGIN IMMEDIATE');
   try {
