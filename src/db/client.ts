@@ -104,6 +104,10 @@ function openSqlite(config: SqliteConfig): SqliteClient {
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL survives a killed process (the journal is synced at checkpoints).
     db.pragma('synchronous = NORMAL');
+    // The secondary indexes take keys in random order: a 32 MiB page cache (default 2 MiB)
+    // and fewer, larger checkpoints keep a large load from rewriting the same pages.
+    db.pragma('cache_size = -32768');
+    db.pragma('wal_autocheckpoint = 16384');
   } catch (err) {
     throw new DbConfigError(`cannot open SQLite database ${config.path}: ${(err as Error).message}`);
   }
