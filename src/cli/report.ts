@@ -53,6 +53,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+function repeatable(flags: string, description: string): Option {
+  return new Option(flags, description).argParser(collect).default([], 'all');
+}
+
 function usage(message: string): CliError {
   return new CliError(`${PROGRAM}: ${message} (see ${PROGRAM} --help)`, EXIT_FATAL);
 }
@@ -72,9 +76,9 @@ function buildProgram() {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html']).default('table'))
     .option('--since <when>', 'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)')
     .option('--until <when>', 'loads before (exclusive): same forms as --since')
-    .option('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules', collect, [])
-    .option('--host <glob>', 'only these hosts (shell glob; repeatable)', collect, [])
-    .option('--module <glob>', 'only modules whose full or package name matches (shell glob; repeatable)', collect, [])
+    .addOption(repeatable('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules'))
+    .addOption(repeatable('--host <glob>', "only these hosts (shell glob; repeatable; '' = loads logged without a host)"))
+    .addOption(repeatable('--module <glob>', 'only modules whose full or package name matches (shell glob; repeatable)'))
     .option('--userload-only', 'only loads the user asked for (userload true), not dependencies or unknown')
     .option('--top <n>', 'at most N rows (modules, users, stale)', positiveInt)
     .addOption(new Option('--by <what>', 'modules: one row per package name or per full name').choices(['name', 'version']))

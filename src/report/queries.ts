@@ -39,6 +39,8 @@ export interface IdFilters {
   hostIds: number[] | null;
   moduleIds: number[] | null;
   userloadOnly: boolean;
+  /** `module_loads l`, with an index hint where the planner needs one (see resolveFilters). */
+  source: string;
 }
 
 export type NameTable = 'users' | 'hosts' | 'modules';
@@ -100,7 +102,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
       sql:
         'SELECT m.module, m.name, m.version, a.loads, a.users, a.hosts, a.first_load, a.last_load FROM ' +
         `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ${hostCount(o.blankHostId)} AS hosts, ` +
-        `MIN(l.time) AS first_load, MAX(l.time) AS last_load FROM module_loads l ${where.sql} GROUP BY l.module_id) a ` +
+        `MIN(l.time) AS first_load, MAX(l.time) AS last_load FROM ${f.source} ${where.sql} GROUP BY l.module_id) a ` +
         `JOIN modules m ON m.id = a.module_id ORDER BY ${order}, m.module${limit(o.top)}`,
       params: where.params,
     };
@@ -111,7 +113,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
     sql:
       `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
       `${hostCount(o.blankHostId)} AS hosts, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM modules m CROSS JOIN module_loads l ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
+      `FROM modules m CROSS JOIN ${f.source} ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
     params: where.params,
   };
 }
@@ -126,7 +128,7 @@ export function usersQuery(f: IdFilters, sort: UserSort, top: number | null): Qu
     sql:
       'SELECT u.name AS user, a.loads, a.modules, a.first_load, a.last_load FROM ' +
       `(SELECT l.user_id, COUNT(*) AS loads, COUNT(DISTINCT l.module_id) AS modules, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM module_loads l ${where.sql} GROUP BY l.user_id) a JOIN users u ON u.id = a.user_id ORDER BY ${order}, u.name${limit(top)}`,
+      `FROM ${f.source} ${where.sql} GROUP BY l.user_id) a JOIN users u ON u.id = a.user_id ORDER BY ${order}, u.name${limit(top)}`,
     params: where.params,
   };
 }
@@ -138,7 +140,7 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
     sql:
       'SELECT u.name AS user, m.module, a.loads, a.first_load, a.last_load FROM ' +
       `(SELECT l.user_id, l.module_id, COUNT(*) AS loads, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM module_loads l ${where.sql} GROUP BY l.user_id, l.module_id) a ` +
+      `FROM ${f.source} ${where.sql} GROUP BY l.user_id, l.module_id) a ` +
       `JOIN users u ON u.id = a.user_id JOIN modules m ON m.id = a.module_id ORDER BY u.name, a.loads DESC, m.module${limit(top)}`,
     params: where.params,
   };
@@ -150,7 +152,7 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
  */
 export function loadedModulesQuery(f: IdFilters): Query {
   const where = whereClause(f, ['l.module_id = m.id']);
-  return { sql: `SELECT m.module FROM modules m WHERE EXISTS (SELECT 1 FROM module_loads l ${where.sql})`, params: where.params };
+  return { sql: `SELECT m.module FROM modules m WHERE EXISTS (SELECT 1 FROM ${f.source} ${where.sql})`, params: where.params };
 }
 
 /** Every known full name with its last load ever (null when the loads were deleted). */
@@ -169,7 +171,7 @@ export function staleQuery(f: IdFilters, cutoff: string, top: number | null): Qu
     sql:
       'SELECT m.module, m.name, m.version, a.loads, a.users, a.first_load, a.last_load FROM ' +
       `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM module_loads l ${where.sql} GROUP BY l.module_id HAVING MAX(l.time) < ?) a ` +
+      `FROM ${f.source} ${where.sql} GROUP BY l.module_id HAVING MAX(l.time) < ?) a ` +
       `JOIN modules m ON m.id = a.module_id ORDER BY a.last_load, m.module${limit(top)}`,
     params: [...where.params, cutoff],
   };
@@ -193,13 +195,13 @@ export function periodStart(dialect: Dialect, every: Every): string {
 /** The first and last load under the filters (both null when there is none). */
 export function spanQuery(f: IdFilters): Query {
   const where = whereClause(f);
-  return { sql: `SELECT MIN(l.time) AS first, MAX(l.time) AS last FROM module_loads l ${where.sql}`, params: where.params };
+  return { sql: `SELECT MIN(l.time) AS first, MAX(l.time) AS last FROM ${f.source} ${where.sql}`, params: where.params };
 }
 
 /** Loads and distinct users in one time range (the filters' since/until are the range). */
 export function rangeCountsQuery(f: IdFilters): Query {
   const where = whereClause(f);
-  return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM module_loads l ${where.sql}`, params: where.params };
+  return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM ${f.source} ${where.sql}`, params: where.params };
 }
 
 /** `trend`: loads and distinct users per period, in one grouped scan. */
@@ -208,7 +210,7 @@ export function trendQuery(dialect: Dialect, f: IdFilters, every: Every): Query 
   return {
     sql:
       `SELECT ${periodStart(dialect, every)} AS period, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users ` +
-      `FROM module_loads l ${where.sql} GROUP BY period ORDER BY period`,
+      `FROM ${f.source} ${where.sql} GROUP BY period ORDER BY period`,
     params: where.params,
   };
 }
