@@ -157,16 +157,19 @@ async function killMidRun(url: string, file: string): Promise<number> {
   return count(url);
 }
 
+const KILL_RECORDS = 100_000;
+
 async function killAndRerun(url: string): Promise<void> {
   const file = join(tempDir('kill'), 'records.ndjson');
-  writeFileSync(file, manyRecords(40_000));
+  // Large enough that a busy machine cannot finish it between two polls.
+  writeFileSync(file, manyRecords(KILL_RECORDS));
   if (url.startsWith('sqlite:')) assert.equal((await runLoad(['migrate', '--quiet', '--db', url])).code, 0);
   const stored = await killMidRun(url, file);
-  assert.ok(stored > 0 && stored < 40_000, `${stored} rows after kill -9`);
+  assert.ok(stored > 0 && stored < KILL_RECORDS, `${stored} rows after kill -9`);
   const rerun = await runLoad(['--db', url, file]);
   assert.equal(rerun.code, 0, rerun.stderr);
-  assert.equal(summaryOf(rerun.stderr), `lmod-load: 40,000 read, ${(40_000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
-  assert.equal(await count(url), 40_000);
+  assert.equal(summaryOf(rerun.stderr), `lmod-load: ${KILL_RECORDS.toLocaleString('en-US')} read, ${(KILL_RECORDS - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+  assert.equal(await count(url), KILL_RECORDS);
 }
 
 test('kill -9 of the loader mid-run into MySQL: a rerun restores exactly', (t) => withMysql(t, 'kill', true, (db) => killAndRerun(db.url)));
