@@ -292,3 +292,22 @@ test('a password given in --db does not show in the process list', async () => {
     silent.close();
   }
 });
+
+test('a MySQL schema that is older or newer than this lmod-load: exit 2 naming what to do', (t) =>
+  withMysql(t, 'versions', true, async (db) => {
+    const client = await openClient(parseDbUrl(db.url));
+    try {
+      await client.run('INSERT INTO lmod_schema (version, applied_at) VALUES (?, UTC_TIMESTAMP())', [LATEST_VERSION + 1]);
+      const newer = await runLoad(['--db', db.url, BASIC]);
+      assert.equal(newer.code, 2);
+      assert.match(newer.stderr, new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`));
+      await client.run('DELETE FROM lmod_schema WHERE version >= ?', [LATEST_VERSION]);
+      const older = await runLoad(['--db', db.url, BASIC]);
+      assert.equal(older.code, 2);
+      assert.match(older.stderr, new RegExp(`has schema v${LATEST_VERSION - 1}, this lmod-load needs v${LATEST_VERSION}: run \`lmod-load migrate\` \\(with the same --db or --env-file\\) first\\n$`));
+      assert.equal((await runLoad(['migrate', '--quiet', '--db', db.url])).code, 0);
+      assert.equal(summaryOf((await runLoad(['--db', db.url, BASIC])).stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+    } finally {
+      await client.close();
+    }
+  }));
