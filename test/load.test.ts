@@ -311,3 +311,14 @@ test('a MySQL schema that is older or newer than this lmod-load: exit 2 naming w
       await client.close();
     }
   }));
+
+test('DB_* settings with DB_SOCKET: loads through the Unix socket', (t) =>
+  withMysql(t, 'socket', true, async (db) => {
+    const client = await openClient(parseDbUrl(db.url));
+    const [row] = await client.query<{ socket: string }>('SELECT @@socket AS socket').finally(() => client.close());
+    if (!existsSync(row.socket)) return t.skip(`the server's socket ${row.socket} is not on this machine`);
+    const url = new URL(db.url);
+    const env = { DB_USER: decodeURIComponent(url.username), DB_PASS: decodeURIComponent(url.password), DB_NAME: db.name, DB_HOST: 'localhost', DB_SOCKET: row.socket };
+    const run = await runLoad([BASIC], { env });
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+  }));
