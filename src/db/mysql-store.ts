@@ -51,8 +51,8 @@ export class MysqlStore implements LoadStore {
       await turn;
       facts = this.facts(rows)!;
     }
-    facts.sort(compareIdentity);
-    const fresh = await this.withoutStored(facts);
+    // Sorted only what is sent: a reload sorts nothing.
+    const fresh = (await this.withoutStored(facts)).sort(compareIdentity);
     const inserted = fresh.length === 0 ? 0 : await this.client.run(insertFacts(fresh));
     return { inserted, present: rows.length - inserted };
   }
@@ -80,9 +80,15 @@ export class MysqlStore implements LoadStore {
    */
   private async withoutStored(facts: Fact[]): Promise<Fact[]> {
     const limit = PRECHECK_FACTOR * facts.length;
+    let first = facts[0].time;
+    let last = first;
+    for (const { time } of facts) {
+      if (time < first) first = time;
+      else if (time > last) last = time;
+    }
     const stored = await this.client.query<{ k: string }>(
       "SELECT CONCAT(time, ' ', user_id, ' ', host_id, ' ', module_id) AS k FROM module_loads WHERE time BETWEEN ? AND ? LIMIT ?",
-      [facts[0].time, facts[facts.length - 1].time, limit + 1],
+      [first, last, limit + 1],
     );
     if (stored.length === 0 || stored.length > limit) return facts;
     const keys = new Set(stored.map((r) => r.k));
