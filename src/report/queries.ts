@@ -177,20 +177,8 @@ export function staleQuery(f: IdFilters, cutoff: string, top: number | null): Qu
   };
 }
 
+/** trend's period length; weeks start on Monday (ISO 8601). */
 export type Every = 'day' | 'week' | 'month';
-
-/** The first day of the period holding `l.time`, as 'YYYY-MM-DD'; weeks start on Monday (ISO 8601). */
-export function periodStart(dialect: Dialect, every: Every): string {
-  if (dialect === 'sqlite') {
-    if (every === 'day') return 'substr(l.time, 1, 10)';
-    if (every === 'month') return "substr(l.time, 1, 7) || '-01'";
-    // 'weekday 0' moves forward to Sunday (or stays on it); six days back is that week's Monday.
-    return "date(substr(l.time, 1, 10), 'weekday 0', '-6 days')";
-  }
-  if (every === 'day') return "DATE_FORMAT(l.time, '%Y-%m-%d')";
-  if (every === 'month') return "DATE_FORMAT(l.time, '%Y-%m-01')";
-  return "DATE_FORMAT(DATE(l.time) - INTERVAL WEEKDAY(l.time) DAY, '%Y-%m-%d')";
-}
 
 /** The first and last load under the filters (both null when there is none). */
 export function spanQuery(f: IdFilters): Query {
@@ -202,15 +190,4 @@ export function spanQuery(f: IdFilters): Query {
 export function rangeCountsQuery(f: IdFilters): Query {
   const where = whereClause(f);
   return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM ${f.source} ${where.sql}`, params: where.params };
-}
-
-/** `trend`: loads and distinct users per period, in one grouped scan. */
-export function trendQuery(dialect: Dialect, f: IdFilters, every: Every): Query {
-  const where = whereClause(f);
-  return {
-    sql:
-      `SELECT ${periodStart(dialect, every)} AS period, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users ` +
-      `FROM ${f.source} ${where.sql} GROUP BY period ORDER BY period`,
-    params: where.params,
-  };
 }
