@@ -1,9 +1,10 @@
 import { anyGlobCondition, Dialect } from './glob';
 
 /**
- * The SQL of every report, for both dialects. Each query aggregates `module_loads` by its integer
- * ids first (the indexes hold them, so the scan never touches the wide columns) and joins the small
- * name tables to the few result rows afterwards. Times come back as the stored text
+ * The SQL of every report, for both dialects. The queries read `module_loads` by its integer ids
+ * through the narrow indexes (never the wide rows, except for --userload-only) and join the small
+ * name tables to the few result rows afterwards, or, per package, walk the modules in name order
+ * so the loads arrive already grouped. Times come back as the stored text
  * 'YYYY-MM-DD HH:MM:SS.ffffff' (mysql2 runs with dateStrings; SQLite stores text).
  */
 export interface Filters {
@@ -39,7 +40,7 @@ export interface IdFilters {
   hostIds: number[] | null;
   moduleIds: number[] | null;
   userloadOnly: boolean;
-  /** `module_loads l`, with an index hint where the planner needs one (see resolveFilters). */
+  /** `module_loads l`, with an index hint where the planner needs one (see loadsSource in reports.ts). */
   source: string;
 }
 
