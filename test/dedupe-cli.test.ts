@@ -111,20 +111,20 @@ describe('lmod-dedupe: exact de-duplication', () => {
     assert.equal(none.code, 2);
   });
 
-  test('a missing input is reported, the others are read, exit 1', () => {
+  test('a missing input is reported, the others are read, exit 2', () => {
     const r = run(['--quiet', 'nope.ndjson', 'edges.ndjson']);
     assert.equal(r.stdout, lines('edges.ndjson', 1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
     assert.equal(r.stderr, 'lmod-dedupe: nope.ndjson: No such file or directory\n');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
   });
 
-  test('a gzip file cut short is reported, the next input is read, exit 1', () => {
+  test('a gzip file cut short is reported, the next input is read, exit 2', () => {
     const cut = join(tmp, 'cut.ndjson.gz');
     writeFileSync(cut, gzipSync(readFileSync(join(FIXTURES, 'edges.ndjson'))).subarray(0, 12));
     const r = run(['--quiet', cut, 'window.ndjson']);
     assert.equal(r.stdout, lines('window.ndjson', 1, 2, 4, 6));
     assert.equal(r.stderr.split('\n')[0], `lmod-dedupe: ${cut}: gzip: unexpected end of file`);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
   });
 
   test('usage errors exit 2', () => {

@@ -187,10 +187,10 @@ test('--dry-run validates without any database; --max-errors stops with exit 2',
   ]);
 });
 
-test('a missing input is reported, the others load, exit 1', async () => {
+test('a missing input is reported, the others load, exit 2', async () => {
   const dir = tempDir('missing');
   const run = await runLoad(['--db', `sqlite:${join(dir, 'x.sqlite')}`, join(dir, 'nope.ndjson'), BASIC]);
-  assert.equal(run.code, 1);
+  assert.equal(run.code, 2);
   assert.equal(run.stderr.split('\n')[0], `lmod-load: ${join(dir, 'nope.ndjson')}: No such file or directory`);
   assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
 });

@@ -81,7 +81,9 @@ export async function dedupe(argv: string[]): Promise<number> {
       if (stats.late > 0) counts.push([options.count ? 'too late to count' : 'too late to check', stats.late]);
       process.stderr.write(summaryLine(PROGRAM, counts, progress.seconds(), ['records', stats.in]));
     }
-    return stats.rejected > 0 || failed > 0 ? EXIT_REJECTED : EXIT_OK;
+    // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
+    if (failed > 0) return EXIT_FATAL;
+    return stats.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
   } finally {
     progress.stop();
   }

@@ -185,7 +185,9 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     process.exit(signalled);
   }
   if (error !== undefined) throw error;
-  return counts.rejected > 0 || failedInputs > 0 ? EXIT_REJECTED : EXIT_OK;
+  // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
+  if (failedInputs > 0) return EXIT_FATAL;
+  return counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
 /** Exit 2 with what was committed, and the promise that a rerun completes the load. */
