@@ -154,6 +154,10 @@ async function killMidRun(url: string, file: string): Promise<number> {
   await waitForRows(url, 1);
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
+  // MySQL still commits a statement it had fully received from the killed loader: wait until the count settles.
+  for (let before = -1, now = await count(url); now !== before; before = now, now = await count(url)) {
+    await new Promise((r) => setTimeout(r, 300));
+  }
   return count(url);
 }
 
