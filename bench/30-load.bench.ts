@@ -13,7 +13,8 @@ import { fmt, measure, shellQuote } from './measure';
  */
 const SERVER = (process.env.LMOD_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
 const ROOT = join(__dirname, '..', '..');
-const bin = (verb: string): string => `node ${join(ROOT, 'bin', `lmod-${verb}.js`)}`;
+// The launchers as users run them, so their shebang's Node flags apply.
+const bin = (verb: string): string => join(ROOT, 'bin', `lmod-${verb}.js`);
 const dir = process.env.BENCH_DIR ?? join(tmpdir(), 'lmod-bench');
 const RECORDS = process.env.BENCH_RECORDS ?? join(dir, 'records.ndjson');
 const RAW = process.env.BENCH_RAW ?? join(dir, 'raw.log');

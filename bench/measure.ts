@@ -17,9 +17,9 @@ export function measure(stages: string[], options: { stdin?: string; stdout?: st
   const dir = mkdtempSync(join(tmpdir(), 'lmod-measure-'));
   try {
     const timed = stages.map((stage, i) => `/usr/bin/time -f %M -o ${join(dir, `rss${i}`)} ${stage}`);
-    let script = timed.join(' | ');
-    if (options.stdin) script = `${script} < ${shellQuote(options.stdin)}`;
-    script += ` > ${shellQuote(options.stdout ?? '/dev/null')}`;
+    // The input goes to the first stage, the output comes from the last.
+    if (options.stdin) timed[0] += ` < ${shellQuote(options.stdin)}`;
+    const script = `${timed.join(' | ')} > ${shellQuote(options.stdout ?? '/dev/null')}`;
     const started = process.hrtime.bigint();
     execFileSync('bash', ['-o', 'pipefail', '-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: options.env ?? process.env });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
