@@ -67,15 +67,7 @@ function migrateProgram(): Command {
 }
 
 export function main(): void {
-  runCli(PROGRAM, async (argv) => {
-    hidePasswordFromProcessTitle(argv);
-    return argv[0] === 'migrate' ? runMigrate(argv.slice(1)) : runLoad(argv);
-  });
-}
-
-/** `--db mysql://u:secret@...` would show in `ps`: the title becomes the bare program name. */
-function hidePasswordFromProcessTitle(argv: string[]): void {
-  if (argv.some((a) => /mysql:\/\/[^/@]*:[^/@]*@/i.test(a))) process.title = PROGRAM;
+  runCli(PROGRAM, async (argv) => (argv[0] === 'migrate' ? runMigrate(argv.slice(1)) : runLoad(argv)));
 }
 
 function resolveConfig(options: { db?: string; envFile?: string }): DbConfig {

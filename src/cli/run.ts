@@ -11,14 +11,25 @@ function isBrokenPipe(err: unknown): boolean {
  * its one line; anything unexpected prints one line too (the stack only with LMOD_DEBUG=1).
  */
 export function runCli(program: string, main: (argv: string[]) => Promise<number>): void {
+  // `--db mysql://user:secret@...` would show in `ps`: the title becomes the bare program name.
+  if (process.argv.some((a) => /mysql:\/\/[^/@]*:[^/@]*@/i.test(a))) process.title = program;
   process.stdout.on('error', (err) => {
     if (isBrokenPipe(err)) process.exit(EXIT_OK);
   });
+  let settled = false;
+  // Nothing left to wait for, yet no result: never let that pass as a silent exit 0.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(`${program}: internal error: the run stopped before it finished\n`);
+    process.exitCode = EXIT_FATAL;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (err: unknown) => {
+      settled = true;
       if (isBrokenPipe(err) && process.stdout.destroyed) process.exit(EXIT_OK);
       if (err instanceof CliError) {
         if (err.message !== '') process.stderr.write(`${err.message}\n`);

@@ -50,6 +50,8 @@ export async function gunzipIfCompressed(raw: Readable): Promise<Readable> {
 
 /** Reads until at least `size` bytes (or the end) are buffered, without losing any. */
 function readHead(stream: Readable, size: number): Promise<Buffer | null> {
+  // stdin named a second time (`- -`) has ended already: it is empty, and no event will come.
+  if (stream.readableEnded) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let length = 0;

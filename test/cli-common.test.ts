@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { AddressInfo, createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+/** What every command shares: the conventions of design.md section 4 and the password rule. */
+const BIN = join(__dirname, '..', '..', 'bin');
+const TMP = mkdtempSync(join(tmpdir(), 'lmod-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+const RAW = 'Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/m/gcc host=n1 time=1682580178.901394\n';
+const RECORD = '{"time":"2023-04-27T07:22:58.901394Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0","path":"/m/gcc","host":"n1","jobid":null,"userload":null}\n';
+
+function run(verb: string, args: string[], input: string) {
+  return spawnSync(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args], { input, encoding: 'utf8', cwd: TMP });
+}
+
+test('stdin named twice is read once; the second `-` is empty and the run ends normally', () => {
+  const parse = run('parse', ['-', '-'], RAW);
+  assert.equal(parse.stdout, RECORD);
+  assert.match(parse.stderr, /^lmod-parse: 1 lines, 1 records, 0 skipped, 0 malformed in /);
+  assert.equal(parse.status, 0);
+  const dedupe = run('dedupe', ['-', '-'], RECORD);
+  assert.equal(dedupe.stdout, RECORD);
+  assert.equal(dedupe.status, 0);
+  const load = run('load', ['--db', `sqlite:${join(TMP, 'twice.sqlite')}`, '-', '-'], RECORD);
+  assert.match(load.stderr, /lmod-load: 1 read, 1 new, 0 already present, 0 rejected in /);
+  assert.equal(load.status, 0);
+});
+
+for (const verb of ['load', 'report']) {
+  test(`lmod-${verb}: a password given in --db does not show in the process list`, async () => {
+    // A server that accepts and never answers keeps the command waiting, with its title set.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const args = verb === 'report' ? ['modules'] : [];
+    const child = spawn(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args, '--db', `mysql://lmod:Pa55word-xyz@127.0.0.1:${port}/lmod`], { stdio: 'ignore' });
+    try {
+      while (sockets.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+      assert.equal(cmdline.replace(/\0/g, ' ').trim(), `lmod-${verb}`);
+    } finally {
+      child.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+}
