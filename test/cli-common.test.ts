@@ -51,3 +51,17 @@ for (const verb of ['load', 'report']) {
     }
   });
 }
+
+test('a record lmod-parse writes from a long line (70 kB) passes lmod-dedupe and lmod-load', () => {
+  const path = `/${'x'.repeat(70_000)}`;
+  const parse = run('parse', ['-q', '--max-line', '200000'], RAW.replace('path=/m/gcc', `path=${path}`));
+  assert.equal(parse.status, 0);
+  assert.ok(parse.stdout.length > 70_000);
+  const dedupe = run('dedupe', ['-q'], parse.stdout);
+  assert.equal(dedupe.stderr, '');
+  assert.equal(dedupe.stdout, parse.stdout);
+  // The column holds 768 characters: the loader refuses the path by name, not the line by length.
+  const load = run('load', ['-q', '--db', `sqlite:${join(TMP, 'long.sqlite')}`], dedupe.stdout);
+  assert.equal(load.stderr, 'lmod-load: stdin:1: path is longer than 768 characters\n');
+  assert.equal(load.status, 1);
+});

@@ -5,7 +5,7 @@ import { parseDuration, PERIODS } from '../dedupe/time';
 import { DedupeStage, feedRawInputs } from '../stream/dedupe-stage';
 import { describeInputError } from '../stream/feed';
 import { inputNames } from '../stream/input';
-import { DEFAULT_MAX_LINE } from '../stream/lines';
+import { MAX_RECORD_LINE } from '../stream/lines';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs } from './program';
@@ -54,7 +54,7 @@ export async function dedupe(argv: string[]): Promise<number> {
       per: options.per,
       windowMicros: options.window,
       count: options.count,
-      maxLength: DEFAULT_MAX_LINE,
+      maxLength: MAX_RECORD_LINE,
       onReject: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
       onLate: (source, line, message) => diagnostics.message(`${source}:${line}: ${message}`),
     });

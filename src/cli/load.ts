@@ -7,6 +7,7 @@ import { LoadFailure, LoadSink } from '../load/loader';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
 import { describeInputError, feedInputs } from '../stream/feed';
 import { inputNames } from '../stream/input';
+import { MAX_RECORD_LINE } from '../stream/lines';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED, EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
@@ -18,7 +19,6 @@ const PROGRAM = 'lmod-load';
 export const DEFAULT_BATCH_ROWS = 5000;
 export const DEFAULT_IN_FLIGHT = 2;
 /** Records may carry a large `extra`; longer lines are reported, not read into memory. */
-const MAX_LINE = 1024 * 1024;
 
 interface LoadOptions {
   db?: string;
@@ -133,7 +133,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     batchRows: options.batchSize,
     batchBytes: Math.min(options.batchBytes ?? Infinity, store?.maxBatchBytes ?? Infinity),
     diagnostics,
-    maxLineLength: MAX_LINE,
+    maxLineLength: MAX_RECORD_LINE,
     retry: {
       ...DEFAULT_RETRY,
       retries: options.retries,
@@ -147,7 +147,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   let error: unknown;
   const fed = (async () => {
     failedInputs = await feedInputs(inputNames(args), sink, {
-      maxLength: MAX_LINE,
+      maxLength: MAX_RECORD_LINE,
       onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
     });
     await new Promise<void>((resolve, reject) => {

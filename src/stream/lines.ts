@@ -28,6 +28,12 @@ export interface LineSplitterOptions {
 export const DEFAULT_MAX_LINE = 64 * 1024;
 
 /**
+ * The bound for NDJSON record lines (lmod-dedupe, lmod-load): a record is longer than the
+ * syslog line it came from, so it gets more room than lmod-parse's input lines.
+ */
+export const MAX_RECORD_LINE = 1024 * 1024;
+
+/**
  * Bytes in, batches of lines out: one batch per input chunk rather than one object per
  * line, because per-line pushes cost more than the parsing itself. A StringDecoder keeps
  * multi-byte characters whole across chunk edges (invalid UTF-8 becomes U+FFFD), and a
