@@ -181,7 +181,7 @@ test('--dry-run validates without any database; --max-errors stops with exit 2',
   const tail = stopped.stderr.trimEnd().split('\n').slice(-3);
   assert.deepEqual([tail[0], summaryOf(tail[1]), tail[2]], [
     `lmod-load: ${BAD}:4: user is longer than 255 characters`,
-    'lmod-load: 4 read, 0 valid, 3 rejected',
+    'lmod-load: 4 read, 0 valid, 3 rejected, 1 not loaded',
     'lmod-load: stopped after 3 errors (--max-errors 2)',
   ]);
 });
@@ -303,3 +303,29 @@ test('DB_* settings with DB_SOCKET: loads through the Unix socket', (t) =>
     const run = await runLoad([BASIC], { env });
     assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
   }));
+
+test('an SQLite schema newer than this lmod-load is refused with exit 2, not written into', async () => {
+  const path = join(tempDir('newer'), 'x.sqlite');
+  assert.equal((await runLoad(['--db', `sqlite:${path}`, BASIC])).code, 0);
+  const client = await openClient(parseDbUrl(`sqlite:${path}`));
+  try {
+    await client.run("INSERT INTO lmod_schema (version, applied_at) VALUES (?, '2030-01-01 00:00:00')", [LATEST_VERSION + 1]);
+    const newer = await runLoad(['--db', `sqlite:${path}`, BASIC]);
+    assert.equal(newer.code, 2);
+    assert.match(newer.stderr, new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`));
+  } finally {
+    await client.close();
+  }
+});
+
+test('--max-errors: the records gathered but not sent are counted as not loaded', async () => {
+  const dir = tempDir('maxerrors');
+  const good = readFileSync(BASIC, 'utf8').trimEnd().split('\n').slice(0, 3);
+  const input = join(dir, 'in.ndjson');
+  writeFileSync(input, [...good, 'not json', 'not json either', ''].join('\n'));
+  const run = await runLoad(['--db', `sqlite:${join(dir, 'x.sqlite')}`, '--max-errors', '1', input]);
+  assert.equal(run.code, 2);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.at(-1), 'lmod-load: stopped after 2 errors (--max-errors 1)');
+  assert.equal(summaryOf(lines.slice(0, -1).join('\n')), 'lmod-load: 5 read, 0 new, 0 already present, 2 rejected, 3 not loaded');
+});

@@ -117,7 +117,11 @@ function openSqlite(config: SqliteConfig): SqliteClient {
 async function openMysql(config: MysqlConfig, connections: number): Promise<MysqlClient> {
   const core = mysql.createPool({ ...mysqlConnectionOptions(config), connectionLimit: connections, maxIdle: connections });
   core.on('connection', (connection) => {
-    connection.query(SESSION_SETUP);
+    // Without a callback a failing setup would be an uncaught 'error'; without strict mode
+    // values could be cut silently. So a connection that cannot be set up is not used.
+    connection.query(SESSION_SETUP, (err) => {
+      if (err) connection.destroy();
+    });
   });
   const client = new MysqlClient(core.promise(), config);
   try {

@@ -11,22 +11,23 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the database for loading. SQLite brings its own schema up to date; MySQL must have
+ * Opens the database for loading. A schema newer than this lmod-load is refused on both.
+ * SQLite brings an older schema up to date itself; MySQL must have
  * been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
  * message names the command to run.
  */
 export async function openStore(config: DbConfig, inFlight: number): Promise<OpenedStore> {
   const client = await openClient(config, { connections: inFlight });
   try {
-    if (client instanceof SqliteClient) {
-      await migrate(client);
-      return { client, store: new SqliteStore(client) };
-    }
     const status = await schemaStatus(client);
     if (status.current > status.latest) {
       throw new DbConfigError(
         `${client.description} has schema v${status.current}, newer than this lmod-load knows (v${status.latest}): upgrade lmod-tracking`,
       );
+    }
+    if (client instanceof SqliteClient) {
+      if (status.current < status.latest) await migrate(client);
+      return { client, store: new SqliteStore(client) };
     }
     if (status.current < status.latest) {
       const what = status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;

@@ -78,6 +78,8 @@ export class LoadSink extends Writable {
     try {
       this.take(batch);
     } catch (err) {
+      // --max-errors: what was gathered but not sent is counted as not loaded.
+      this.stop();
       return callback(err as Error);
     }
     this.whenRoom().then(() => callback(this.failure), callback);
