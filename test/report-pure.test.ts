@@ -14,14 +14,15 @@ import type { ReportTable } from '../src/report/table';
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'report');
 const NOW = new Date('2024-04-01T12:00:00.250Z');
 
-test('durations: units s, min, h, d, w, y; anything else is not a duration', () => {
+test('durations: units s, m or min, h, d, w, y; anything else is not a duration', () => {
   assert.equal(parseDuration('30d'), 30 * 86400);
   assert.equal(parseDuration('12h'), 12 * 3600);
   assert.equal(parseDuration('90min'), 5400);
   assert.equal(parseDuration('45s'), 45);
   assert.equal(parseDuration('2w'), 14 * 86400);
   assert.equal(parseDuration('1y'), 365 * 86400);
-  for (const bad of ['30', 'd', '30m', '1.5d', '-3d', '30 days', '']) assert.equal(parseDuration(bad), null, bad);
+  assert.equal(parseDuration('30m'), 1800);
+  for (const bad of ['30', 'd', '30mo', '1.5d', '-3d', '30 days', '']) assert.equal(parseDuration(bad), null, bad);
 });
 
 test('time bounds: dates, times, zones and durations become stored UTC text with microseconds', () => {

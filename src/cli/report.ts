@@ -140,7 +140,11 @@ async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<
     if (config.isDefault) stderr.write(`${PROGRAM}: using the embedded default database ${describeDb(config)}\n`);
   }
   const client = await openClient(config);
-  const status = await schemaStatus(client);
+  // An open pool would keep the process alive after the message, so close it on any failure.
+  const status = await schemaStatus(client).catch(async (err: unknown) => {
+    await client.close();
+    throw err;
+  });
   if (status.current === 0) {
     await client.close();
     throw new CliError(`${PROGRAM}: ${client.description} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first`, EXIT_FATAL);

@@ -30,8 +30,9 @@ export const PATHS: Dimension = { table: 'paths', key: 'path', columns: ['path']
 export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
 
 /**
- * Name -> id for one dimension, filled from the database as names turn up. Ids are only
- * cached once the row holding them is committed, so a rolled-back batch leaves no stale id.
+ * Name -> id for one dimension, filled from the database as names turn up. No id may outlive
+ * a rolled-back batch: the MySQL store caches ids once their rows are committed, the SQLite
+ * store clears its caches when a transaction rolls back.
  */
 export class IdCache {
   private readonly ids = new Map<string, number>();

@@ -4,6 +4,8 @@
  * is integer arithmetic on the text's digits, so bucket edges are exact to the microsecond.
  */
 
+import { durationSeconds } from '../time/duration';
+
 export const TIME_FORMAT = 'YYYY-MM-DDTHH:MM:SS.ffffffZ';
 
 export type Period = 'hour' | 'day' | 'week' | 'month';
@@ -93,14 +95,10 @@ export function sliceOf(micros: number, width: number): number {
   return slice;
 }
 
-const UNIT_MICROS: Record<string, number> = { s: 1e6, m: 60e6, h: 3600e6, d: 86400e6, w: 7 * 86400e6 };
-
 /** `90s`, `10m`, `1h`, `2d`, `1w` to microseconds; null when not such a duration (or zero). */
 export function parseDuration(text: string): number | null {
-  const match = /^(\d+)([smhdw])$/.exec(text);
-  if (match === null) return null;
-  const micros = Number(match[1]) * UNIT_MICROS[match[2]];
-  return micros > 0 && Number.isSafeInteger(micros) ? micros : null;
+  const seconds = durationSeconds(text);
+  return seconds === null || seconds === 0 ? null : seconds * 1e6;
 }
 
 function pad(n: number, width: number): string {

@@ -1,17 +1,12 @@
 /**
  * Time bounds for the report filters. The database stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
- * (schema.md), so every bound is turned into that exact text: both dialects compare it as a string
+ * (see src/db/migrations), so every bound is turned into that exact text: both dialects compare it as a string
  * or DATETIME the same way, and microseconds survive (a JS Date keeps only milliseconds).
  */
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, min: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
+import { durationSeconds } from '../time/duration';
 
-/** `30d`, `12h`, `2w`, `1y`, `90min`, `45s` -> seconds; null when the text is not a duration. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+)(s|min|h|d|w|y)$/.exec(text.trim());
-  if (m === null) return null;
-  return Number(m[1]) * UNIT_SECONDS[m[2]];
-}
+export { durationSeconds as parseDuration };
 
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -28,7 +23,7 @@ function storedTime(date: Date, micros: number): string {
  * duration before `now` (`30d`). Returns the stored-time text, or null when the value is none of these.
  */
 export function parseTimeBound(text: string, now: Date): string | null {
-  const seconds = parseDuration(text);
+  const seconds = durationSeconds(text);
   if (seconds !== null) return storedTime(new Date(now.getTime() - seconds * 1000), 0);
   const m = DATE_TIME.exec(text.trim());
   if (m === null) return null;

@@ -1,4 +1,5 @@
 import initial from './001-initial';
+import reportIndexes from './002-report-indexes';
 
 /** One schema version: the statements that bring the previous version up to it, per dialect. */
 export interface Migration {
@@ -10,5 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, in version order. A new version appends a file and a line here. */
-export const MIGRATIONS: Migration[] = [initial];
-MIGRATIONS.push(require('./002-report-indexes').default);
+export const MIGRATIONS: Migration[] = [initial, reportIndexes];
