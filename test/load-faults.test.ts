@@ -172,7 +172,12 @@ async function killAndRerun(url: string): Promise<void> {
   assert.ok(stored > 0 && stored < KILL_RECORDS, `${stored} rows after kill -9`);
   const rerun = await runLoad(['--db', url, file]);
   assert.equal(rerun.code, 0, rerun.stderr);
-  assert.equal(summaryOf(rerun.stderr), `lmod-load: ${KILL_RECORDS.toLocaleString('en-US')} read, ${(KILL_RECORDS - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+  // A statement the server had fully received may still commit after the count above, so the
+  // split between new and present is only bounded; the rows in the end are exact.
+  const { read, added, present } = counts(rerun.stderr);
+  assert.equal(read, KILL_RECORDS);
+  assert.equal(added + present, KILL_RECORDS);
+  assert.ok(present >= stored, `${present} present, ${stored} counted after the kill`);
   assert.equal(await count(url), KILL_RECORDS);
 }
 
