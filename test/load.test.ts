@@ -329,3 +329,12 @@ test('--max-errors: the records gathered but not sent are counted as not loaded'
   assert.equal(lines.at(-1), 'lmod-load: stopped after 2 errors (--max-errors 1)');
   assert.equal(summaryOf(lines.slice(0, -1).join('\n')), 'lmod-load: 5 read, 0 new, 0 already present, 2 rejected, 3 not loaded');
 });
+
+test('migrate may follow the options: `lmod-load --db URL migrate`', async () => {
+  const path = join(tempDir('migrate-after'), 'x.sqlite');
+  const first = await runLoad(['--db', `sqlite:${path}`, 'migrate']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stderr, `lmod-load: sqlite:${path}: schema migrated from v0 to v${LATEST_VERSION}\n`);
+  const again = await runLoad(['--db', `sqlite:${path}`, 'migrate']);
+  assert.equal(again.stderr, `lmod-load: sqlite:${path}: schema is up to date (v${LATEST_VERSION})\n`);
+});

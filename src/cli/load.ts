@@ -67,7 +67,21 @@ function migrateProgram(): Command {
 }
 
 export function main(): void {
-  runCli(PROGRAM, async (argv) => (argv[0] === 'migrate' ? runMigrate(argv.slice(1)) : runLoad(argv)));
+  runCli(PROGRAM, async (argv) => {
+    const at = migrateAt(argv);
+    return at < 0 ? runLoad(argv) : runMigrate([...argv.slice(0, at), ...argv.slice(at + 1)]);
+  });
+}
+
+/** Where `migrate` stands as the first operand (`lmod-load --db URL migrate` too), else -1. */
+function migrateAt(argv: string[]): number {
+  const at = argv.indexOf('migrate');
+  if (at <= 0) return at;
+  try {
+    return loadProgram().parseOptions(argv).operands[0] === 'migrate' ? at : -1;
+  } catch {
+    return -1;
+  }
 }
 
 function resolveConfig(options: { db?: string; envFile?: string }): DbConfig {
