@@ -34,3 +34,26 @@ test('the README library example: LineSplitter and ParseStage in a pipeline', as
   assert.equal(malformed[0], 'lmod.log:83: empty user');
   assert.equal(malformed.at(-1), 'lmod.log:2506: cut short (unterminated quote)');
 });
+
+test('LineBatches say whether they hold bytes: DedupeStage gives the same records from text and binary lines', async () => {
+  const ndjson = [
+    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
+    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":"7","userload":null}',
+    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoe","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
+  ].join('\n') + '\n';
+  const run = async (binary: boolean): Promise<string> => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        out += chunk.toString();
+        callback();
+      },
+    });
+    const bytes = Buffer.from(ndjson);
+    await pipeline([...bytes].map((b) => Buffer.from([b])), new lib.LineSplitter({ source: 'in', binary }), new lib.DedupeStage(), sink);
+    return out;
+  };
+  const expected = ndjson.split('\n').filter((_, i) => i !== 1).join('\n');
+  assert.equal(await run(false), expected);
+  assert.equal(await run(true), expected);
+});

@@ -58,8 +58,8 @@ test('the whole stage gives identical output fed one byte at a time and in one p
 
 test('binary lines (as lmod-parse feeds them) give the same output as text lines, byte by byte too', async () => {
   const text = await runStage([ALL], {}, 400);
-  const binary = await runStage([ALL], { binary: true }, 400, true);
-  const binaryBytes = await runStage([...ALL].map((b) => Buffer.from([b])), { binary: true }, 400, true);
+  const binary = await runStage([ALL], {}, 400, true);
+  const binaryBytes = await runStage([...ALL].map((b) => Buffer.from([b])), {}, 400, true);
   assert.equal(binary.ndjson, text.ndjson);
   // The same lines are refused; binary lines count the bound in bytes.
   assert.deepEqual(binary.malformed, text.malformed.map((m) => m.replace(/ characters$/, ' bytes')));

@@ -78,7 +78,6 @@ async function run(argv: string[]): Promise<number> {
     tz: options.tz,
     withSource: options.withSource,
     maxLength: options.maxLine,
-    binary: true,
     referenceTime,
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });

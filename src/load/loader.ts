@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Diagnostics } from '../cli/diagnostics';
-import type { LineBatch } from '../stream/lines';
+import { bytesToUtf8, LineBatch } from '../stream/lines';
 import type { LoadStore } from '../db/store';
 import { RetryOptions, isTransient, withRetry } from './retry';
 import { LoadRow, toRow } from './validate';
@@ -109,7 +109,7 @@ export class LoadSink extends Writable {
   private take(batch: LineBatch): void {
     const { batchRows, batchBytes, maxLineLength } = this.options;
     for (let i = 0; i < batch.lines.length; i++) {
-      const line = batch.lines[i];
+      const line = batch.binary && batch.lines[i] !== null ? bytesToUtf8(batch.lines[i] as string) : batch.lines[i];
       const lineNo = batch.firstLine + i;
       if (line === null) {
         this.counts.read++;

@@ -9,7 +9,7 @@ import { DedupeOptions, DedupePlan, planDedupe } from '../dedupe/plan';
 import { RecentBuckets } from '../dedupe/recent-buckets';
 import { parseRecordTime, TIME_FORMAT, TimeParts } from '../dedupe/time';
 import { displayName, openInput } from './input';
-import { DEFAULT_MAX_LINE, LineBatch } from './lines';
+import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from './lines';
 
 export interface DedupeStageOptions extends DedupeOptions {
   /** Longest line in characters (LineBatch: the splitter's bound) or bytes (RawChunk). */
@@ -140,7 +140,7 @@ export class DedupeStage extends Transform {
 
   private lineBatch(batch: LineBatch, out: (string | Buffer)[]): void {
     const kept: string[] = [];
-    const lines = batch.lines;
+    const lines = batch.binary ? batch.lines.map((l) => (l === null ? null : bytesToUtf8(l))) : batch.lines;
     try {
       for (let i = 0; i < lines.length; i++) {
         const line = lines[i];

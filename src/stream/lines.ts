@@ -10,6 +10,8 @@ export interface LineBatch {
   /** Line number (1-based) of `lines[0]`. */
   firstLine: number;
   lines: (string | null)[];
+  /** The lines are latin1 byte strings (a `binary` splitter's): decode with `bytesToUtf8`. */
+  binary?: true;
 }
 
 export interface LineSplitterOptions {
@@ -84,7 +86,10 @@ export class LineSplitter extends Transform {
     }
     if (final && (this.tail !== '' || this.skipping)) lines.push(this.completeLine(this.tail));
     this.lineCount += lines.length;
-    if (lines.length > 0) this.push({ source: this.source, firstLine, lines } satisfies LineBatch);
+    if (lines.length === 0) return;
+    const batch: LineBatch = { source: this.source, firstLine, lines };
+    if (this.decoder === null) batch.binary = true;
+    this.push(batch);
   }
 
   private completeLine(text: string): string | null {

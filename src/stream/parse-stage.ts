@@ -31,8 +31,6 @@ export interface ParseStageOptions {
   /** Adds `source: "FILE:LINE"` to each record. */
   withSource?: boolean;
   maxLength?: number;
-  /** The batches hold latin1 byte strings (LineSplitter's `binary`), as lmod-parse feeds them. */
-  binary?: boolean;
   /** A tracking line that yields no record; may throw to stop the run. */
   onMalformed?: (source: string, line: number, reason: string, text?: string) => void;
 }
@@ -45,14 +43,12 @@ export class ParseStage extends Transform {
   readonly counts: ParseCounts = { lines: 0, records: 0, skipped: 0, malformed: 0 };
   private readonly isTrackingTag: (tag: string) => boolean;
   private readonly toEpoch: ZoneConverter;
-  private readonly binary: boolean;
   private years: YearResolver | undefined;
 
   constructor(private readonly options: ParseStageOptions = {}) {
     super({ writableObjectMode: true, writableHighWaterMark: 2 });
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
-    this.binary = options.binary === true;
   }
 
   override _transform(batch: LineBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -78,13 +74,14 @@ export class ParseStage extends Transform {
     const counts = this.counts;
     const { lines, source, firstLine } = batch;
     const withSource = this.options.withSource === true;
+    const binary = batch.binary === true;
     let out = '';
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
       counts.lines++;
       if (line === null) {
         counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} ${this.binary ? 'bytes' : 'characters'}`);
+        this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} ${binary ? 'bytes' : 'characters'}`);
         continue;
       }
       const fast = withSource ? null : canonicalToNdjson(line);
@@ -93,7 +90,7 @@ export class ParseStage extends Transform {
         out += fast;
         continue;
       }
-      const outcome = parseLine(this.binary ? bytesToUtf8(line) : line, context);
+      const outcome = parseLine(binary ? bytesToUtf8(line) : line, context);
       if ('record' in outcome) {
         counts.records++;
         if (withSource) outcome.record.source = `${source}:${firstLine + i}`;
@@ -102,7 +99,7 @@ export class ParseStage extends Transform {
         counts.skipped++;
       } else {
         counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, outcome.malformed, this.binary ? bytesToUtf8(line) : line);
+        this.options.onMalformed?.(source, firstLine + i, outcome.malformed, binary ? bytesToUtf8(line) : line);
       }
     }
     return out;
