@@ -32,7 +32,7 @@ export class Diagnostics {
 }
 
 /** The first characters of a line, with control characters made visible. */
-export function excerptOf(line: string): string {
+function excerptOf(line: string): string {
   const cut = line.length > EXCERPT_LENGTH ? line.slice(0, EXCERPT_LENGTH) : line;
   return cut.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -16,8 +16,8 @@ import { runCli } from './run';
 
 const PROGRAM = 'lmod-load';
 /** Measured with bench/30-load.bench.ts: see the README section. */
-export const DEFAULT_BATCH_ROWS = 5000;
-export const DEFAULT_IN_FLIGHT = 2;
+const DEFAULT_BATCH_ROWS = 5000;
+const DEFAULT_IN_FLIGHT = 2;
 /** Records may carry a large `extra`; longer lines are reported, not read into memory. */
 
 interface LoadOptions {

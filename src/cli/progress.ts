@@ -39,7 +39,7 @@ export class Progress {
   }
 }
 
-export function formatCount(n: number): string {
+function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 

@@ -196,6 +196,6 @@ export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlCo
 }
 
 /** A driver message never should hold the password; if one ever does, it is masked. */
-export function redact(text: string, password: string): string {
+function redact(text: string, password: string): string {
   return password.length >= 3 ? text.split(password).join('***') : text;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as dotenv from 'dotenv';
 
 /** Where the embedded default lives when no MySQL is configured. */
-export const DEFAULT_SQLITE_PATH = './lmod_tracking.sqlite';
+const DEFAULT_SQLITE_PATH = './lmod_tracking.sqlite';
 
 /** TLS for servers that require it: a CA file, or the system's CAs (`ca` absent). */
 export interface TlsConfig {

@@ -15,7 +15,7 @@ export interface Dimension {
 
 export const USERS: Dimension = { table: 'users', key: 'name', columns: ['name'], values: (k) => [k], of: (r) => r.user };
 export const HOSTS: Dimension = { table: 'hosts', key: 'name', columns: ['name'], values: (k) => [k], of: (r) => r.host };
-export const MODULES: Dimension = {
+const MODULES: Dimension = {
   table: 'modules',
   key: 'module',
   columns: ['module', 'name', 'version'],
@@ -25,7 +25,7 @@ export const MODULES: Dimension = {
   },
   of: (r) => r.module,
 };
-export const PATHS: Dimension = { table: 'paths', key: 'path', columns: ['path'], values: (k) => [k], of: (r) => r.path };
+const PATHS: Dimension = { table: 'paths', key: 'path', columns: ['path'], values: (k) => [k], of: (r) => r.path };
 
 export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
 

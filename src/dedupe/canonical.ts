@@ -1,7 +1,7 @@
 import { KeySpec, KeyValue } from './key-spec';
 
 /** The fields lmod-parse writes, in its order (design.md section 2); `extra` and `source` may follow. */
-export const CANONICAL_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
+const CANONICAL_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
 
 // A string without escapes, control characters or non-ASCII (those lines take the careful path).
 const STRING = '"[^"\\\\\\x00-\\x1f\\x80-\\uffff]*"';

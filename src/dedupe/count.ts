@@ -9,7 +9,7 @@ export interface CountEntry {
   last: number;
 }
 
-export const COUNT_FIELDS = ['count', 'first', 'last'] as const;
+const COUNT_FIELDS = ['count', 'first', 'last'] as const;
 
 /**
  * Counts records per key (the key's own values as JSON text, not a hash: they are

@@ -5,7 +5,7 @@ import { KeySpec, KeyValue } from './key-spec';
 export const NOT_JSON = 'not JSON';
 export const NOT_AN_OBJECT = 'not a JSON object';
 
-export function missingField(spec: KeySpec, slot: number): string {
+function missingField(spec: KeySpec, slot: number): string {
   return slot < spec.keyLength ? `missing key field "${spec.fields[slot]}"` : 'missing field "time"';
 }
 

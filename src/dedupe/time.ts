@@ -31,7 +31,7 @@ function digits(text: string, start: number, count: number): number {
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date (any year, month 1-12). */
-export function daysFromCivil(year: number, month: number, day: number): number {
+function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);
   const yearOfEra = y - era * 400;

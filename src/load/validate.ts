@@ -24,7 +24,7 @@ export interface LoadRow {
 }
 
 /** Column limits in characters (VARCHAR) or bytes (TEXT), as in schema v1. */
-export const LIMITS = { user: 255, host: 255, module: 255, name: 255, version: 255, path: 768, jobid: 128, extraBytes: 65_535 };
+const LIMITS = { user: 255, host: 255, module: 255, name: 255, version: 255, path: 768, jobid: 128, extraBytes: 65_535 };
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 

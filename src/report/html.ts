@@ -88,7 +88,7 @@ function cellHtml(v: Cell): string {
   return v === null ? '<span class="none">-</span>' : escapeHtml(String(v));
 }
 
-export function htmlTable(table: ReportTable): string {
+function htmlTable(table: ReportTable): string {
   const head = table.columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.label)}</th>`).join('');
   const body = table.rows
     .map((r) => `<tr>${table.columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${cellHtml(r[c.key])}</td>`).join('')}</tr>`)

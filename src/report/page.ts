@@ -5,7 +5,7 @@ import { loadSpan, modulesReport, QueryClient, trendReport } from './reports';
 import type { ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
-export const CHART_BARS = 30;
+const CHART_BARS = 30;
 
 /** The report a page was asked for, with its table already computed. */
 export interface RequestedReport {

@@ -53,7 +53,7 @@ export function idLookupQuery(dialect: Dialect, table: NameTable, globs: string[
 }
 
 /** `WHERE ...` on `module_loads l` for the filters ('' when there are none). Ids are integers from the database. */
-export function whereClause(f: IdFilters, extra: string[] = []): Query {
+function whereClause(f: IdFilters, extra: string[] = []): Query {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   if (f.since !== null) {

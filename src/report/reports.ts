@@ -72,7 +72,7 @@ async function loadsSource(client: QueryClient, userloadOnly: boolean): Promise<
 }
 
 /** The name globs of the filters turned into id lists (see IdFilters). */
-export async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
+async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
   return {
     source: await loadsSource(client, f.userloadOnly),
     since: f.since,
