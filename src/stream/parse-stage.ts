@@ -30,13 +30,14 @@ export interface ParseStageOptions {
   referenceTime?: (source: string) => Date;
   /** Adds `source: "FILE:LINE"` to each record. */
   withSource?: boolean;
+  /** The splitter's line bound, named in the message for a line it dropped. */
   maxLength?: number;
   /** A tracking line that yields no record; may throw to stop the run. */
   onMalformed?: (source: string, line: number, reason: string, text?: string) => void;
 }
 
 /**
- * LineBatches in, NDJSON text out: one string per batch, so the writes downstream are large.
+ * LineBatches in, NDJSON bytes out: one Buffer per batch, so the writes downstream are large.
  * Counts lines, records, skipped (foreign, commands, unloads, empty) and malformed lines.
  */
 export class ParseStage extends Transform {
@@ -56,8 +57,8 @@ export class ParseStage extends Transform {
       // Line 1 starts an input, even when the same file is named twice.
       if (batch.firstLine === 1 || this.years === undefined) this.startInput(batch.source);
       const out = this.parseBatch(batch);
-      // The text is one byte per character (see below), so latin1 is a plain copy where
-      // the default UTF-8 encoding would have to examine every character.
+      // The text holds one byte per character (utf8Bytes), so latin1 is a plain copy where
+      // a UTF-8 encoding would have to examine every character.
       callback(null, out === '' ? undefined : Buffer.from(out, 'latin1'));
     } catch (err) {
       callback(err as Error);
