@@ -65,3 +65,25 @@ test('a record lmod-parse writes from a long line (70 kB) passes lmod-dedupe and
   assert.equal(load.stderr, 'lmod-load: stdin:1: path is longer than 768 characters\n');
   assert.equal(load.status, 1);
 });
+
+/** Runs a shell command with stderr on a terminal (util-linux `script`), returning what it drew. */
+function onTerminal(command: string): string {
+  return spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', cwd: TMP }).stdout;
+}
+
+test('on a terminal a progress line is drawn every second and erased before the summary; -q draws none', (t) => {
+  if (spawnSync('script', ['--version']).status !== 0) return t.skip('util-linux script is not installed');
+  const records = join(TMP, 'progress.ndjson');
+  const slow = (what: string): string => `(cat ${what}; sleep 1.3)`;
+  const raw = join(__dirname, '..', '..', 'examples', 'lmod.log');
+  spawnSync('bash', ['-c', `node ${join(BIN, 'lmod-parse.js')} -q ${raw} > ${records}`]);
+  const cases: [string, string, RegExp][] = [
+    ['parse', `(head -80 ${raw}; sleep 1.3) | node ${join(BIN, 'lmod-parse.js')} >/dev/null`, /^\r\x1b\[Klmod-parse: 80 lines, [\d,]+ lines\/s\r\x1b\[Klmod-parse: 80 lines, 78 records, 2 skipped, 0 malformed in /],
+    ['dedupe', `${slow(records)} | node ${join(BIN, 'lmod-dedupe.js')} >/dev/null`, /^\r\x1b\[Klmod-dedupe: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-dedupe: 2,432 records in, 2,407 out/],
+    ['load', `${slow(records)} | node ${join(BIN, 'lmod-load.js')} --db sqlite:${join(TMP, 'progress.sqlite')}`, /^\r\x1b\[Klmod-load: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-load: 2,432 read, 2,407 new, 25 already present/],
+  ];
+  for (const [verb, command, drawn] of cases) {
+    assert.match(onTerminal(command), drawn, verb);
+    assert.doesNotMatch(onTerminal(command.replace(`lmod-${verb}.js`, `lmod-${verb}.js -q`)), /\x1b\[K/, `${verb} -q`);
+  }
+});

@@ -62,7 +62,7 @@ export async function dedupe(argv: string[]): Promise<number> {
     throw new CliError(`${PROGRAM}: ${(err as Error).message}`, EXIT_FATAL);
   }
 
-  const progress = new Progress(PROGRAM, () => stage.stats.in, 'records');
+  const progress = new Progress(PROGRAM, () => stage.stats.in, 'records', !options.quiet && process.stderr.isTTY === true);
   try {
     const output = pipeline(stage, process.stdout);
     const feeding = feedRawInputs(inputNames(program.args), stage, (name, err) =>

@@ -81,7 +81,7 @@ async function run(argv: string[]): Promise<number> {
     referenceTime,
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });
-  const progress = new Progress(PROGRAM, () => stage.counts.lines, 'lines');
+  const progress = new Progress(PROGRAM, () => stage.counts.lines, 'lines', !options.quiet && process.stderr.isTTY === true);
   // Both sides at once: a failing stage (--max-errors) rejects the output while inputs are fed.
   const feeding = feedInputs(inputNames(program.args), stage, {
     maxLength: options.maxLine,
