@@ -11,7 +11,8 @@ import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
 import { planDedupe } from '../src/dedupe/plan';
 import { RecentBuckets } from '../src/dedupe/recent-buckets';
 import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, Period, sliceOf, TimeParts } from '../src/dedupe/time';
-import { DedupeStage, DedupeStageOptions, RawChunk } from '../src/stream/dedupe-stage';
+import { DedupeStage, DedupeStageOptions } from '../src/stream/dedupe-stage';
+import type { RawChunk } from '../src/stream/feed';
 import { LineBatch, LineSplitter } from '../src/stream/lines';
 import { prng } from '../bench/generate';
 

@@ -7,6 +7,7 @@ import { canonicalToNdjson } from '../src/parse/fast-path';
 import { YearResolver, zoneConverter } from '../src/parse/header-time';
 import { parseLine, tagMatcher } from '../src/parse/line';
 import { recordToNdjson } from '../src/parse/serialize';
+import { ALPHABET, mutate } from './helpers/mutate';
 
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'parse');
 
@@ -44,23 +45,6 @@ test('fast path equals the general parser on 20,000 generated lines', () => {
   const taken = assertSameWhereFast(generated(), 'generated');
   assert.ok(taken > 10000, `fast path took ${taken}`);
 });
-
-const ALPHABET = [' ', '\t', ',', '=', '"', '\\', '[', ']', ':', '{', '}', '0', '9', '.', 'é', '🚀', '\u00a0', '\u2028', '\x01', '\x7f', '\ufffd', '\r', 'a', 'Z', '/', '-', '_'];
-
-/** Up to three random insertions, deletions or replacements. */
-function mutate(line: string, random: () => number, alphabet: string[], from = 0): string {
-  let out = line;
-  const edits = 1 + Math.floor(random() * 3);
-  for (let i = 0; i < edits; i++) {
-    const at = from + Math.floor(random() * (out.length + 1 - from));
-    const c = alphabet[Math.floor(random() * alphabet.length)];
-    const op = random();
-    if (op < 0.4) out = out.slice(0, at) + c + out.slice(at);
-    else if (op < 0.7) out = out.slice(0, at) + out.slice(at + 1);
-    else out = out.slice(0, at) + c + out.slice(at + 1);
-  }
-  return out;
-}
 
 function canonicalLines(): string[] {
   const lines = generated().filter((l) => canonicalToNdjson(l) !== null);

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from 'commander';
 import { zoneConverter } from '../parse/header-time';
-import { describeInputError, feedInputs } from '../stream/feed';
+import { describeInputError, feedRawInputs } from '../stream/feed';
 import { inputNames } from '../stream/input';
 import { DEFAULT_MAX_LINE } from '../stream/lines';
 import { ParseStage } from '../stream/parse-stage';
@@ -83,11 +83,7 @@ async function run(argv: string[]): Promise<number> {
   });
   const progress = new Progress(PROGRAM, () => stage.counts.lines, 'lines', !options.quiet && process.stderr.isTTY === true);
   // Both sides at once: a failing stage (--max-errors) rejects the output while inputs are fed.
-  const feeding = feedInputs(inputNames(program.args), stage, {
-    maxLength: options.maxLine,
-    binary: true,
-    onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
-  }).then((failed) => {
+  const feeding = feedRawInputs(inputNames(program.args), stage, (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`)).then((failed) => {
     stage.end();
     return failed;
   });

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Transform, TransformCallback } from 'node:stream';
 import { CountTable, countLine } from '../dedupe/count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from '../dedupe/extract';
@@ -8,8 +7,9 @@ import { KeyValue } from '../dedupe/key-spec';
 import { DedupeOptions, DedupePlan, planDedupe } from '../dedupe/plan';
 import { RecentBuckets } from '../dedupe/recent-buckets';
 import { parseRecordTime, TIME_FORMAT, TimeParts } from '../dedupe/time';
-import { displayName, openInput } from './input';
+import type { RawChunk } from './feed';
 import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from './lines';
+import { runStep } from './run-step';
 
 export interface DedupeStageOptions extends DedupeOptions {
   /** Longest line in characters (LineBatch: the splitter's bound) or bytes (RawChunk). */
@@ -18,15 +18,6 @@ export interface DedupeStageOptions extends DedupeOptions {
   onReject?: (source: string, line: number, reason: string, text?: string) => void;
   /** The first record older than the buckets still kept (later ones are only counted). */
   onLate?: (source: string, line: number, message: string) => void;
-}
-
-/**
- * NDJSON bytes of one input as they were read, in any chunking. `bytes: null` marks the
- * end of the input: a last line without a newline is taken then, and line numbers restart.
- */
-export interface RawChunk {
-  source: string;
-  bytes: Buffer | null;
 }
 
 export interface DedupeStats {
@@ -100,31 +91,18 @@ export class DedupeStage extends Transform {
   }
 
   override _transform(input: LineBatch | RawChunk, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const out: (string | Buffer)[] = [];
-    try {
-      if ('lines' in input) this.lineBatch(input, out);
-      else this.rawChunk(input, out);
-    } catch (err) {
-      // --max-errors: what was kept before the line that stopped the run still goes out.
-      this.pushOut(out);
-      callback(err as Error);
-      return;
-    }
-    this.pushOut(out);
-    callback();
+    runStep<string | Buffer>((out) => ('lines' in input ? this.lineBatch(input, out) : this.rawChunk(input, out)), (out) => this.pushOut(out), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    const out: (string | Buffer)[] = [];
-    try {
-      if (this.carry !== null || this.skipping) this.rawChunk({ source: this.rawSource, bytes: null }, out);
-      if (this.plan.count) this.counts.close();
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    this.pushOut(out);
-    callback();
+    runStep<string | Buffer>(
+      (out) => {
+        if (this.carry !== null || this.skipping) this.rawChunk({ source: this.rawSource, bytes: null }, out);
+        if (this.plan.count) this.counts.close();
+      },
+      (out) => this.pushOut(out),
+      callback,
+    );
   }
 
   /** One write per chunk: count lines of retired buckets, then the kept records. */
@@ -306,30 +284,4 @@ export class DedupeStage extends Transform {
     for (const [key, entry] of table.entries) this.countOutput.push(countLine(this.plan.spec, key, entry, label));
     this.stats.out += table.entries.size;
   }
-}
-
-/**
- * Reads the named inputs in order (`-` is stdin, gzip detected) into the stage as
- * RawChunks, waiting whenever it asks to, without ending it. An input that cannot be
- * opened or read to its end is reported and the next one read. Resolves with the number
- * of inputs that failed.
- */
-export async function feedRawInputs(names: string[], stage: DedupeStage, onInputError: (name: string, err: Error) => void): Promise<number> {
-  let failed = 0;
-  for (const arg of names) {
-    let source = displayName(arg);
-    try {
-      const input = await openInput(arg);
-      source = input.name;
-      for await (const bytes of input.stream as AsyncIterable<Buffer>) {
-        if (!stage.write({ source, bytes } satisfies RawChunk)) await once(stage, 'drain');
-      }
-    } catch (err) {
-      if (stage.destroyed) throw err;
-      failed++;
-      onInputError(source, err as Error);
-    }
-    if (!stage.write({ source, bytes: null } satisfies RawChunk)) await once(stage, 'drain');
-  }
-  return failed;
 }

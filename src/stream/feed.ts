@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { openInput } from './input';
+import { displayName, openInput } from './input';
 import { LineBatch, LineSplitter } from './lines';
 
 export interface FeedOptions {
@@ -33,6 +33,41 @@ export async function feedInputs(names: string[], sink: Writable, options: FeedO
       failed++;
       options.onInputError(name, err as Error);
     }
+  }
+  return failed;
+}
+
+/**
+ * Bytes of one input as they were read, in any chunking. `bytes: null` marks the end of
+ * the input: a last line without a newline is taken then, and line numbers restart.
+ */
+export interface RawChunk {
+  source: string;
+  bytes: Buffer | null;
+}
+
+/**
+ * Reads the named inputs in order (`-` is stdin, gzip detected) into a stage that splits
+ * lines itself (ParseStage, DedupeStage), as RawChunks, waiting whenever it asks to,
+ * without ending it. An input that cannot be opened or read to its end is reported and the
+ * next one read. Resolves with the number of inputs that failed.
+ */
+export async function feedRawInputs(names: string[], stage: Writable, onInputError: (name: string, err: Error) => void): Promise<number> {
+  let failed = 0;
+  for (const arg of names) {
+    let source = displayName(arg);
+    try {
+      const input = await openInput(arg);
+      source = input.name;
+      for await (const bytes of input.stream as AsyncIterable<Buffer>) {
+        if (!stage.write({ source, bytes } satisfies RawChunk)) await once(stage, 'drain');
+      }
+    } catch (err) {
+      if (stage.destroyed) throw err;
+      failed++;
+      onInputError(source, err as Error);
+    }
+    if (!stage.write({ source, bytes: null } satisfies RawChunk)) await once(stage, 'drain');
   }
   return failed;
 }

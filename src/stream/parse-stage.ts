@@ -3,7 +3,10 @@ import { YearResolver, zoneConverter, ZoneConverter } from '../parse/header-time
 import { canonicalToNdjson } from '../parse/fast-path';
 import { parseLine, tagMatcher } from '../parse/line';
 import { recordToNdjson } from '../parse/serialize';
+import { CanonicalWindow } from '../parse/canonical/window';
+import type { RawChunk } from './feed';
 import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from './lines';
+import { runStep } from './run-step';
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -36,33 +39,48 @@ export interface ParseStageOptions {
   onMalformed?: (source: string, line: number, reason: string, text?: string) => void;
 }
 
+/** Bytes of a RawChunk converted at a time, so the WebAssembly memory stays small. */
+const RAW_SLICE = 64 * 1024;
+
 /**
- * LineBatches in, NDJSON bytes out: one Buffer per batch, so the writes downstream are large.
+ * Lines in, NDJSON bytes out: one Buffer per input chunk, so the writes downstream are large.
  * Counts lines, records, skipped (foreign, commands, unloads, empty) and malformed lines.
+ *
+ * Input is either LineBatches (from LineSplitter: for library use) or RawChunks (what
+ * lmod-parse itself reads). RawChunks go through a CanonicalWindow: runs of lines in the
+ * documented format are converted in WebAssembly, the others parsed here like a batch's.
  */
 export class ParseStage extends Transform {
   readonly counts: ParseCounts = { lines: 0, records: 0, skipped: 0, malformed: 0 };
   private readonly isTrackingTag: (tag: string) => boolean;
   private readonly toEpoch: ZoneConverter;
   private years: YearResolver | undefined;
+  private readonly window: CanonicalWindow;
+  /** RawChunk state: the input and its lines so far. */
+  private rawSource: string | undefined;
+  private rawLines = 0;
 
   constructor(private readonly options: ParseStageOptions = {}) {
     super({ writableObjectMode: true, writableHighWaterMark: 2 });
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
+    this.window = new CanonicalWindow(options.maxLength ?? DEFAULT_MAX_LINE);
   }
 
-  override _transform(batch: LineBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      // Line 1 starts an input, even when the same file is named twice.
-      if (batch.firstLine === 1 || this.years === undefined) this.startInput(batch.source);
-      const out = this.parseBatch(batch);
-      // The text holds one byte per character (utf8Bytes), so latin1 is a plain copy where
-      // a UTF-8 encoding would have to examine every character.
-      callback(null, out === '' ? undefined : Buffer.from(out, 'latin1'));
-    } catch (err) {
-      callback(err as Error);
-    }
+  override _transform(input: LineBatch | RawChunk, _encoding: BufferEncoding, callback: TransformCallback): void {
+    runStep<Buffer>((out) => ('lines' in input ? this.lineBatch(input, out) : this.rawChunk(input, out)), (out) => this.pushOut(out), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    runStep<Buffer>(
+      (out) => this.rawSource !== undefined && this.rawChunk({ source: this.rawSource, bytes: null }, out),
+      (out) => this.pushOut(out),
+      callback,
+    );
+  }
+
+  private pushOut(out: Buffer[]): void {
+    if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
   }
 
   private startInput(source: string): void {
@@ -70,39 +88,100 @@ export class ParseStage extends Transform {
     this.years = new YearResolver(this.toEpoch, this.options.year, reference);
   }
 
-  private parseBatch(batch: LineBatch): string {
-    const context = { isTrackingTag: this.isTrackingTag, years: this.years as YearResolver };
-    const counts = this.counts;
+  private lineBatch(batch: LineBatch, out: Buffer[]): void {
+    // Line 1 starts an input, even when the same file is named twice.
+    if (batch.firstLine === 1 || this.years === undefined) this.startInput(batch.source);
     const { lines, source, firstLine } = batch;
     const withSource = this.options.withSource === true;
     const binary = batch.binary === true;
-    let out = '';
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      counts.lines++;
-      if (line === null) {
-        counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} ${binary ? 'bytes' : 'characters'}`);
-        continue;
+    let text = '';
+    try {
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        const fast = line === null || withSource ? null : canonicalToNdjson(line);
+        if (fast !== null) {
+          this.counts.lines++;
+          this.counts.records++;
+          text += fast;
+        } else {
+          text += this.parseOne(line, source, firstLine + i, binary);
+        }
       }
-      const fast = withSource ? null : canonicalToNdjson(line);
-      if (fast !== null) {
-        counts.records++;
-        out += fast;
-        continue;
-      }
-      const outcome = parseLine(binary ? bytesToUtf8(line) : line, context);
-      if ('record' in outcome) {
-        counts.records++;
-        if (withSource) outcome.record.source = `${source}:${firstLine + i}`;
-        out += utf8Bytes(recordToNdjson(outcome.record));
-      } else if ('skip' in outcome) {
-        counts.skipped++;
-      } else {
-        counts.malformed++;
-        this.options.onMalformed?.(source, firstLine + i, outcome.malformed, binary ? bytesToUtf8(line) : line);
-      }
+    } finally {
+      // The text holds one byte per character (utf8Bytes), so latin1 is a plain copy where
+      // a UTF-8 encoding would have to examine every character.
+      if (text !== '') out.push(Buffer.from(text, 'latin1'));
     }
-    return out;
+  }
+
+  /** `bytes: null` ends the input: its unfinished last line is a line. */
+  private rawChunk(chunk: RawChunk, out: Buffer[]): void {
+    if (chunk.source !== this.rawSource) {
+      this.rawSource = chunk.source;
+      this.rawLines = 0;
+      this.startInput(chunk.source);
+    }
+    if (chunk.bytes === null) {
+      const last = this.window.finish();
+      if (last !== undefined) this.rawLine(last, out);
+      this.rawSource = undefined;
+      return;
+    }
+    for (let at = 0; at < chunk.bytes.length; at += RAW_SLICE) {
+      this.window.append(chunk.bytes.subarray(at, at + RAW_SLICE));
+      this.rawLinesOf(out);
+    }
+  }
+
+  /** Every complete line in the window, in order: canonical runs converted there, the others here. */
+  private rawLinesOf(out: Buffer[]): void {
+    const convert = this.options.withSource !== true;
+    for (;;) {
+      if (convert) {
+        const run = this.window.convert();
+        if (run.ndjson !== null) {
+          out.push(run.ndjson);
+          this.rawLines += run.lines;
+          this.counts.lines += run.lines;
+          this.counts.records += run.lines;
+        }
+      }
+      const line = this.window.nextLine();
+      if (line === undefined) return;
+      this.rawLine(line, out);
+    }
+  }
+
+  private rawLine(line: string | null, out: Buffer[]): void {
+    const text = this.parseOne(line, this.rawSource as string, ++this.rawLines, true);
+    if (text !== '') out.push(Buffer.from(text, 'latin1'));
+  }
+
+  /**
+   * One line that is not taken by a fast path (null: longer than the bound), as NDJSON
+   * text with one byte per character, or '' when it gives no record.
+   */
+  private parseOne(line: string | null, source: string, lineNo: number, binary: boolean): string {
+    const counts = this.counts;
+    counts.lines++;
+    if (line === null) {
+      counts.malformed++;
+      this.options.onMalformed?.(source, lineNo, `line longer than ${this.options.maxLength ?? DEFAULT_MAX_LINE} ${binary ? 'bytes' : 'characters'}`);
+      return '';
+    }
+    const text = binary ? bytesToUtf8(line) : line;
+    const outcome = parseLine(text, { isTrackingTag: this.isTrackingTag, years: this.years as YearResolver });
+    if ('record' in outcome) {
+      counts.records++;
+      if (this.options.withSource === true) outcome.record.source = `${source}:${lineNo}`;
+      return utf8Bytes(recordToNdjson(outcome.record));
+    }
+    if ('skip' in outcome) {
+      counts.skipped++;
+    } else {
+      counts.malformed++;
+      this.options.onMalformed?.(source, lineNo, outcome.malformed, text);
+    }
+    return '';
   }
 }

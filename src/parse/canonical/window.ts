@@ -1,0 +1,145 @@
+import { CANONICAL_WASM_BASE64 } from './canonical-wasm';
+
+// Node has WebAssembly; TypeScript declares it only in its DOM libraries, so the part used here is declared here.
+declare global {
+  namespace WebAssembly {
+    class Module {
+      constructor(bytes: Uint8Array);
+    }
+    class Instance {
+      constructor(module: Module, imports: object);
+      readonly exports: unknown;
+    }
+    interface Memory {
+      readonly buffer: ArrayBuffer;
+      grow(pages: number): number;
+    }
+    interface Global {
+      value: number;
+    }
+  }
+}
+
+interface CanonicalExports {
+  memory: WebAssembly.Memory;
+  scan(input: number, end: number, output: number, outputEnd: number, maxLine: number): number;
+  /** Addresses of canonical.c's results of the last scan(). */
+  scan_output_end: WebAssembly.Global;
+  scan_lines: WebAssembly.Global;
+  __heap_base: WebAssembly.Global;
+}
+
+const PAGE = 65536;
+/** Room canonical.c's scan() asks for: 5 bytes per input byte, 256 more, and 8 for its word copies. */
+const outputRoom = (inputBytes: number): number => 5 * inputBytes + 256 + 8;
+
+let compiled: WebAssembly.Module | undefined;
+
+/**
+ * One input's bytes in WebAssembly memory, read line by line: runs of canonical lines are
+ * converted to NDJSON by canonical.c, any other line is handed out as latin1 text. The
+ * unfinished last line is kept for the next bytes, up to maxLine (+1 for a `\r`); a longer
+ * one is dropped up to its newline and handed out as null, so memory stays bounded.
+ */
+export class CanonicalWindow {
+  private readonly wasm: CanonicalExports;
+  private memory: Uint8Array;
+  private readonly base: number;
+  private inputCapacity = 0;
+  /** The unread bytes are memory[start, end). */
+  private start: number;
+  private end: number;
+  /** Inside a line longer than maxLine: dropped up to its newline. */
+  private skipping = false;
+  /** A too-long line ended: the next line handed out is its null. */
+  private droppedLine = false;
+
+  constructor(private readonly maxLine: number) {
+    compiled ??= new WebAssembly.Module(Buffer.from(CANONICAL_WASM_BASE64, 'base64'));
+    this.wasm = new WebAssembly.Instance(compiled, {}).exports as CanonicalExports;
+    this.base = (this.wasm.__heap_base.value + 15) & ~15;
+    this.memory = new Uint8Array(this.wasm.memory.buffer);
+    this.start = this.end = this.base;
+  }
+
+  /** Adds the input's next bytes after what is still unread. */
+  append(bytes: Uint8Array): void {
+    let from = 0;
+    if (this.skipping) {
+      const newline = bytes.indexOf(10);
+      if (newline < 0) return;
+      this.skipping = false;
+      this.droppedLine = true;
+      from = newline + 1;
+    } else if (this.end - this.start > this.maxLine + 1) {
+      // The unfinished line is already too long to keep: dropped up to its newline.
+      this.start = this.end = this.base;
+      this.skipping = true;
+      return this.append(bytes);
+    }
+    const kept = this.end - this.start;
+    this.reserve(kept + bytes.length - from);
+    this.memory.copyWithin(this.base, this.start, this.end);
+    this.memory.set(from === 0 ? bytes : bytes.subarray(from), this.base + kept);
+    this.start = this.base;
+    this.end = this.base + kept + bytes.length - from;
+  }
+
+  /** Converts the canonical lines at the start of the unread bytes: their NDJSON (a copy) and how many. */
+  convert(): { ndjson: Buffer | null; lines: number } {
+    if (this.droppedLine || this.start === this.end) return { ndjson: null, lines: 0 };
+    const output = this.base + this.inputCapacity;
+    this.start = this.wasm.scan(this.start, this.end, output, output + outputRoom(this.inputCapacity), this.maxLine);
+    const lines = this.word(this.wasm.scan_lines.value);
+    const outputEnd = this.word(this.wasm.scan_output_end.value);
+    return { ndjson: lines === 0 ? null : Buffer.from(this.memory.subarray(output, outputEnd)), lines };
+  }
+
+  /**
+   * The next complete line as latin1 text, without its `\n` or `\r\n`; null for a line
+   * longer than maxLine; undefined when only an unfinished line is left.
+   */
+  nextLine(): string | null | undefined {
+    if (this.droppedLine) {
+      this.droppedLine = false;
+      return null;
+    }
+    const at = this.memory.subarray(this.start, this.end).indexOf(10);
+    if (at < 0) return undefined;
+    const newline = this.start + at;
+    const line = this.take(newline);
+    this.start = newline + 1;
+    return line;
+  }
+
+  /** The end of the input, once nextLine gave undefined: its unfinished last line (as nextLine gives it) or undefined. */
+  finish(): string | null | undefined {
+    const pending = this.skipping ? null : this.end > this.start ? this.take(this.end) : undefined;
+    this.skipping = false;
+    this.start = this.end = this.base;
+    return pending;
+  }
+
+  /** The 32-bit little-endian word at an address (WebAssembly is little-endian). */
+  private word(address: number): number {
+    const m = this.memory;
+    return (m[address] | (m[address + 1] << 8) | (m[address + 2] << 16) | (m[address + 3] << 24)) >>> 0;
+  }
+
+  private take(lineEnd: number): string | null {
+    const end = lineEnd > this.start && this.memory[lineEnd - 1] === 13 ? lineEnd - 1 : lineEnd;
+    if (end - this.start > this.maxLine) return null;
+    return Buffer.from(this.memory.buffer, this.memory.byteOffset + this.start, end - this.start).toString('latin1');
+  }
+
+  /** Makes room for `inputBytes` unread bytes and their output. */
+  private reserve(inputBytes: number): void {
+    if (inputBytes <= this.inputCapacity) return;
+    const capacity = Math.max(inputBytes, 2 * this.inputCapacity);
+    const needed = this.base + capacity + outputRoom(capacity);
+    const memory = this.wasm.memory;
+    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    this.memory = new Uint8Array(memory.buffer);
+    this.inputCapacity = capacity;
+  }
+}
