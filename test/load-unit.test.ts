@@ -4,7 +4,13 @@ import { Diagnostics } from '../src/cli/diagnostics';
 import type { BatchResult, LoadStore } from '../src/db/store';
 import { LoadSink } from '../src/load/loader';
 import { isTransient, withRetry } from '../src/load/retry';
+import { canonicalRow } from '../src/load/canonical-row';
 import { LoadRow, toRow } from '../src/load/validate';
+import { logLines, prng } from '../bench/generate';
+import { parseLine, tagMatcher } from '../src/parse/line';
+import { YearResolver, zoneConverter } from '../src/parse/header-time';
+import { recordToNdjson } from '../src/parse/serialize';
+import { ALPHABET, mutate } from './helpers/mutate';
 import type { LineBatch } from '../src/stream/lines';
 import { record } from './load-support';
 
@@ -146,4 +152,72 @@ test('toRow: the database shape of a contract record', () => {
   void _omitted;
   assert.equal(toRow(withoutPath, 'f', 1), 'missing field path');
   assert.equal(toRow('text', 'f', 1), 'not a JSON object');
+});
+
+/** canonicalRow may decline any line, but a row it gives is the row toRow gives for the parsed line. */
+function assertCanonicalAgrees(lines: string[], label: string): number {
+  let taken = 0;
+  for (const line of lines) {
+    const row = canonicalRow(line, 'in', 7);
+    if (row === null) continue;
+    taken++;
+    let expected: unknown;
+    try {
+      expected = toRow(JSON.parse(line), 'in', 7);
+    } catch {
+      expected = 'not JSON';
+    }
+    assert.deepEqual(row, expected, `${label}: ${line}`);
+  }
+  return taken;
+}
+
+/** lmod-parse's records for 20,000 generated log lines: the layout lmod-load reads most. */
+function parsedRecords(): string[] {
+  const context = { isTrackingTag: tagMatcher(), years: new YearResolver(zoneConverter('UTC'), 2024, new Date()) };
+  const records: string[] = [];
+  for (const line of logLines({ lines: 20000, seed: 11, variety: true, foreign: 0.01, malformed: 0.01 })) {
+    const outcome = parseLine(line, context);
+    if ('record' in outcome) records.push(recordToNdjson(outcome.record).slice(0, -1));
+  }
+  return records;
+}
+
+test('canonicalRow: lmod-parse records give the rows toRow gives, without JSON.parse', () => {
+  const records = parsedRecords();
+  const taken = assertCanonicalAgrees(records, 'record');
+  assert.ok(taken > 0.8 * records.length, `took ${taken} of ${records.length}`);
+});
+
+test('canonicalRow: 100,000 seeded mutations of records are taken only when toRow agrees', () => {
+  const records = parsedRecords();
+  const random = prng(31);
+  const mutants = Array.from({ length: 100000 }, () => mutate(records[Math.floor(random() * records.length)], random, [...ALPHABET, 'null', 'true', '/', '"', 'Z']));
+  const taken = assertCanonicalAgrees(mutants, 'mutant');
+  assert.ok(taken > 5000, `took ${taken} mutants`);
+});
+
+test('canonicalRow: declines what toRow refuses or reads differently', () => {
+  const line = (overrides: Record<string, unknown>): string => JSON.stringify(record(overrides));
+  for (const declined of [
+    line({ time: '2023-02-29T00:00:00.000000Z' }),
+    line({ time: '2023-04-27T24:00:00.000000Z' }),
+    line({ name: 'gcc/12' }),
+    line({ version: null }),
+    line({ module: 'gcc', version: '' }),
+    line({ user: '' }),
+    line({ user: 'a'.repeat(256) }),
+    line({ path: `/${'p'.repeat(768)}` }),
+    line({ jobid: 'j'.repeat(129) }),
+    line({ user: 'alice ' }),
+    line({ user: 'zoë' }),
+    line({ extra: { queue: 'batch' } }),
+    line({ userload: 'yes' }),
+    JSON.stringify(record()).replace('"user"', ' "user"'),
+  ]) {
+    assert.equal(canonicalRow(declined, 'in', 1), null, declined);
+  }
+  assert.deepEqual(canonicalRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3), {
+    time: '2023-04-27 07:22:57.622180', user: 'alice', host: '', module: 'StdEnv', name: 'StdEnv', version: null, path: null, jobid: null, userload: null, extra: null, source: 'in', line: 3, bytes: 64,
+  });
 });

@@ -112,6 +112,25 @@ test('a log loaded twice into SQLite: exact rows, then 0 new and the same ids', 
 test('a log loaded twice into MySQL: exact rows, then 0 new and the same ids', (t) =>
   withMysql(t, 'twice', false, (db) => loadTwice({ label: 'MySQL', url: db.url })));
 
+/** Loads of one instant that differ in one identity field each: a reload must tell them apart. */
+async function sameInstant(target: Target): Promise<void> {
+  const ndjson = (records: Record<string, unknown>[]): string => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const first = record();
+  const others = [record({ user: 'bob' }), record({ host: 'node002' }), record({ module: 'gcc/13.1.0', version: '13.1.0' }), record({ time: '2023-04-27T07:22:57.622181Z' })];
+  const one = await runLoad(['--db', target.url], { stdin: ndjson([first]) });
+  assert.equal(summaryOf(one.stderr), 'lmod-load: 1 read, 1 new, 0 already present, 0 rejected');
+  // A new process, so names are learned from the stored ids; the stored row sits among the new ones.
+  const mixed = await runLoad(['--db', target.url], { stdin: ndjson([others[0], others[1], first, others[2], others[3]]) });
+  assert.equal(summaryOf(mixed.stderr), 'lmod-load: 5 read, 4 new, 1 already present, 0 rejected');
+  const again = await runLoad(['--db', target.url], { stdin: ndjson([...others, first]) });
+  assert.equal(summaryOf(again.stderr), 'lmod-load: 5 read, 0 new, 5 already present, 0 rejected');
+}
+
+test('loads of one instant that differ in user, host or module each count once, on reloads too: SQLite', () => sameInstant(sqliteTarget()));
+
+test('loads of one instant that differ in user, host or module each count once, on reloads too: MySQL', (t) =>
+  withMysql(t, 'instant', true, (db) => sameInstant({ label: 'MySQL', url: db.url })));
+
 /** Values at and over the column limits, counted in characters as the columns count them. */
 async function limits(target: Target): Promise<void> {
   const emoji255 = '😀'.repeat(255);

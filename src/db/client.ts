@@ -46,6 +46,12 @@ export class MysqlClient implements SqlClient {
     return Array.isArray(rows) ? (rows as T[]) : [];
   }
 
+  /** Rows of a SELECT as arrays of column values, which are cheaper to make than objects. */
+  async queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]> {
+    const [rows] = await this.target.query({ sql, rowsAsArray: true }, params);
+    return rows as unknown[][];
+  }
+
   async run(sql: string, params?: unknown[]): Promise<number> {
     const [result] = await this.target.query(sql, params);
     return (result as mysql.ResultSetHeader).affectedRows ?? 0;
@@ -147,6 +153,8 @@ export function mysqlConnectionOptions(config: MysqlConfig): mysql.PoolOptions {
     // Without FOUND_ROWS a no-op ON DUPLICATE KEY UPDATE reports 0 affected rows, so a
     // batch's affectedRows is exactly its number of new rows.
     flags: ['-FOUND_ROWS'],
+    // The default formatter scans every statement for `?`, megabytes of batch INSERT too.
+    queryFormat: (sql: string, values: unknown) => (Array.isArray(values) && values.length > 0 ? mysql.format(sql, values) : sql),
   };
   if (config.socketPath !== undefined) options.socketPath = config.socketPath;
   else Object.assign(options, { host: config.host, port: config.port });

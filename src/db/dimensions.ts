@@ -29,6 +29,9 @@ const PATHS: Dimension = { table: 'paths', key: 'path', columns: ['path'], value
 
 export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
 
+/** The dimensions of a load's identity, in the order of its key columns after `time`. */
+export const IDENTITY_DIMENSIONS = [USERS, HOSTS, MODULES] as const;
+
 /**
  * Name -> id for one dimension, filled from the database as names turn up. No id may outlive
  * a rolled-back batch: the MySQL store caches ids once their rows are committed, the SQLite
@@ -36,17 +39,25 @@ export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
  */
 export class IdCache {
   private readonly ids = new Map<string, number>();
+  /** The other way round: names by id, so stored rows can be compared by name without hashing. */
+  private readonly names: string[] = [];
 
   get(key: string): number | undefined {
     return this.ids.get(key);
   }
 
+  nameOf(id: number): string | undefined {
+    return this.names[id];
+  }
+
   set(key: string, id: number): void {
     this.ids.set(key, id);
+    this.names[id] = key;
   }
 
   clear(): void {
     this.ids.clear();
+    this.names.length = 0;
   }
 
   /** The distinct values of the rows that have no cached id yet. */

@@ -1,7 +1,7 @@
 import { escape } from 'mysql2';
 import type { LoadRow } from '../load/validate';
 import type { MysqlClient } from './client';
-import { DIMENSIONS, Dimension, IdCache } from './dimensions';
+import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { BatchResult, LoadStore, compareIdentity } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
@@ -44,16 +44,16 @@ export class MysqlStore implements LoadStore {
   }
 
   async loadBatch(rows: LoadRow[]): Promise<BatchResult> {
-    let facts = this.facts(rows);
+    const fresh = await this.withoutStored(rows);
+    if (fresh.length === 0) return { inserted: 0, present: rows.length };
+    let facts = this.facts(fresh);
     if (facts === null) {
-      const turn = this.dimensionTurn.then(() => this.resolveIds(rows));
+      const turn = this.dimensionTurn.then(() => this.resolveIds(fresh));
       this.dimensionTurn = turn.catch(() => undefined);
       await turn;
-      facts = this.facts(rows)!;
+      facts = this.facts(fresh)!;
     }
-    // Sorted only what is sent: a reload sorts nothing.
-    const fresh = (await this.withoutStored(facts)).sort(compareIdentity);
-    const inserted = fresh.length === 0 ? 0 : await this.client.run(insertFacts(fresh));
+    const inserted = await this.client.run(insertFacts(facts.sort(compareIdentity)));
     return { inserted, present: rows.length - inserted };
   }
 
@@ -74,25 +74,52 @@ export class MysqlStore implements LoadStore {
   }
 
   /**
-   * Drops the facts already stored, read back with one range scan of the clustered key:
-   * a reload then sends no INSERT at all. A batch whose time range holds many other rows
-   * (unsorted input) skips the check and leaves it to the no-op upsert.
+   * The rows whose identity is not stored yet. The stored rows of the batch's time range are
+   * read back by name, in one range scan of the clustered key, and matched in one walk by
+   * time: a reload then looks up no ids and sends no INSERT. A range that holds many other
+   * rows (unsorted input) skips the check and leaves it to the no-op upsert.
    */
-  private async withoutStored(facts: Fact[]): Promise<Fact[]> {
-    const limit = PRECHECK_FACTOR * facts.length;
-    let first = facts[0].time;
-    let last = first;
-    for (const { time } of facts) {
-      if (time < first) first = time;
-      else if (time > last) last = time;
+  private async withoutStored(rows: LoadRow[]): Promise<LoadRow[]> {
+    rows.sort(byTime);
+    const limit = PRECHECK_FACTOR * rows.length;
+    const stored = (await this.client.queryArrays(
+      'SELECT time, user_id, host_id, module_id FROM module_loads WHERE time BETWEEN ? AND ? ORDER BY time LIMIT ?',
+      [rows[0].time, rows[rows.length - 1].time, limit + 1],
+    )) as [string, number, number, number][];
+    if (stored.length === 0 || stored.length > limit) return rows;
+    const [users, hosts, modules] = IDENTITY_DIMENSIONS.map((d) => this.caches.get(d)!);
+    await this.learnNames(stored);
+    const fresh: LoadRow[] = [];
+    let next = 0;
+    for (const row of rows) {
+      while (next < stored.length && stored[next][0] < row.time) next++;
+      let found = false;
+      // Rows of one time are few: each is compared with all stored rows of that time.
+      for (let i = next; i < stored.length && stored[i][0] === row.time && !found; i++) {
+        const [, userId, hostId, moduleId] = stored[i];
+        found = users.nameOf(userId) === row.user && hosts.nameOf(hostId) === row.host && modules.nameOf(moduleId) === row.module;
+      }
+      if (!found) fresh.push(row);
     }
-    const stored = await this.client.query<{ k: string }>(
-      "SELECT CONCAT(time, ' ', user_id, ' ', host_id, ' ', module_id) AS k FROM module_loads WHERE time BETWEEN ? AND ? LIMIT ?",
-      [first, last, limit + 1],
-    );
-    if (stored.length === 0 || stored.length > limit) return facts;
-    const keys = new Set(stored.map((r) => r.k));
-    return facts.filter((f) => !keys.has(`${f.time} ${f.userId} ${f.hostId} ${f.moduleId}`));
+    return fresh;
+  }
+
+  /** Caches the names of stored ids this loader has not met (rows another loader stored). */
+  private async learnNames(stored: [string, number, number, number][]): Promise<void> {
+    for (let d = 0; d < IDENTITY_DIMENSIONS.length; d++) {
+      const dimension = IDENTITY_DIMENSIONS[d];
+      const cache = this.caches.get(dimension)!;
+      const unknown = new Set<number>();
+      for (const row of stored) if (cache.nameOf(row[d + 1] as number) === undefined) unknown.add(row[d + 1] as number);
+      const ids = [...unknown];
+      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+        const found = await this.client.query<{ id: number; k: string }>(
+          `SELECT id, ${dimension.key} AS k FROM ${dimension.table} WHERE id IN (?)`,
+          [ids.slice(i, i + LOOKUP_CHUNK)],
+        );
+        for (const { id, k } of found) cache.set(k, id);
+      }
+    }
   }
 
   private async resolveIds(rows: LoadRow[]): Promise<void> {
@@ -142,6 +169,10 @@ export class MysqlStore implements LoadStore {
     }
     await flush();
   }
+}
+
+function byTime(a: { time: string }, b: { time: string }): number {
+  return a.time < b.time ? -1 : a.time > b.time ? 1 : 0;
 }
 
 /** The batch as one statement. `time` is validated text and ids are integers: only the free text is escaped. */

@@ -3,6 +3,7 @@ import type { Diagnostics } from '../cli/diagnostics';
 import { bytesToUtf8, LineBatch } from '../stream/lines';
 import type { LoadStore } from '../db/store';
 import { RetryOptions, isTransient, withRetry } from './retry';
+import { canonicalRow } from './canonical-row';
 import { LoadRow, toRow } from './validate';
 
 export interface LoadCounts {
@@ -109,32 +110,40 @@ export class LoadSink extends Writable {
   private take(batch: LineBatch): void {
     const { batchRows, batchBytes, maxLineLength } = this.options;
     for (let i = 0; i < batch.lines.length; i++) {
-      const line = batch.binary && batch.lines[i] !== null ? bytesToUtf8(batch.lines[i] as string) : batch.lines[i];
       const lineNo = batch.firstLine + i;
-      if (line === null) {
+      const raw = batch.lines[i];
+      if (raw === null) {
         this.counts.read++;
         this.reject(batch.source, lineNo, `line longer than ${maxLineLength} characters`);
         continue;
       }
-      if (line.trim() === '') continue;
-      this.counts.read++;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        this.reject(batch.source, lineNo, 'not JSON', line);
-        continue;
-      }
-      const row = toRow(value, batch.source, lineNo);
-      if (typeof row === 'string') {
-        this.reject(batch.source, lineNo, row);
-        continue;
-      }
+      // Most lines are lmod-parse's own records: read without JSON.parse.
+      const canonical = canonicalRow(raw, batch.source, lineNo);
+      if (canonical !== null) this.counts.read++;
+      const row = canonical ?? this.check(batch.binary ? bytesToUtf8(raw) : raw, batch.source, lineNo);
+      if (row === null) continue;
       if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
       this.rows.push(row);
       this.bytes += row.bytes;
     }
     if (this.rows.length >= batchRows) this.submit();
+  }
+
+  /** Any other line: JSON.parse and the full check; null when blank or refused (and reported). */
+  private check(line: string, source: string, lineNo: number): LoadRow | null {
+    if (line.trim() === '') return null;
+    this.counts.read++;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.reject(source, lineNo, 'not JSON', line);
+      return null;
+    }
+    const row = toRow(value, source, lineNo);
+    if (typeof row !== 'string') return row;
+    this.reject(source, lineNo, row);
+    return null;
   }
 
   private reject(source: string, line: number, reason: string, excerpt?: string): void {

@@ -24,7 +24,7 @@ export interface LoadRow {
 }
 
 /** Column limits in characters (VARCHAR) or bytes (TEXT), as in schema v1. */
-const LIMITS = { user: 255, host: 255, module: 255, name: 255, version: 255, path: 768, jobid: 128, extraBytes: 65_535 };
+export const LIMITS = { user: 255, host: 255, module: 255, name: 255, version: 255, path: 768, jobid: 128, extraBytes: 65_535 };
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
@@ -70,18 +70,23 @@ function field(record: Record<string, unknown>, key: string): unknown {
 /** The last calendar day found valid: consecutive records mostly share it. */
 let validDay = '';
 
-/** `2023-04-27T07:22:57.622180Z` -> `2023-04-27 07:22:57.622180`, within DATETIME's range. */
-function dbTime(value: unknown): string {
-  if (typeof value !== 'string') throw new Invalid('time must be a string');
-  const bad = (): Invalid => new Invalid(`time "${value.slice(0, 40)}" is not a UTC time like 2023-04-27T07:22:57.622180Z`);
-  if (!TIME.test(value)) throw bad();
+/** `2023-04-27T07:22:57.622180Z` -> `2023-04-27 07:22:57.622180`, or null when it is no such time within DATETIME's range. */
+export function toDbTime(value: string): string | null {
+  if (!TIME.test(value)) return null;
   if (!value.startsWith(validDay) || validDay === '') {
     const [year, month, day] = [value.slice(0, 4), value.slice(5, 7), value.slice(8, 10)].map(Number);
-    if (year < 1000 || month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) throw bad();
+    if (year < 1000 || month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
     validDay = value.slice(0, 10);
   }
-  if (twoDigits(value, 11) > 23 || twoDigits(value, 14) > 59 || twoDigits(value, 17) > 59) throw bad();
+  if (twoDigits(value, 11) > 23 || twoDigits(value, 14) > 59 || twoDigits(value, 17) > 59) return null;
   return `${validDay} ${value.slice(11, 26)}`;
+}
+
+function dbTime(value: unknown): string {
+  if (typeof value !== 'string') throw new Invalid('time must be a string');
+  const time = toDbTime(value);
+  if (time === null) throw new Invalid(`time "${value.slice(0, 40)}" is not a UTC time like 2023-04-27T07:22:57.622180Z`);
+  return time;
 }
 
 function twoDigits(text: string, at: number): number {
