@@ -12,7 +12,7 @@ export { canonicalToNdjson } from './parse/fast-path';
 
 export { openInput, gunzipIfCompressed, Input } from './stream/input';
 export { LineSplitter, LineBatch, LineSplitterOptions, DEFAULT_MAX_LINE, bytesToUtf8 } from './stream/lines';
-export { feedInputs, FeedOptions } from './stream/feed';
+export { feedInputs, feedRawInputs, FeedOptions, RawChunk } from './stream/feed';
 export { ParseStage, ParseStageOptions, ParseCounts } from './stream/parse-stage';
 export { DedupeStage, DedupeStageOptions } from './stream/dedupe-stage';
 

@@ -35,6 +35,30 @@ test('the README library example: LineSplitter and ParseStage in a pipeline', as
   assert.equal(malformed.at(-1), 'lmod.log:2506: cut short (unterminated quote)');
 });
 
+test('the README library example: feedRawInputs into ParseStage gives what LineSplitter gives', async () => {
+  const file = join(__dirname, '..', '..', 'examples', 'lmod.log');
+  const malformed: string[] = [];
+  const stage = new lib.ParseStage({ onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  let ndjson = '';
+  const written = pipeline(
+    stage,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        ndjson += chunk.toString();
+        callback();
+      },
+    }),
+  );
+  const failed = await lib.feedRawInputs([file, join(file, 'missing')], stage, (name, err) => malformed.push(`${name}: ${(err as NodeJS.ErrnoException).code}`));
+  stage.end();
+  await written;
+  assert.equal(failed, 1);
+  assert.deepEqual(stage.counts, { lines: 2506, records: 2432, skipped: 64, malformed: 10 });
+  assert.equal(ndjson.split('\n').length - 1, 2432);
+  assert.equal(malformed[0], `${file}:83: empty user`);
+  assert.equal(malformed.at(-1), `${join(file, 'missing')}: ENOTDIR`);
+});
+
 test('LineBatches say whether they hold bytes: DedupeStage gives the same records from text and binary lines', async () => {
   const ndjson = [
     '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
