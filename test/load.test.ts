@@ -259,6 +259,45 @@ test('migrate twice is harmless, on MySQL and SQLite', async (t) => {
   }
 });
 
+/** The secondary indexes of module_loads as `name(col,...)`, in name order. */
+async function loadIndexes(client: SqlClient): Promise<string[]> {
+  const rows =
+    client.dialect === 'mysql'
+      ? await client.query<{ name: string; cols: string }>(
+          "SELECT index_name AS name, GROUP_CONCAT(column_name ORDER BY seq_in_index) AS cols FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'module_loads' AND index_name <> 'PRIMARY' GROUP BY index_name ORDER BY index_name",
+        )
+      : await client.query<{ name: string; cols: string }>(
+          "SELECT il.name AS name, (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)) AS cols FROM pragma_index_list('module_loads') il WHERE il.origin = 'c' ORDER BY il.name",
+        );
+  return rows.map((r) => `${r.name}(${r.cols})`);
+}
+
+/** A v3 database taken back to v2's indexes, as a site that loaded with the previous release has it. */
+async function migrateFromV2(url: string): Promise<void> {
+  assert.equal((await runLoad(['migrate', '--quiet', '--db', url])).code, 0);
+  assert.equal((await runLoad(['--quiet', '--db', url, BASIC])).code, 0);
+  const client = await openClient(parseDbUrl(url));
+  try {
+    const v2 =
+      client.dialect === 'mysql'
+        ? ['ALTER TABLE module_loads DROP INDEX ix_loads_module, DROP INDEX ix_loads_user, ADD INDEX ix_loads_module (module_id, time, user_id), ADD INDEX ix_loads_user (user_id, time), ADD INDEX ix_loads_userload (userload, module_id, user_id)']
+        : ['DROP INDEX ix_loads_module', 'DROP INDEX ix_loads_user', 'CREATE INDEX ix_loads_module ON module_loads (module_id, time, user_id)', 'CREATE INDEX ix_loads_user ON module_loads (user_id, time)', 'CREATE INDEX ix_loads_userload ON module_loads (userload, module_id, user_id)'];
+    for (const statement of [...v2, 'DELETE FROM lmod_schema WHERE version = 3']) await client.query(statement);
+    const migrated = await runLoad(['migrate', '--db', url]);
+    assert.deepEqual([migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')], [0, 'schema migrated from v2 to v3\n']);
+    assert.deepEqual(await loadIndexes(client), ['ix_loads_module(module_id,time,user_id,userload)', 'ix_loads_user(user_id,time,userload)']);
+    const [row] = await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads');
+    assert.equal(Number(row.n), 5);
+  } finally {
+    await client.close();
+  }
+}
+
+test('v2 to v3: ix_loads_userload gives way to userload in the other two indexes, rows kept (SQLite)', () => migrateFromV2(sqliteTarget().url));
+
+test('v2 to v3: ix_loads_userload gives way to userload in the other two indexes, rows kept (MySQL)', (t) =>
+  withMysql(t, 'v2to3', false, (db) => migrateFromV2(db.url)));
+
 test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-load accepts the result', async (t) => {
   const sql = await runLoad(['migrate', '--sql']);
   assert.equal(sql.code, 0);
