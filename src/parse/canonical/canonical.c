@@ -134,6 +134,10 @@ static u8 *iso_second(u8 *o, u64 seconds) {
   return two_digits(o, rest % 60);
 }
 
+/* The last second converted, and its text (`YYYY-MM-DDTHH:MM:SS`, room for copy's 8-byte words). */
+static u64 last_second = ~(u64)0;
+static u8 last_iso[24];
+
 /*
  * The line at p, if canonical, as NDJSON at o: returns the output's end and sets *newline
  * to the line's `\n` (a `\r` before it is not part of the line); 0 when not canonical.
@@ -194,7 +198,12 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   for (const u8 *q = module; q < module_end; q++)
     if (*q == '/') slash = q;
   o = PUT(o, "{\"time\":\"");
-  o = iso_second(o, seconds);
+  /* Consecutive lines mostly share their second: its text is kept (64-bit division is slow in WebAssembly). */
+  if (seconds != last_second) {
+    last_second = seconds;
+    iso_second(last_iso, seconds);
+  }
+  o = copy(o, last_iso, last_iso + 19);
   *o++ = '.';
   o = copy(o, fraction, fraction + 6);
   o = PUT(o, "Z\",\"user\":\"");
