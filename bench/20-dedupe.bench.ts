@@ -20,6 +20,8 @@ const DUPLICATE_EVERY = 99;
 const RUNS = 3;
 const BIN = join(__dirname, '..', '..', 'bin', 'lmod-dedupe.js');
 const DRAIN = `node -e "process.stdin.on('data', () => {})"`;
+/** Plain I/O at lmod-dedupe's volume (it writes out almost all it reads). */
+const COPY = `node -e "process.stdin.pipe(process.stdout)"`;
 
 /** Records shaped like lmod-parse's, when the bench runner's records.ndjson is not there. */
 function* generatedRecords(count: number, seed: number): Generator<string> {
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
       `${label.padEnd(30)} ${fmt(records / t.wall).padStart(9)} records/s (${fmt(t.wall, 2)} s wall, ${fmt(t.cpu, 2)} s CPU)  peak RSS ${fmt(t.rssMb)} MB`;
     const ratio = (t: Timing): string => `${fmt(drain.wall / t.wall, 2)} of the drain floor by wall time, ${fmt(drain.cpu / t.cpu, 2)} by CPU time`;
     process.stdout.write(`${line('drain only (node, stdin)', drain)}\n`);
+    const copy = best(COPY, input);
+    process.stdout.write(`${line('copy only (stdin to stdout)', copy)}\n${''.padEnd(31)}= ${ratio(copy)}\n`);
     for (const [label, args] of [
       ['lmod-dedupe', ''],
       ['lmod-dedupe --per day', '--key user,host,module --per day'],

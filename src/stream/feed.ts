@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { displayName, openInput } from './input';
+import { DEFAULT_CHUNK, displayName, openInput } from './input';
 import { LineBatch, LineSplitter } from './lines';
 
 export interface FeedOptions {
@@ -52,12 +52,17 @@ export interface RawChunk {
  * without ending it. An input that cannot be opened or read to its end is reported and the
  * next one read. Resolves with the number of inputs that failed.
  */
-export async function feedRawInputs(names: string[], stage: Writable, onInputError: (name: string, err: Error) => void): Promise<number> {
+export async function feedRawInputs(
+  names: string[],
+  stage: Writable,
+  onInputError: (name: string, err: Error) => void,
+  chunkSize = DEFAULT_CHUNK,
+): Promise<number> {
   let failed = 0;
   for (const arg of names) {
     let source = displayName(arg);
     try {
-      const input = await openInput(arg);
+      const input = await openInput(arg, process.stdin, chunkSize);
       source = input.name;
       for await (const bytes of input.stream as AsyncIterable<Buffer>) {
         if (!stage.write({ source, bytes } satisfies RawChunk)) await once(stage, 'drain');

@@ -61,7 +61,8 @@ export class ParseStage extends Transform {
   private rawLines = 0;
 
   constructor(private readonly options: ParseStageOptions = {}) {
-    super({ writableObjectMode: true, writableHighWaterMark: 2 });
+    // Up to 1 MiB of NDJSON may wait for a slow reader, so converting goes on while a pipe drains.
+    super({ writableObjectMode: true, writableHighWaterMark: 2, readableHighWaterMark: 1 << 20 });
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
     this.window = new CanonicalWindow(options.maxLength ?? DEFAULT_MAX_LINE);
