@@ -70,7 +70,8 @@ async function rssGrowth(): Promise<void> {
     const part = join(quarter, 'quarter.ndjson');
     execFileSync('bash', ['-c', `head -n ${Math.floor(lineCount(RECORDS) / 4)} ${shellQuote(RECORDS)} > ${shellQuote(part)}`]);
     const small = measure([`${bin('load')} --quiet --db ${shellQuote(db.url)}`], { stdin: part });
-    process.stdout.write(`loader peak RSS with a quarter of the input: ${fmt(small.peakRssMb[0])} MB (compare the full runs above)\n`);
+    const sqlite = measure([`${bin('load')} --quiet --db sqlite:${shellQuote(join(quarter, 'quarter.sqlite'))}`], { stdin: part });
+    process.stdout.write(`loader peak RSS with a quarter of the input: MySQL ${fmt(small.peakRssMb[0])} MB, SQLite ${fmt(sqlite.peakRssMb[0])} MB (compare the full runs)\n`);
   } finally {
     rmSync(quarter, { recursive: true, force: true });
     await db.drop();

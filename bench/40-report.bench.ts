@@ -197,6 +197,26 @@ function cases(inventory: string): [string, string][] {
   ];
 }
 
+/**
+ * The least any whole-table report costs: one pass over every load in the database alone
+ * (no node start-up, no output), counting rows, and grouping them by module in index order.
+ */
+async function scanFloor(config: DbConfig): Promise<string> {
+  const client = await openClient(config);
+  try {
+    const seconds = async (sql: string): Promise<number> => {
+      const started = process.hrtime.bigint();
+      await client.query(sql);
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    };
+    const count = await seconds('SELECT COUNT(*) AS n FROM module_loads');
+    const grouped = await seconds('SELECT COUNT(*) AS n FROM (SELECT module_id, COUNT(*) AS loads, MAX(time) AS last FROM module_loads GROUP BY module_id) g');
+    return `${count.toFixed(2)} / ${grouped.toFixed(2)}`.padStart(18);
+  } finally {
+    await client.close();
+  }
+}
+
 function timeReport(db: string, args: string): { seconds: number; rss: number } {
   const format = args.includes('--format') ? '' : ' --format ndjson';
   const m = measure([`node bin/lmod-report.js --db ${shellQuote(db)}${format} ${args}`]);
@@ -251,6 +271,8 @@ async function main(): Promise<void> {
       });
       process.stdout.write(`${label.padEnd(42)}${cells.join('')}\n`);
     }
+    const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
+    process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
   } finally {
     if (kept === undefined) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await admin.end();

@@ -51,8 +51,12 @@ export class IdCache {
   }
 
   set(key: string, id: number): void {
-    this.ids.set(key, id);
-    this.names[id] = key;
+    // A name read from a record may be a slice of a whole input chunk; kept for the run, it
+    // would keep the chunk too (64 KiB per name in SQLite loads): the cache holds a copy.
+    // V8 copies slices of up to 12 characters already.
+    const own = key.length > 12 ? Buffer.from(key, 'utf16le').toString('utf16le') : key;
+    this.ids.set(own, id);
+    this.names[id] = own;
   }
 
   clear(): void {
