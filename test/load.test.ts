@@ -4,8 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { openClient, SqlClient } from '../src/db/client';
-import { parseDbUrl } from '../src/db/config';
+import { createPool } from 'mysql2';
+import { MysqlClient, mysqlConnectionOptions, openClient, SqlClient } from '../src/db/client';
+import { MysqlStore } from '../src/db/mysql-store';
+import { LoadRow, toRow } from '../src/load/validate';
+import { MysqlConfig, parseDbUrl } from '../src/db/config';
 import { LATEST_VERSION } from '../src/db/migrate';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
 import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './load-support';
@@ -52,6 +55,8 @@ async function ids(client: SqlClient, table: string): Promise<[number, string][]
 interface Target {
   label: 'MySQL' | 'SQLite';
   url: string;
+  /** lmod-load options for every load (`--no-load-data`). */
+  options?: string[];
 }
 
 function sqliteTarget(): Target {
@@ -67,7 +72,7 @@ async function loadTwice(target: Target): Promise<void> {
     const migrated = await runLoad(['migrate', '--db', target.url]);
     assert.equal(migrated.code, 0, migrated.stderr);
   }
-  const first = await runLoad(['--db', target.url, BASIC, BAD]);
+  const first = await runLoad(['--db', target.url, ...(target.options ?? []), BASIC, BAD]);
   assert.equal(first.code, 1, first.stderr);
   const lines = first.stderr.trimEnd().split('\n');
   assert.deepEqual(lines.slice(0, -1), BAD_LINES);
@@ -81,7 +86,7 @@ async function loadTwice(target: Target): Promise<void> {
     const modulesBefore = await ids(client, 'modules');
     assert.deepEqual(usersBefore.map(([, name]) => name).sort(), ['Alice', 'alice', 'bob', 'carol', 'frank', 'josé', "x'); DROP TABLE module_loads; --"].sort());
 
-    const again = await runLoad(['--db', target.url, BASIC, BAD]);
+    const again = await runLoad(['--db', target.url, ...(target.options ?? []), BASIC, BAD]);
     assert.equal(again.code, 1);
     assert.equal(summaryOf(again.stderr), 'lmod-load: 17 read, 0 new, 9 already present, 8 rejected');
     assert.deepEqual(await flatRows(client), EXPECTED_ROWS);
@@ -89,7 +94,7 @@ async function loadTwice(target: Target): Promise<void> {
     assert.deepEqual(await ids(client, 'modules'), modulesBefore);
 
     // Reloads burned no ids: the next new user gets the next number.
-    const zoe = await runLoad(['--db', target.url], { stdin: JSON.stringify(record({ user: 'zoe' })) + '\n' });
+    const zoe = await runLoad(['--db', target.url, ...(target.options ?? [])], { stdin: JSON.stringify(record({ user: 'zoe' })) + '\n' });
     assert.equal(summaryOf(zoe.stderr), 'lmod-load: 1 read, 1 new, 0 already present, 0 rejected');
     const users = await ids(client, 'users');
     assert.deepEqual(users.at(-1), [Math.max(...usersBefore.map(([id]) => id)) + 1, 'zoe']);
@@ -109,8 +114,73 @@ test('a log loaded twice into SQLite: exact rows, then 0 new and the same ids', 
   await loadTwice(sqliteTarget());
 });
 
-test('a log loaded twice into MySQL: exact rows, then 0 new and the same ids', (t) =>
+test('a log loaded twice into MySQL (LOAD DATA LOCAL): exact rows, then 0 new and the same ids', (t) =>
   withMysql(t, 'twice', false, (db) => loadTwice({ label: 'MySQL', url: db.url })));
+
+test('a log loaded twice into MySQL with --no-load-data (multi-row INSERT): the same rows and counts', (t) =>
+  withMysql(t, 'twiceins', false, (db) => loadTwice({ label: 'MySQL', url: db.url, options: ['--no-load-data'] })));
+
+test('LOAD DATA LOCAL and INSERT store tabs, CR, newlines, backslashes, NUL and a literal \\N verbatim', (t) =>
+  withMysql(t, 'escapes', true, async (db) => {
+    const values = ['a\tb', 'c\r\nd', 'back\\slash\\', '\u0000', '\\N', 'N', '\\', 'end\\t'];
+    const ndjson = values.map((v, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid: v, extra: { note: v } }))).join('\n') + '\n';
+    const second = await createTestDatabase('escapes2');
+    assert.ok(second);
+    try {
+      assert.equal((await runLoad(['migrate', '--quiet', '--db', second.url])).code, 0);
+      for (const [url, options] of [[db.url, []], [second.url, ['--no-load-data']]] as const) {
+        const run = await runLoad(['--db', url, ...options], { stdin: ndjson });
+        assert.equal(summaryOf(run.stderr), `lmod-load: 8 read, 8 new, 0 already present, 0 rejected`);
+        const client = await openClient(parseDbUrl(url));
+        try {
+          const rows = await client.query<{ jobid: string; extra: string }>('SELECT jobid, extra FROM module_loads ORDER BY time');
+          assert.deepEqual(rows.map((r) => r.jobid), values, options.join(' '));
+          assert.deepEqual(rows.map((r) => (JSON.parse(r.extra) as { note: string }).note), values);
+        } finally {
+          await client.close();
+        }
+      }
+    } finally {
+      await second.drop();
+    }
+  }));
+
+test('a server that refuses LOAD DATA LOCAL gets multi-row INSERTs, from the first batch on', (t) =>
+  withMysql(t, 'nolocal', true, async (db) => {
+    const config = parseDbUrl(db.url) as MysqlConfig;
+    // A client without the LOCAL_FILES capability: the server refuses LOAD DATA LOCAL, as MySQL 8 does by default.
+    const pool = createPool({ ...mysqlConnectionOptions(config), flags: ['-FOUND_ROWS', '-LOCAL_FILES'] });
+    const client = new MysqlClient(pool.promise(), config);
+    try {
+      const store = await MysqlStore.open(client, 1);
+      assert.equal(store.method, 'LOAD DATA LOCAL');
+      const rows = [0, 1, 2].map((i) => toRow(record({ time: `2023-04-27T07:22:57.00000${i}Z` }), 'in', i + 1) as LoadRow);
+      assert.deepEqual(await store.loadBatch(rows), { inserted: 3, present: 0 });
+      assert.equal(store.method, 'INSERT');
+      assert.deepEqual(await store.loadBatch(rows), { inserted: 0, present: 3 });
+      const [count] = await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads');
+      assert.equal(Number(count.n), 3);
+    } finally {
+      await client.close();
+    }
+  }));
+
+test('a value the server cuts though the checks passed: LOAD DATA is rolled back, the INSERT names the record, the rest loads', (t) =>
+  withMysql(t, 'cut', true, async (db) => {
+    const client = await openClient(parseDbUrl(db.url));
+    try {
+      // A column narrower than the checks know: only the server can refuse the value.
+      await client.query('ALTER TABLE module_loads MODIFY jobid VARCHAR(4) NULL');
+      const ndjson = ['1', 'toolong', '3'].map((jobid, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid }))).join('\n') + '\n';
+      const run = await runLoad(['--db', db.url], { stdin: ndjson });
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr.split('\n')[0], "lmod-load: stdin:2: refused by the database: Data too long for column 'jobid' at row 1");
+      assert.equal(summaryOf(run.stderr), 'lmod-load: 3 read, 2 new, 0 already present, 1 rejected');
+      assert.deepEqual((await client.query<{ jobid: string }>('SELECT jobid FROM module_loads ORDER BY time')).map((r) => r.jobid), ['1', '3']);
+    } finally {
+      await client.close();
+    }
+  }));
 
 /** Loads of one instant that differ in one identity field each: a reload must tell them apart. */
 async function sameInstant(target: Target): Promise<void> {

@@ -30,6 +30,7 @@ interface LoadOptions {
   maxErrors?: number;
   quiet?: boolean;
   dryRun?: boolean;
+  loadData: boolean;
 }
 
 function dbOptions(program: Command): Command {
@@ -53,6 +54,7 @@ function loadProgram(): Command {
     .option('-j, --in-flight <n>', 'MySQL batches loaded at the same time', positiveInt, DEFAULT_IN_FLIGHT)
     .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
+    .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
     .option('-q, --quiet', 'no summary, no notices')
     .option('-n, --dry-run', 'validate only; do not connect to a database');
 }
@@ -131,7 +133,7 @@ async function runLoad(argv: string[]): Promise<number> {
     if (config.dialect === 'sqlite' && config.isDefault && !options.quiet) {
       diagnostics.message(`no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into ${describeDb(config)}`);
     }
-    opened = await openStore(config, options.inFlight).catch((err) => Promise.reject(asFatal(err)));
+    opened = await openStore(config, options.inFlight, options.loadData).catch((err) => Promise.reject(asFatal(err)));
   }
   try {
     return await loadInputs(program.args, options, diagnostics, opened);

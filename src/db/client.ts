@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import * as mysql from 'mysql2';
 import type { Pool } from 'mysql2/promise';
@@ -50,6 +51,13 @@ export class MysqlClient implements SqlClient {
   async queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]> {
     const [rows] = await this.target.query({ sql, rowsAsArray: true }, params);
     return rows as unknown[][];
+  }
+
+  /** A `LOAD DATA LOCAL INFILE` statement, its file being `data`: rows added and warnings. */
+  async loadLocal(sql: string, data: Buffer): Promise<{ affectedRows: number; warnings: number }> {
+    const [result] = await this.target.query({ sql, infileStreamFactory: () => Readable.from([data]) });
+    const header = result as mysql.ResultSetHeader;
+    return { affectedRows: header.affectedRows, warnings: header.warningStatus };
   }
 
   async run(sql: string, params?: unknown[]): Promise<number> {

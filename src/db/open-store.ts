@@ -16,7 +16,7 @@ export interface OpenedStore {
  * been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
  * message names the command to run.
  */
-export async function openStore(config: DbConfig, inFlight: number): Promise<OpenedStore> {
+export async function openStore(config: DbConfig, inFlight: number, loadData = true): Promise<OpenedStore> {
   const client = await openClient(config, { connections: inFlight });
   try {
     const status = await schemaStatus(client);
@@ -33,7 +33,7 @@ export async function openStore(config: DbConfig, inFlight: number): Promise<Ope
       const what = status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
       throw new DbConfigError(`${client.description} ${what}: run \`lmod-load migrate\` (with the same --db or --env-file) first`);
     }
-    return { client, store: await MysqlStore.open(client, inFlight) };
+    return { client, store: await MysqlStore.open(client, inFlight, loadData) };
   } catch (err) {
     await client.close();
     throw err;
