@@ -61,6 +61,13 @@ async function mysqlRuns(records: number): Promise<void> {
   } finally {
     await db.drop();
   }
+  const inserts = await scratchDatabase('insert');
+  try {
+    const fresh = measure([`${bin('load')} --quiet --no-load-data --db ${shellQuote(inserts.url)}`], { stdin: RECORDS });
+    report('MySQL, fresh, --no-load-data (INSERTs)', records, 'rows', fresh.seconds, fresh.peakRssMb);
+  } finally {
+    await inserts.drop();
+  }
 }
 
 async function rssGrowth(): Promise<void> {
@@ -127,10 +134,11 @@ async function sweep(): Promise<void> {
 async function main(): Promise<void> {
   const records = lineCount(RECORDS);
   const admin = await createConnection({ uri: SERVER });
-  const [info] = await admin.query('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool');
+  const [info] = await admin.query('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool, @@local_infile AS local');
   await admin.end();
-  const server = (info as { v: string; pool: number }[])[0];
-  process.stdout.write(`${fmt(records)} records; server ${server.v}, buffer pool ${fmt(server.pool / 2 ** 20)} MiB; multi-row INSERT path\n`);
+  const server = (info as { v: string; pool: number; local: number }[])[0];
+  const path = Number(server.local) === 1 ? 'LOAD DATA LOCAL path' : 'multi-row INSERT path (local_infile is off)';
+  process.stdout.write(`${fmt(records)} records; server ${server.v}, buffer pool ${fmt(server.pool / 2 ** 20)} MiB; ${path}\n`);
   if (process.env.BENCH_LOAD_SWEEP === '1') await sweep();
   await mysqlRuns(records);
   await rssGrowth();
