@@ -55,7 +55,8 @@ export class ParseStage extends Transform {
   private readonly isTrackingTag: (tag: string) => boolean;
   private readonly toEpoch: ZoneConverter;
   private years: YearResolver | undefined;
-  private readonly window: CanonicalWindow;
+  /** Made with the first RawChunk: LineBatch users need no WebAssembly. */
+  private windowOrNone: CanonicalWindow | undefined;
   /** RawChunk state: the input and its lines so far. */
   private rawSource: string | undefined;
   private rawLines = 0;
@@ -65,7 +66,6 @@ export class ParseStage extends Transform {
     super({ writableObjectMode: true, writableHighWaterMark: 2, readableHighWaterMark: 1 << 20 });
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
-    this.window = new CanonicalWindow(options.maxLength ?? DEFAULT_MAX_LINE);
   }
 
   override _transform(input: LineBatch | RawChunk, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -82,6 +82,10 @@ export class ParseStage extends Transform {
 
   private pushOut(out: Buffer[]): void {
     if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  private get window(): CanonicalWindow {
+    return (this.windowOrNone ??= new CanonicalWindow(this.options.maxLength ?? DEFAULT_MAX_LINE));
   }
 
   private startInput(source: string): void {
