@@ -6,11 +6,9 @@ import { LoadSink } from '../src/load/loader';
 import { isTransient, withRetry } from '../src/load/retry';
 import { canonicalRow } from '../src/load/canonical-row';
 import { LoadRow, toRow } from '../src/load/validate';
-import { logLines, prng } from '../bench/generate';
-import { parseLine, tagMatcher } from '../src/parse/line';
-import { YearResolver, zoneConverter } from '../src/parse/header-time';
-import { recordToNdjson } from '../src/parse/serialize';
+import { prng } from '../bench/generate';
 import { ALPHABET, mutate } from './helpers/mutate';
+import { parsedRecords } from './helpers/records';
 import type { LineBatch } from '../src/stream/lines';
 import { record } from './load-support';
 
@@ -172,25 +170,14 @@ function assertCanonicalAgrees(lines: string[], label: string): number {
   return taken;
 }
 
-/** lmod-parse's records for 20,000 generated log lines: the layout lmod-load reads most. */
-function parsedRecords(): string[] {
-  const context = { isTrackingTag: tagMatcher(), years: new YearResolver(zoneConverter('UTC'), 2024, new Date()) };
-  const records: string[] = [];
-  for (const line of logLines({ lines: 20000, seed: 11, variety: true, foreign: 0.01, malformed: 0.01 })) {
-    const outcome = parseLine(line, context);
-    if ('record' in outcome) records.push(recordToNdjson(outcome.record).slice(0, -1));
-  }
-  return records;
-}
-
 test('canonicalRow: lmod-parse records give the rows toRow gives, without JSON.parse', () => {
-  const records = parsedRecords();
+  const records = parsedRecords(11);
   const taken = assertCanonicalAgrees(records, 'record');
   assert.ok(taken > 0.8 * records.length, `took ${taken} of ${records.length}`);
 });
 
 test('canonicalRow: 100,000 seeded mutations of records are taken only when toRow agrees', () => {
-  const records = parsedRecords();
+  const records = parsedRecords(11);
   const random = prng(31);
   const mutants = Array.from({ length: 100000 }, () => mutate(records[Math.floor(random() * records.length)], random, [...ALPHABET, 'null', 'true', '/', '"', 'Z']));
   const taken = assertCanonicalAgrees(mutants, 'mutant');

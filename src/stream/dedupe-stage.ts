@@ -3,6 +3,7 @@ import { CountTable, countLine } from '../dedupe/count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from '../dedupe/extract';
 import { KeyHasher } from '../dedupe/hash';
 import { HashSet64 } from '../dedupe/hash-set';
+import { KeyScanner } from '../dedupe/canonical/key-scanner';
 import { KeyValue } from '../dedupe/key-spec';
 import { DedupeOptions, DedupePlan, planDedupe } from '../dedupe/plan';
 import { RecentBuckets } from '../dedupe/recent-buckets';
@@ -53,6 +54,8 @@ export class DedupeStage extends Transform {
   readonly stats: DedupeStats = { in: 0, out: 0, duplicates: 0, rejected: 0, late: 0 };
   private readonly plan: DedupePlan;
   private readonly extractor: KeyExtractor;
+  /** Key hashes of lmod-parse's layout in WebAssembly, for plain de-duplication (no --per, --window, --count). */
+  private readonly keyScanner: KeyScanner | null;
   private readonly values: KeyValue[];
   private readonly hasher = new KeyHasher();
   private readonly sets: RecentBuckets<HashSet64>;
@@ -74,6 +77,7 @@ export class DedupeStage extends Transform {
     super({ writableObjectMode: true, writableHighWaterMark: 16 });
     this.plan = planDedupe(options);
     this.extractor = new KeyExtractor(this.plan.spec);
+    this.keyScanner = this.plan.count || this.plan.bucket !== undefined ? null : KeyScanner.forSpec(this.plan.spec);
     this.values = new Array<KeyValue>(this.plan.spec.paths.length).fill(null);
     this.sets = new RecentBuckets(() => new HashSet64());
     this.counts = new RecentBuckets(
@@ -190,28 +194,36 @@ export class DedupeStage extends Transform {
 
   /** The complete lines in `bytes[0, length)` (each ending in a newline). */
   private rawLinesOf(bytes: Buffer, length: number, out: (string | Buffer)[]): void {
-    const text = bytes.toString('latin1', 0, length);
+    const hashes = this.keyScanner?.scan(bytes, length);
+    // The chunk as text only when a line needs it (always without the scanner).
+    let text: string | undefined;
     const values = this.values;
     let run = 0;
     let kept = 0;
     let start = 0;
     try {
-      while (start < length) {
+      for (let i = 0; start < length; i++) {
         const lineNo = ++this.rawLines;
         let verdict = DROP;
         let crlf = false;
-        let end = this.extractor.extractCanonical(text, start, values);
-        if (end >= 0 && end - start <= this.maxLength) {
-          verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
-        } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
-          this.tooLong(lineNo);
+        let end: number;
+        if (hashes !== undefined && hashes[4 * i + 1] === 1 && (end = hashes[4 * i]) - start <= this.maxLength) {
+          verdict = this.judgeHash(hashes[4 * i + 2], hashes[4 * i + 3]);
         } else {
-          let line = text.slice(start, end);
-          if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
-          crlf = line.charCodeAt(line.length - 1) === 13;
-          if (crlf) line = line.slice(0, -1);
-          // Blank lines are dropped without a word, as in a LineBatch.
-          if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+          text ??= bytes.toString('latin1', 0, length);
+          end = this.extractor.extractCanonical(text, start, values);
+          if (end >= 0 && end - start <= this.maxLength) {
+            verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
+          } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
+            this.tooLong(lineNo);
+          } else {
+            let line = text.slice(start, end);
+            if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
+            crlf = line.charCodeAt(line.length - 1) === 13;
+            if (crlf) line = line.slice(0, -1);
+            // Blank lines are dropped without a word, as in a LineBatch.
+            if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+          }
         }
         if (verdict === KEEP) kept++;
         if (verdict !== KEEP || crlf) {
@@ -227,6 +239,14 @@ export class DedupeStage extends Transform {
       if (start > run) out.push(bytes.subarray(run, start));
       this.stats.out += kept;
     }
+  }
+
+  /** judge() for a line whose key hash the scanner gave (its time already checked there). */
+  private judgeHash(high: number, low: number): number {
+    this.stats.in++;
+    if ((this.sets.at(0) as HashSet64).add(high, low)) return KEEP;
+    this.stats.duplicates++;
+    return DROP;
   }
 
   /**

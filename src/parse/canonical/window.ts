@@ -1,39 +1,15 @@
+import { BaseExports, instantiate, memoryOf } from '../../wasm/instance';
 import { CANONICAL_WASM_BASE64 } from './canonical-wasm';
 
-// Node has WebAssembly; TypeScript declares it only in its DOM libraries, so the part used here is declared here.
-declare global {
-  namespace WebAssembly {
-    class Module {
-      constructor(bytes: Uint8Array);
-    }
-    class Instance {
-      constructor(module: Module, imports: object);
-      readonly exports: unknown;
-    }
-    interface Memory {
-      readonly buffer: ArrayBuffer;
-      grow(pages: number): number;
-    }
-    interface Global {
-      value: number;
-    }
-  }
-}
-
-interface CanonicalExports {
-  memory: WebAssembly.Memory;
+interface CanonicalExports extends BaseExports {
   scan(input: number, end: number, output: number, outputEnd: number, maxLine: number): number;
   /** Addresses of canonical.c's results of the last scan(). */
   scan_output_end: WebAssembly.Global;
   scan_lines: WebAssembly.Global;
-  __heap_base: WebAssembly.Global;
 }
 
-const PAGE = 65536;
 /** Room canonical.c's scan() asks for: 5 bytes per input byte, 256 more, and 8 for its word copies. */
 const outputRoom = (inputBytes: number): number => 5 * inputBytes + 256 + 8;
-
-let compiled: WebAssembly.Module | undefined;
 
 /**
  * One input's bytes in WebAssembly memory, read line by line: runs of canonical lines are
@@ -55,9 +31,7 @@ export class CanonicalWindow {
   private droppedLine = false;
 
   constructor(private readonly maxLine: number) {
-    compiled ??= new WebAssembly.Module(Buffer.from(CANONICAL_WASM_BASE64, 'base64'));
-    this.wasm = new WebAssembly.Instance(compiled, {}).exports as CanonicalExports;
-    this.base = (this.wasm.__heap_base.value + 15) & ~15;
+    ({ exports: this.wasm, base: this.base } = instantiate<CanonicalExports>(CANONICAL_WASM_BASE64));
     this.memory = new Uint8Array(this.wasm.memory.buffer);
     this.start = this.end = this.base;
   }
@@ -136,10 +110,7 @@ export class CanonicalWindow {
   private reserve(inputBytes: number): void {
     if (inputBytes <= this.inputCapacity) return;
     const capacity = Math.max(inputBytes, 2 * this.inputCapacity);
-    const needed = this.base + capacity + outputRoom(capacity);
-    const memory = this.wasm.memory;
-    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-    this.memory = new Uint8Array(memory.buffer);
+    this.memory = memoryOf(this.wasm.memory, this.base + capacity + outputRoom(capacity));
     this.inputCapacity = capacity;
   }
 }

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KeyScanner } from '../src/dedupe/canonical/key-scanner';
+import { extractParsed } from '../src/dedupe/extract';
+import { KeyHasher } from '../src/dedupe/hash';
+import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
+import { parseRecordTime } from '../src/dedupe/time';
+import { prng } from '../bench/generate';
+import { ALPHABET, mutate } from './helpers/mutate';
+import { parsedRecords } from './helpers/records';
+
+const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid,userload', 'path,version,name,time,userload,jobid,host,module,user'];
+
+/**
+ * Every line the scanner takes has the key hash KeyHasher gives for JSON.parse's values, and a
+ * valid time; it may leave any line to the general path. Returns how many it took.
+ */
+function assertHashesAgree(lines: string[], key: string): number {
+  const spec = parseKeySpec(key, false);
+  const scanner = KeyScanner.forSpec(spec);
+  assert.ok(scanner, key);
+  const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+  const results = scanner.scan(bytes, bytes.length);
+  const hasher = new KeyHasher();
+  const values: KeyValue[] = new Array<KeyValue>(spec.paths.length).fill(null);
+  let taken = 0;
+  let start = 0;
+  lines.forEach((line, i) => {
+    const end = results[4 * i];
+    assert.equal(end, start + Buffer.byteLength(line), `line ${i} ends where it does`);
+    start = end + 1;
+    if (results[4 * i + 1] !== 1) return;
+    taken++;
+    assert.equal(extractParsed(line, spec, values), null, line);
+    assert.notEqual(parseRecordTime(JSON.parse(line).time as string), null, line);
+    hasher.hash(values, spec.keyLength);
+    assert.deepEqual([results[4 * i + 2], results[4 * i + 3]], [hasher.high, hasher.low], `${key}: ${line}`);
+  });
+  return taken;
+}
+
+test('key scanner: the hash of every lmod-parse record it takes is KeyHasher\'s, for keys of every shape', () => {
+  const records = parsedRecords(13);
+  for (const key of KEYS) {
+    const taken = assertHashesAgree(records, key);
+    assert.ok(taken > 0.8 * records.length, `${key}: took ${taken} of ${records.length}`);
+  }
+});
+
+test('key scanner: 100,000 seeded mutations are taken only with the right hash', () => {
+  const records = parsedRecords(13);
+  const random = prng(77);
+  const alphabet = [...ALPHABET, 'null', 'true', 'false', '"', ':'];
+  const mutants = Array.from({ length: 100000 }, () => mutate(records[Math.floor(random() * records.length)], random, alphabet)).map((m) =>
+    m.replace(/\n/g, ' '),
+  );
+  let taken = 0;
+  for (const key of ['time,user,host,module', 'user,jobid,userload']) taken += assertHashesAgree(mutants, key);
+  assert.ok(taken > 10000, `took ${taken}`);
+});
+
+test('key scanner: times that are no real instant, and layouts it does not know, go the general way', () => {
+  const base = '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
+  const lines = [
+    base,
+    base.replace('2024-02-29', '2000-02-29'),
+    base.replace('2024-02-29', '2023-02-29'),
+    base.replace('2024-02-29', '2100-02-29'),
+    base.replace('23:59:59', '24:00:00'),
+    base.replace('23:59:59', '23:60:00'),
+    base.replace('2024-02-29', '2024-13-01'),
+    base.replace('2024-02-29', '2024-00-10'),
+    base.replace('.999999Z', '.99999Z'),
+    base.replace('"user":"a"', '"user":null'),
+    base.replace('"user":"a"', '"user":"\\u0061"'),
+    base.replace('"user":"a"', '"user":"zoë"'),
+    base.replace('"userload":null', '"userload":1'),
+    base.replace('}', ',"extra":{"k":"v"}}'),
+    `${base}\r`,
+    base.replace(',"user"', ', "user"'),
+  ];
+  const scanner = KeyScanner.forSpec(parseKeySpec('time,user', false))!;
+  const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+  const results = scanner.scan(bytes, bytes.length);
+  assert.deepEqual(lines.map((_, i) => results[4 * i + 1]), [1, 1, ...lines.slice(2).map(() => 0)]);
+  assertHashesAgree(lines, 'time,user');
+});
+
+test('key scanner: only keys of top-level fields of the layout, without an added time', () => {
+  assert.equal(KeyScanner.forSpec(parseKeySpec('extra.stack', false)), null);
+  assert.equal(KeyScanner.forSpec(parseKeySpec('user,cluster', false)), null);
+  assert.equal(KeyScanner.forSpec(parseKeySpec('user,module', true)), null);
+  assert.notEqual(KeyScanner.forSpec(parseKeySpec('userload,jobid,path', false)), null);
+});
