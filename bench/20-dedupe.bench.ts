@@ -4,11 +4,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { KeyHasher } from '../src/dedupe/hash';
 import { HashSet64 } from '../src/dedupe/hash-set';
 import { prng } from './generate';
+import { memoryInUse } from './heap';
 import { fmt, shellQuote } from './measure';
 
 /**
@@ -120,14 +119,7 @@ function best(command: string, stdin: string): Timing {
 }
 
 function keyCost(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const used = (): number => {
-    gc();
-    gc();
-    const usage = process.memoryUsage();
-    return usage.heapUsed + usage.arrayBuffers;
-  };
+  const used = memoryInUse();
   const key = (i: number): string => `2023-04-27T07:22:57.${String(i % 1e6).padStart(6, '0')}Z\u0001u${i % 2000}\u0001node${i % 500}\u0001gcc/${i % 300}`;
   const hasher = new KeyHasher();
   const before = used();

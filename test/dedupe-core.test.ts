@@ -2,8 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { CountTable, countLine } from '../src/dedupe/count';
 import { KeyHasher } from '../src/dedupe/hash';
 import { HashSet64 } from '../src/dedupe/hash-set';
@@ -15,6 +13,7 @@ import { DedupeStage, DedupeStageOptions } from '../src/stream/dedupe-stage';
 import type { RawChunk } from '../src/stream/feed';
 import { LineBatch, LineSplitter } from '../src/stream/lines';
 import { prng } from '../bench/generate';
+import { memoryInUse } from '../bench/heap';
 
 function time(text: string): TimeParts {
   const parts = parseRecordTime(text);
@@ -253,14 +252,7 @@ describe('DedupeStage', () => {
   });
 
   test('memory: 1,000,000 distinct keys take 16 MiB of hashes, under 24 MB measured on the heap', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const used = (): number => {
-      gc();
-      gc();
-      const usage = process.memoryUsage();
-      return usage.heapUsed + usage.arrayBuffers;
-    };
+    const used = memoryInUse();
     let inBytes = 0;
     function* batches(): Generator<LineBatch> {
       for (let b = 0; b < 1000; b++) {

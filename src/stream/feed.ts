@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { DEFAULT_CHUNK, displayName, openInput } from './input';
+import { DEFAULT_CHUNK, displayName, Input, openInput } from './input';
 import { LineBatch, LineSplitter } from './lines';
 
 export interface FeedOptions {
@@ -11,30 +11,53 @@ export interface FeedOptions {
   onInputError: (name: string, err: Error) => void;
 }
 
+/** Writes to the sink, waiting while it asks to. */
+async function write(sink: Writable, item: unknown): Promise<void> {
+  if (!sink.write(item)) await once(sink, 'drain');
+}
+
 /**
- * Reads the named inputs in order (`-` is stdin), splits each into numbered line batches
- * and writes them to `sink`, waiting whenever it asks to. The sink is not ended, so one
- * stage serves all inputs. Resolves with the number of inputs that failed.
+ * Opens the named inputs in order (`-` is stdin, gzip detected) and hands each to `read`.
+ * An input that cannot be opened or read to its end is reported and the next one read,
+ * unless the sink itself failed. `end` runs after each input, read whole or not. Resolves
+ * with the number of inputs that failed.
  */
-export async function feedInputs(names: string[], sink: Writable, options: FeedOptions): Promise<number> {
+async function eachInput(
+  names: string[],
+  sink: Writable,
+  onInputError: (name: string, err: Error) => void,
+  chunkSize: number,
+  read: (input: Input) => Promise<void>,
+  end?: (source: string) => Promise<void>,
+): Promise<number> {
   let failed = 0;
   for (const arg of names) {
-    let name = arg === '-' ? 'stdin' : arg;
+    let source = displayName(arg);
     try {
-      const input = await openInput(arg);
-      name = input.name;
-      const splitter = new LineSplitter({ source: input.name, maxLength: options.maxLength, binary: options.binary });
-      input.stream.on('error', (err) => splitter.destroy(err));
-      for await (const batch of input.stream.pipe(splitter) as AsyncIterable<LineBatch>) {
-        if (!sink.write(batch)) await once(sink, 'drain');
-      }
+      const input = await openInput(arg, process.stdin, chunkSize);
+      source = input.name;
+      await read(input);
     } catch (err) {
       if (sink.destroyed) throw err;
       failed++;
-      options.onInputError(name, err as Error);
+      onInputError(source, err as Error);
     }
+    await end?.(source);
   }
   return failed;
+}
+
+/**
+ * Reads the named inputs in order, splits each into numbered line batches and writes them
+ * to `sink`. The sink is not ended, so one stage serves all inputs. Resolves with the
+ * number of inputs that failed.
+ */
+export function feedInputs(names: string[], sink: Writable, options: FeedOptions): Promise<number> {
+  return eachInput(names, sink, options.onInputError, DEFAULT_CHUNK, async (input) => {
+    const splitter = new LineSplitter({ source: input.name, maxLength: options.maxLength, binary: options.binary });
+    input.stream.on('error', (err) => splitter.destroy(err));
+    for await (const batch of input.stream.pipe(splitter) as AsyncIterable<LineBatch>) await write(sink, batch);
+  });
 }
 
 /**
@@ -47,34 +70,26 @@ export interface RawChunk {
 }
 
 /**
- * Reads the named inputs in order (`-` is stdin, gzip detected) into a stage that splits
- * lines itself (ParseStage, DedupeStage), as RawChunks, waiting whenever it asks to,
- * without ending it. An input that cannot be opened or read to its end is reported and the
- * next one read. Resolves with the number of inputs that failed.
+ * Reads the named inputs in order into a stage that splits lines itself (ParseStage,
+ * DedupeStage), as RawChunks, without ending it. Resolves with the number of inputs that
+ * failed.
  */
-export async function feedRawInputs(
+export function feedRawInputs(
   names: string[],
   stage: Writable,
   onInputError: (name: string, err: Error) => void,
   chunkSize = DEFAULT_CHUNK,
 ): Promise<number> {
-  let failed = 0;
-  for (const arg of names) {
-    let source = displayName(arg);
-    try {
-      const input = await openInput(arg, process.stdin, chunkSize);
-      source = input.name;
-      for await (const bytes of input.stream as AsyncIterable<Buffer>) {
-        if (!stage.write({ source, bytes } satisfies RawChunk)) await once(stage, 'drain');
-      }
-    } catch (err) {
-      if (stage.destroyed) throw err;
-      failed++;
-      onInputError(source, err as Error);
-    }
-    if (!stage.write({ source, bytes: null } satisfies RawChunk)) await once(stage, 'drain');
-  }
-  return failed;
+  return eachInput(
+    names,
+    stage,
+    onInputError,
+    chunkSize,
+    async (input) => {
+      for await (const bytes of input.stream as AsyncIterable<Buffer>) await write(stage, { source: input.name, bytes } satisfies RawChunk);
+    },
+    (source) => write(stage, { source, bytes: null } satisfies RawChunk),
+  );
 }
 
 /** `No such file or directory` rather than `ENOENT: no such file or directory, open 'x'`. */

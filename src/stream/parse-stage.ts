@@ -74,7 +74,9 @@ export class ParseStage extends Transform {
 
   override _flush(callback: TransformCallback): void {
     runStep<Buffer>(
-      (out) => this.rawSource !== undefined && this.rawChunk({ source: this.rawSource, bytes: null }, out),
+      (out) => {
+        if (this.rawSource !== undefined) this.rawChunk({ source: this.rawSource, bytes: null }, out);
+      },
       (out) => this.pushOut(out),
       callback,
     );

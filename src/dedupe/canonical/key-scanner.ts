@@ -3,7 +3,7 @@ import { BaseExports, instantiate, memoryOf } from '../../wasm/instance';
 import { KEYS_WASM_BASE64 } from './keys-wasm';
 
 interface KeysExports extends BaseExports {
-  scan(input: number, end: number, results: number, maxLines: number): number;
+  scan(origin: number, input: number, end: number, results: number, maxLines: number): number;
   key_fields(): number;
   /** Address of keys.c's key_length. */
   key_length: WebAssembly.Global;
@@ -54,22 +54,16 @@ export class KeyScanner {
     let results = this.results;
     let lines = 0;
     for (let at = input; at < input + length; ) {
-      const done = this.wasm.scan(at, input + length, resultsAt, LINES_PER_SCAN);
+      const done = this.wasm.scan(input, at, input + length, resultsAt, LINES_PER_SCAN);
       if (done === 0) break;
-      const words = new Uint32Array(this.wasm.memory.buffer, resultsAt, 4 * done);
       if (results.length < 4 * (lines + done)) {
         const grown = new Uint32Array(Math.max(4 * (lines + done), 2 * results.length));
         grown.set(results.subarray(0, 4 * lines));
         results = grown;
       }
-      for (let w = 0; w < words.length; w += 4) {
-        results[4 * lines + w] = words[w] - input;
-        results[4 * lines + w + 1] = words[w + 1];
-        results[4 * lines + w + 2] = words[w + 2];
-        results[4 * lines + w + 3] = words[w + 3];
-      }
+      results.set(new Uint32Array(this.wasm.memory.buffer, resultsAt, 4 * done), 4 * lines);
       lines += done;
-      at = words[words.length - 4] + 1;
+      at = input + results[4 * (lines - 1)] + 1;
     }
     this.results = results;
     return results;

@@ -103,10 +103,11 @@ static void text(const u8 *s, u32 n) {
 
 /*
  * For each complete line of [in, end) (each ends with `\n`), four words at results: the
- * address of its `\n`, 1 when the line is in the layout (then the hash follows) else 0, and
- * the hash's high and low words. Stops after max_lines lines; returns how many it did.
+ * offset of its `\n` from origin, 1 when the line is in the layout (then the hash follows)
+ * else 0, and the hash's high and low words. Stops after max_lines lines; returns how many
+ * it did.
  */
-u32 scan(u32 in, u32 end, u32 results, u32 max_lines) {
+u32 scan(u32 origin, u32 in, u32 end, u32 results, u32 max_lines) {
   const u8 *p = (const u8 *)in, *e = (const u8 *)end;
   u32 *out = (u32 *)results;
   u32 lines = 0;
@@ -144,7 +145,7 @@ u32 scan(u32 in, u32 end, u32 results, u32 max_lines) {
       high = a;
       low = b ? b : high == 0 ? 1 : 0;
     }
-    out[0] = (u32)newline;
+    out[0] = (u32)newline - origin;
     out[1] = (u32)ok;
     out[2] = high;
     out[3] = low;
