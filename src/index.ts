@@ -9,6 +9,7 @@ export { YearResolver, zoneConverter, rfc3339ToIso } from './parse/header-time';
 export { epochToIso } from './parse/epoch';
 export { recordToNdjson } from './parse/serialize';
 export { canonicalToNdjson } from './parse/fast-path';
+export { LogParser, NdjsonSink } from './parse/log-parser';
 
 export { openInput, gunzipIfCompressed, Input } from './stream/input';
 export { LineSplitter, LineBatch, LineSplitterOptions, DEFAULT_MAX_LINE, bytesToUtf8 } from './stream/lines';

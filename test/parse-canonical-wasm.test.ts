@@ -30,7 +30,7 @@ function assertSameAsRegex(lines: Iterable<string>, label: string): number {
     } else {
       taken++;
       assert.equal(run.lines, 1);
-      assert.equal(run.ndjson?.toString('latin1'), expected, `${label}: ${JSON.stringify(line)}`);
+      assert.equal((run.ndjson && Buffer.from(run.ndjson).toString('latin1')), expected, `${label}: ${JSON.stringify(line)}`);
     }
     assert.equal(window.nextLine(), undefined);
   }
@@ -93,29 +93,41 @@ test('WebAssembly fast path: edges of the layout', () => {
   );
 });
 
-test('CanonicalWindow: lines split anywhere between appends, CRLF, a last line without newline, too-long lines', () => {
+test('CanonicalWindow: lines split anywhere between appends or fills, CRLF, a last line without newline, too-long lines', () => {
   const canonical = 'ModuleUsageTracking: user=a module=m/1 path=/p host=h time=1.000000';
   const text = `${canonical}\r\nforeign line\n${'y'.repeat(150)}\n${canonical}\n${'z'.repeat(101)}\r\n${canonical}`;
+  const bytes = Buffer.from(text);
   const maxLine = 100;
-  for (const size of [1, 2, 7, 64, 1000]) {
-    const window = new CanonicalWindow(maxLine);
-    const got: (string | null)[] = [];
-    const drain = (): void => {
-      for (;;) {
-        const run = window.convert();
-        for (let i = 0; i < run.lines; i++) got.push('converted');
-        const line = window.nextLine();
-        if (line === undefined) return;
-        got.push(line);
-      }
-    };
-    const bytes = Buffer.from(text);
-    for (let at = 0; at < bytes.length; at += size) {
-      window.append(bytes.subarray(at, at + size));
-      drain();
+  const expected = ['converted', 'foreign line', null, 'converted', null, canonical];
+  const drain = (window: CanonicalWindow, got: (string | null)[]): void => {
+    for (;;) {
+      const run = window.convert();
+      for (let i = 0; i < run.lines; i++) got.push('converted');
+      const line = window.nextLine();
+      if (line === undefined) return;
+      got.push(line);
     }
-    const last = window.finish();
-    assert.deepEqual([...got, last], ['converted', 'foreign line', null, 'converted', null, canonical], `appends of ${size} bytes`);
+  };
+  for (const size of [1, 2, 7, 64, 1000]) {
+    const appended = new CanonicalWindow(maxLine);
+    const got: (string | null)[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      appended.append(bytes.subarray(at, at + size));
+      drain(appended, got);
+    }
+    assert.deepEqual([...got, appended.finish()], expected, `appends of ${size} bytes`);
+    // fill: the reader gives fewer bytes than there is room for, as a pipe does.
+    const filled = new CanonicalWindow(maxLine);
+    const gotFilled: (string | null)[] = [];
+    let at = 0;
+    const read = (into: Uint8Array): number => {
+      const n = Math.min(size, into.length, bytes.length - at);
+      into.set(bytes.subarray(at, at + n));
+      at += n;
+      return n;
+    };
+    while (filled.fill(read, 500) > 0) drain(filled, gotFilled);
+    assert.deepEqual([...gotFilled, filled.finish()], expected, `fills of ${size} bytes`);
   }
 });
 

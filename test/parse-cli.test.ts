@@ -109,6 +109,17 @@ test('gzip input is found by its magic bytes, whatever the name; CRLF files pars
   assert.equal(piped.stdout, FORMATS_NDJSON);
 });
 
+test('a cut gzip file and a directory are reported by name, the records before the cut go out, the other files are read, exit 2', () => {
+  const raw = readFileSync(join(FIXTURES, 'formats.log'));
+  const gzip = gzipSync(raw);
+  writeFileSync(join(TMP, 'cut.gz'), gzip.subarray(0, gzip.length - 10));
+  const run = lmodParse([...FIXTURE_OPTIONS, 'cut.gz', '.', 'formats.log']);
+  assert.equal(run.stdout, FORMATS_NDJSON.repeat(2));
+  assert.deepEqual(stderrLines(run).slice(0, 2), ['lmod-parse: cut.gz: gzip: unexpected end of file', 'lmod-parse: .: Is a directory']);
+  assert.match(stderrLines(run)[2], SUMMARY);
+  assert.equal(run.status, 2);
+});
+
 test('a missing file is reported by name, the other files are still read, exit 2', () => {
   const run = lmodParse([...FIXTURE_OPTIONS, 'nope.log', 'formats.log', 'malformed.log']);
   assert.equal(run.stdout, FORMATS_NDJSON);
@@ -129,6 +140,13 @@ test('--max-errors N stops after more than N malformed lines with exit 2', () =>
   const enough = lmodParse(['-q', '--max-errors', '17', 'malformed.log']);
   assert.equal(stderrLines(enough).length, 17);
   assert.equal(enough.status, 1);
+});
+
+test('--max-errors: the records before the line that stopped the run are written', () => {
+  const run = lmodParse([...FIXTURE_OPTIONS, '--max-errors', '0', 'formats.log', 'malformed.log', 'formats.log']);
+  assert.equal(run.stdout, FORMATS_NDJSON);
+  assert.deepEqual(stderrLines(run), [malformedMessages('malformed.log')[0], 'lmod-parse: stopped after 1 errors (--max-errors 0)']);
+  assert.equal(run.status, 2);
 });
 
 test('--max-line: longer lines are reported by number without excerpt and skipped; the rest parses', () => {
@@ -250,4 +268,20 @@ test('lmod-parse big.log | head -1 exits 0 with nothing on stderr', () => {
   assert.equal(status, 'status 0 0', `stdout ${r.stdout.slice(0, 300)} stderr ${r.stderr.slice(0, 300)}`);
   assert.equal((JSON.parse(first) as { user: string }).user.startsWith('u'), true);
   assert.equal(r.stderr, '');
+});
+
+test('stdin and stdout that another process made non-blocking: every record arrives, in order, exit 0', (t) => {
+  // Node's children always get blocking stdio (libuv resets it), so python3 sets the flag and execs lmod-parse.
+  if (spawnSync('python3', ['--version']).status !== 0) return t.skip('python3 is not installed');
+  const lines = [...logLines({ lines: 100000, seed: 5, variety: true })].join('\n') + '\n';
+  writeFileSync(join(TMP, 'nonblocking.log'), lines);
+  const expected = lmodParse(['-q', 'nonblocking.log']);
+  const nonBlocking = `python3 -c "import os, sys; os.set_blocking(0, False); os.set_blocking(1, False); os.execv('${process.execPath}', ['node', '${BIN}', '-q'])"`;
+  // The writer and reader around it are slow to start, so its stdin is empty and its stdout full at times.
+  const script = `(sleep 0.2; cat nonblocking.log) | ${nonBlocking} | (sleep 0.5; cat) > out.ndjson; echo "status \${PIPESTATUS[*]}"`;
+  const r = spawnSync('bash', ['-c', script], { cwd: TMP, encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'status 0 0 0', r.stderr);
+  assert.equal(r.stderr, '');
+  assert.equal(readFileSync(join(TMP, 'out.ndjson'), 'utf8'), expected.stdout);
+  assert.equal(expected.stdout.split('\n').length > 90000, true);
 });

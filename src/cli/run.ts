@@ -5,17 +5,27 @@ function isBrokenPipe(err: unknown): boolean {
   return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
+export interface RunOptions {
+  /**
+   * main writes fd 1 itself (and turns EPIPE into a quiet exit): process.stdout is not
+   * touched, since making it would set a pipe non-blocking.
+   */
+  ownsStdout?: boolean;
+}
+
 /**
  * Runs a binary's main function: its resolved number is the exit code. A reader that
  * went away (`lmod-parse big.log | head`) ends the run quietly with 0; a CliError prints
  * its one line; anything unexpected prints one line too (the stack only with LMOD_DEBUG=1).
  */
-export function runCli(program: string, main: (argv: string[]) => Promise<number>): void {
+export function runCli(program: string, main: (argv: string[]) => Promise<number>, options: RunOptions = {}): void {
   // `--db mysql://user:secret@...` would show in `ps`: the title becomes the bare program name.
   if (process.argv.some((a) => /mysql:\/\/[^/@]*:[^/@]*@/i.test(a))) process.title = program;
-  process.stdout.on('error', (err) => {
-    if (isBrokenPipe(err)) process.exit(EXIT_OK);
-  });
+  if (options.ownsStdout !== true) {
+    process.stdout.on('error', (err) => {
+      if (isBrokenPipe(err)) process.exit(EXIT_OK);
+    });
+  }
   let settled = false;
   // Nothing left to wait for, yet no result: never let that pass as a silent exit 0.
   process.once('beforeExit', () => {

@@ -36,37 +36,55 @@ export class CanonicalWindow {
     this.start = this.end = this.base;
   }
 
-  /** Adds the input's next bytes after what is still unread. */
+  /** Adds the input's next bytes (a copy) after what is still unread. */
   append(bytes: Uint8Array): void {
-    let from = 0;
-    if (this.skipping) {
-      const newline = bytes.indexOf(10);
-      if (newline < 0) return;
-      this.skipping = false;
-      this.droppedLine = true;
-      from = newline + 1;
-    } else if (this.end - this.start > this.maxLine + 1) {
+    this.fill((into) => {
+      into.set(bytes);
+      return bytes.length;
+    }, bytes.length);
+  }
+
+  /**
+   * Lets `read` put up to `size` of the input's next bytes straight into this memory, after
+   * what is still unread (no copy on the way in). Returns what `read` returned: how many.
+   */
+  fill(read: (into: Uint8Array) => number, size: number): number {
+    if (!this.skipping && this.end - this.start > this.maxLine + 1) {
       // The unfinished line is already too long to keep: dropped up to its newline.
       this.start = this.end = this.base;
       this.skipping = true;
-      return this.append(bytes);
     }
     const kept = this.end - this.start;
-    this.reserve(kept + bytes.length - from);
+    this.reserve(kept + size);
     this.memory.copyWithin(this.base, this.start, this.end);
-    this.memory.set(from === 0 ? bytes : bytes.subarray(from), this.base + kept);
     this.start = this.base;
-    this.end = this.base + kept + bytes.length - from;
+    this.end = this.base + kept;
+    const count = read(this.memory.subarray(this.end, this.end + size));
+    if (!this.skipping) {
+      this.end += count;
+      return count;
+    }
+    const newline = this.memory.subarray(this.end, this.end + count).indexOf(10);
+    if (newline >= 0) {
+      this.skipping = false;
+      this.droppedLine = true;
+      this.memory.copyWithin(this.end, this.end + newline + 1, this.end + count);
+      this.end += count - newline - 1;
+    }
+    return count;
   }
 
-  /** Converts the canonical lines at the start of the unread bytes: their NDJSON (a copy) and how many. */
-  convert(): { ndjson: Buffer | null; lines: number } {
+  /**
+   * Converts the canonical lines at the start of the unread bytes: their NDJSON and how many.
+   * The NDJSON is a view of this memory, valid until the next fill or append.
+   */
+  convert(): { ndjson: Uint8Array | null; lines: number } {
     if (this.droppedLine || this.start === this.end) return { ndjson: null, lines: 0 };
     const output = this.base + this.inputCapacity;
     this.start = this.wasm.scan(this.start, this.end, output, output + outputRoom(this.inputCapacity), this.maxLine);
     const lines = this.word(this.wasm.scan_lines.value);
     const outputEnd = this.word(this.wasm.scan_output_end.value);
-    return { ndjson: lines === 0 ? null : Buffer.from(this.memory.subarray(output, outputEnd)), lines };
+    return { ndjson: lines === 0 ? null : this.memory.subarray(output, outputEnd), lines };
   }
 
   /**
