@@ -16,6 +16,8 @@ export { LineSplitter, LineBatch, LineSplitterOptions, DEFAULT_MAX_LINE, bytesTo
 export { feedInputs, feedRawInputs, FeedOptions, RawChunk } from './stream/feed';
 export { ParseStage, ParseStageOptions, ParseCounts } from './stream/parse-stage';
 export { DedupeStage, DedupeStageOptions } from './stream/dedupe-stage';
+export { Deduper, DedupeOutput } from './dedupe/deduper';
+export { feedDescriptors, ByteConsumer } from './stream/fd-feed';
 
 export { resolveDbConfig, parseDbUrl, describeDb, DbConfig } from './db/config';
 export { openClient, SqlClient } from './db/client';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { canMakeNonBlocking, runNonBlocking } from './helpers/nonblocking';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'lmod-dedupe.js');
@@ -149,6 +150,18 @@ describe('lmod-dedupe: exact de-duplication', () => {
     const r = run(['--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /lmod-parse \/var\/log\/lmod\/lmod.log-\*.gz \| lmod-dedupe \| lmod-load/);
+  });
+
+  test('stdin and stdout that another process made non-blocking: every kept record arrives, in order, exit 0', (t) => {
+    if (!canMakeNonBlocking()) return t.skip('python3 is not installed');
+    const record = (i: number): string =>
+      `{"time":"2023-04-27T07:22:57.${String(i % 1e6).padStart(6, '0')}Z","user":"u${i % 5000}","module":"gcc/12","name":"gcc","version":"12","path":null,"host":"n1","jobid":null,"userload":true}\n`;
+    // 150,000 records, every tenth one a repeat of the one before it: 10 MB through each pipe.
+    writeFileSync(join(tmp, 'nonblocking.ndjson'), Array.from({ length: 150000 }, (_, i) => record(i % 10 === 9 ? i - 1 : i)).join(''));
+    const r = runNonBlocking(BIN, ['-q'], 'nonblocking.ndjson', 'out.ndjson', tmp);
+    assert.deepEqual(r, { statuses: '0 0 0', stderr: '' });
+    const expected = Array.from({ length: 150000 }, (_, i) => i).filter((i) => i % 10 !== 9).map(record).join('');
+    assert.equal(readFileSync(join(tmp, 'out.ndjson'), 'utf8'), expected);
   });
 
   test('a reader that goes away ends the run quietly with 0', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { logLines } from '../bench/generate';
+import { canMakeNonBlocking, runNonBlocking } from './helpers/nonblocking';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'lmod-parse.js');
@@ -271,17 +272,11 @@ test('lmod-parse big.log | head -1 exits 0 with nothing on stderr', () => {
 });
 
 test('stdin and stdout that another process made non-blocking: every record arrives, in order, exit 0', (t) => {
-  // Node's children always get blocking stdio (libuv resets it), so python3 sets the flag and execs lmod-parse.
-  if (spawnSync('python3', ['--version']).status !== 0) return t.skip('python3 is not installed');
-  const lines = [...logLines({ lines: 100000, seed: 5, variety: true })].join('\n') + '\n';
-  writeFileSync(join(TMP, 'nonblocking.log'), lines);
+  if (!canMakeNonBlocking()) return t.skip('python3 is not installed');
+  writeFileSync(join(TMP, 'nonblocking.log'), [...logLines({ lines: 100000, seed: 5, variety: true })].join('\n') + '\n');
   const expected = lmodParse(['-q', 'nonblocking.log']);
-  const nonBlocking = `python3 -c "import os, sys; os.set_blocking(0, False); os.set_blocking(1, False); os.execv('${process.execPath}', ['node', '${BIN}', '-q'])"`;
-  // The writer and reader around it are slow to start, so its stdin is empty and its stdout full at times.
-  const script = `(sleep 0.2; cat nonblocking.log) | ${nonBlocking} | (sleep 0.5; cat) > out.ndjson; echo "status \${PIPESTATUS[*]}"`;
-  const r = spawnSync('bash', ['-c', script], { cwd: TMP, encoding: 'utf8' });
-  assert.equal(r.stdout.trim(), 'status 0 0 0', r.stderr);
-  assert.equal(r.stderr, '');
+  const r = runNonBlocking(BIN, ['-q'], 'nonblocking.log', 'out.ndjson', TMP);
+  assert.deepEqual(r, { statuses: '0 0 0', stderr: '' });
   assert.equal(readFileSync(join(TMP, 'out.ndjson'), 'utf8'), expected.stdout);
   assert.equal(expected.stdout.split('\n').length > 90000, true);
 });

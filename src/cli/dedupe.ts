@@ -1,15 +1,18 @@
-import { pipeline } from 'node:stream/promises';
+import { isatty } from 'node:tty';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
 import { parseDuration, PERIODS } from '../dedupe/time';
-import { DedupeStage } from '../stream/dedupe-stage';
-import { describeInputError, feedRawInputs } from '../stream/feed';
-import { inputNames } from '../stream/input';
+import { DedupeOutput, Deduper } from '../dedupe/deduper';
+import { writevAll } from '../stream/fd';
+import { ByteConsumer, feedDescriptors } from '../stream/fd-feed';
+import { describeInputError } from '../stream/feed';
+import { DEFAULT_CHUNK, inputNames } from '../stream/input';
 import { MAX_RECORD_LINE } from '../stream/lines';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs } from './program';
 import { Progress, summaryLine } from './progress';
+import { toStderr } from './stderr';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-dedupe';
@@ -45,11 +48,11 @@ export async function dedupe(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'no summary on stderr');
   parseArgs(program, argv);
   const options = program.opts<DedupeCliOptions>();
-  const diagnostics = new Diagnostics(PROGRAM, options.maxErrors);
+  const diagnostics = new Diagnostics(PROGRAM, options.maxErrors, toStderr);
 
-  let stage: DedupeStage;
+  let deduper: Deduper;
   try {
-    stage = new DedupeStage({
+    deduper = new Deduper({
       key: options.key,
       per: options.per,
       windowMicros: options.window,
@@ -62,24 +65,19 @@ export async function dedupe(argv: string[]): Promise<number> {
     throw new CliError(`${PROGRAM}: ${(err as Error).message}`, EXIT_FATAL);
   }
 
-  const progress = new Progress(PROGRAM, () => stage.stats.in, 'records', !options.quiet && process.stderr.isTTY === true);
+  const progress = new Progress(PROGRAM, () => deduper.stats.in, 'records', !options.quiet && isatty(2));
   try {
-    const output = pipeline(stage, process.stdout);
-    const feeding = feedRawInputs(inputNames(program.args), stage, (name, err) =>
-      diagnostics.message(`${name}: ${describeInputError(err)}`),
-    ).then((failed) => {
-      stage.end();
-      return failed;
-    });
-    const [failed] = await Promise.all([feeding, output]);
+    const consumer = dedupeToStdout(deduper);
+    const failed = await feedDescriptors(inputNames(program.args), consumer, (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`), DEFAULT_CHUNK);
+    consumer.finish();
     progress.stop();
-    const { stats } = stage;
+    const { stats } = deduper;
     if (!options.quiet) {
       const counts: [string, number][] = [['records in', stats.in], [options.count ? 'keys out' : 'out', stats.out]];
       if (!options.count) counts.push(['dropped as duplicates', stats.duplicates]);
       counts.push(['rejected', stats.rejected]);
       if (stats.late > 0) counts.push([options.count ? 'too late to count' : 'too late to check', stats.late]);
-      process.stderr.write(summaryLine(PROGRAM, counts, progress.seconds(), ['records', stats.in]));
+      toStderr(summaryLine(PROGRAM, counts, progress.seconds(), ['records', stats.in]));
     }
     // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
     if (failed > 0) return EXIT_FATAL;
@@ -89,6 +87,29 @@ export async function dedupe(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The Deduper between readSync and writev on stdout: kept records go out as slices of the
+ * read buffer, before it is read into again; also the ones kept before a line that stopped
+ * the run (--max-errors).
+ */
+function dedupeToStdout(deduper: Deduper): ByteConsumer & { finish(): void } {
+  const out: DedupeOutput = [];
+  const step = (work: () => void): void => {
+    try {
+      work();
+    } finally {
+      if (out.length > 0) writevAll(1, out.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+      out.length = 0;
+    }
+  };
+  return {
+    write: (source, bytes) => step(() => deduper.raw({ source, bytes }, out)),
+    end: (source) => step(() => deduper.raw({ source, bytes: null }, out)),
+    flush: () => {},
+    finish: () => step(() => deduper.finish(out)),
+  };
+}
+
 export function main(): void {
-  runCli(PROGRAM, dedupe);
+  runCli(PROGRAM, dedupe, { ownsStdout: true });
 }

@@ -3,29 +3,22 @@ import { isatty } from 'node:tty';
 import { InvalidArgumentError } from 'commander';
 import { zoneConverter } from '../parse/header-time';
 import { LogParser } from '../parse/log-parser';
-import { writeAll } from '../stream/fd';
-import { feedParser } from '../stream/fd-feed';
+import { feedDescriptors } from '../stream/fd-feed';
 import { FdSink } from '../stream/fd-sink';
 import { describeInputError } from '../stream/feed';
 import { inputNames } from '../stream/input';
 import { DEFAULT_MAX_LINE } from '../stream/lines';
 import { Diagnostics } from './diagnostics';
-import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
+import { EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
 import { Progress, summaryLine } from './progress';
+import { toStderr } from './stderr';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-parse';
 /** Bytes read at a time, straight into WebAssembly memory. */
 const READ_CHUNK = 256 * 1024;
 const STDOUT = 1;
-const STDERR = 2;
-
-/**
- * stderr written like stdout, with writeSync: making process.stderr would turn a pipe
- * non-blocking, and with `2>&1` that pipe is stdout's too.
- */
-const toStderr = (text: string): void => writeAll(STDERR, Buffer.from(text));
 
 interface Options {
   tag?: RegExp;
@@ -99,16 +92,20 @@ async function run(argv: string[]): Promise<number> {
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });
   const sink = new FdSink(STDOUT);
-  const progress = new Progress(PROGRAM, () => parser.counts.lines, 'lines', !options.quiet && isatty(STDERR));
+  const progress = new Progress(PROGRAM, () => parser.counts.lines, 'lines', !options.quiet && isatty(2));
   const onInputError = (name: string, err: Error): void => diagnostics.message(`${name}: ${describeInputError(err)}`);
   let failedInputs: number;
   try {
-    failedInputs = await feedParser(inputNames(program.args), parser, sink, onInputError, READ_CHUNK);
+    const consumer = {
+      write: (source: string, bytes: Buffer) => parser.write(source, bytes, sink),
+      read: (source: string, read: (into: Uint8Array) => number, size: number) => parser.read(source, read, size, sink),
+      end: () => parser.end(sink),
+      flush: () => sink.flush(),
+    };
+    failedInputs = await feedDescriptors(inputNames(program.args), consumer, onInputError, READ_CHUNK);
   } catch (err) {
-    // The reader went away (`lmod-parse big.log | head`): a quiet exit 0, as with any filter.
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') throw new CliError('', EXIT_OK);
-    // What came before the line that stopped the run (--max-errors) still goes out.
-    sink.flush();
+    // What came before the line that stopped the run (--max-errors) still goes out; EPIPE: the reader went away.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') sink.flush();
     throw err;
   } finally {
     progress.stop();

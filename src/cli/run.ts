@@ -7,8 +7,8 @@ function isBrokenPipe(err: unknown): boolean {
 
 export interface RunOptions {
   /**
-   * main writes fd 1 itself (and turns EPIPE into a quiet exit): process.stdout is not
-   * touched, since making it would set a pipe non-blocking.
+   * main writes fd 1 itself: process.stdout is not touched, since making it would set a
+   * pipe non-blocking, and an EPIPE that main throws is the reader going away.
    */
   ownsStdout?: boolean;
 }
@@ -40,7 +40,7 @@ export function runCli(program: string, main: (argv: string[]) => Promise<number
     },
     (err: unknown) => {
       settled = true;
-      if (isBrokenPipe(err) && process.stdout.destroyed) process.exit(EXIT_OK);
+      if (isBrokenPipe(err) && (options.ownsStdout === true || process.stdout.destroyed)) process.exit(EXIT_OK);
       if (err instanceof CliError) {
         if (err.message !== '') process.stderr.write(`${err.message}\n`);
         process.exitCode = err.exitCode;

@@ -1,10 +1,26 @@
 import { closeSync, openSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { LogParser } from '../parse/log-parser';
-import type { FdSink } from './fd-sink';
 import { readSome } from './fd';
 import { DEFAULT_CHUNK, displayName } from './input';
+
+/**
+ * What takes the inputs' bytes, synchronously. Its output is written before each call
+ * returns or at `flush`, so the reader's buffer can be reused.
+ */
+export interface ByteConsumer {
+  /** An input's next bytes, in any chunking. */
+  write(source: string, bytes: Buffer): void;
+  /**
+   * Optional: lets `read` put up to `size` of an input's next bytes straight into the
+   * consumer's own memory; returns what `read` returned (how many, 0 at the end).
+   */
+  read?(source: string, read: (into: Uint8Array) => number, size: number): number;
+  /** The end of an input, read whole or not. */
+  end(source: string): void;
+  /** Called after each read, before the next one may block: output held back goes out. */
+  flush(): void;
+}
 
 /** The event loop's turn between reads: timers (the progress line) and signals run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -12,21 +28,19 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 /**
- * Reads the named inputs in order into a LogParser (`-` is stdin) and writes its NDJSON to
- * the sink: plain bytes with readSync straight into its WebAssembly memory, gzip (found by
- * its magic bytes) through zlib. The sink is flushed after each read. An input that cannot
- * be opened or read to its end is reported and the next one read; an error of the parser
- * or the sink (--max-errors, EPIPE) ends the feed. Resolves with the number of inputs that
- * failed.
+ * Reads the named inputs in order (`-` is stdin) with readSync into the consumer: no
+ * stream buffers and no fresh memory per chunk, which costs a filter more than its own
+ * work. gzip (found by its magic bytes) goes through zlib. An input that cannot be opened
+ * or read to its end is reported and the next one read; an error of the consumer
+ * (--max-errors, EPIPE) ends the feed. Resolves with the number of inputs that failed.
  */
-export async function feedParser(
+export async function feedDescriptors(
   names: string[],
-  parser: LogParser,
-  sink: FdSink,
+  consumer: ByteConsumer,
   onInputError: (name: string, err: Error) => void,
   chunkSize: number,
 ): Promise<number> {
-  const head = Buffer.allocUnsafe(chunkSize);
+  const buffer = Buffer.allocUnsafe(chunkSize);
   let failed = 0;
   for (const arg of names) {
     const source = displayName(arg);
@@ -34,7 +48,7 @@ export async function feedParser(
     let inputError: Error | undefined;
     try {
       fd = arg === '-' ? 0 : openSync(arg, 'r');
-      inputError = await feedOne(parser, source, fd, head, sink);
+      inputError = await feedOne(consumer, source, fd, buffer);
     } catch (err) {
       // Only opening throws here; feedOne returns its input's errors.
       if (fd !== undefined) throw err;
@@ -46,14 +60,14 @@ export async function feedParser(
       failed++;
       onInputError(source, inputError);
     }
-    parser.end(sink);
-    sink.flush();
+    consumer.end(source);
+    consumer.flush();
   }
   return failed;
 }
 
-/** One opened input: its read error if it could not be read to its end; parser and sink errors are thrown. */
-async function feedOne(parser: LogParser, source: string, fd: number, head: Buffer, sink: FdSink): Promise<Error | undefined> {
+/** One opened input: its read error if it could not be read to its end; the consumer's errors are thrown. */
+async function feedOne(consumer: ByteConsumer, source: string, fd: number, buffer: Buffer): Promise<Error | undefined> {
   let readError: Error | undefined;
   const read = (into: Uint8Array): number => {
     try {
@@ -66,16 +80,20 @@ async function feedOne(parser: LogParser, source: string, fd: number, head: Buff
   // At least two bytes, or the whole input, to tell gzip by.
   let headLength = 0;
   for (;;) {
-    const got = read(head.subarray(headLength));
+    const got = read(buffer.subarray(headLength));
     headLength += got;
     if (got === 0 || headLength >= 2) break;
   }
   if (readError !== undefined) return readError;
-  const first = head.subarray(0, headLength);
-  if (isGzip(first)) return feedGzip(parser, source, fd, first, sink);
-  parser.write(source, first, sink);
-  for (let count = headLength; ; count = parser.read(source, read, head.length, sink)) {
-    sink.flush();
+  if (isGzip(buffer.subarray(0, headLength))) return feedGzip(consumer, source, fd, Buffer.from(buffer.subarray(0, headLength)));
+  consumer.write(source, buffer.subarray(0, headLength));
+  const next = consumer.read?.bind(consumer) ?? ((name: string, reader: (into: Uint8Array) => number, size: number): number => {
+    const count = reader(buffer.subarray(0, size));
+    if (count > 0) consumer.write(name, buffer.subarray(0, count));
+    return count;
+  });
+  for (let count = headLength; ; count = next(source, read, buffer.length)) {
+    consumer.flush();
     // A read may block for as long as the writer upstream waits; the progress line is drawn in these turns.
     await turn();
     if (count === 0) break;
@@ -84,7 +102,7 @@ async function feedOne(parser: LogParser, source: string, fd: number, head: Buff
 }
 
 /** The rest of a gzip input, whose first bytes are `head`, inflated by zlib's stream. */
-async function feedGzip(parser: LogParser, source: string, fd: number, head: Buffer, sink: FdSink): Promise<Error | undefined> {
+async function feedGzip(consumer: ByteConsumer, source: string, fd: number, head: Buffer): Promise<Error | undefined> {
   // Not fs.createReadStream: destroying it closes the descriptor, which is stdin's or the caller's to close.
   const raw = new Readable({
     read(): void {
@@ -99,7 +117,7 @@ async function feedGzip(parser: LogParser, source: string, fd: number, head: Buf
   });
   const gunzip = createGunzip({ chunkSize: DEFAULT_CHUNK });
   raw.on('error', (err) => gunzip.destroy(err));
-  gunzip.write(Buffer.from(head));
+  gunzip.write(head);
   raw.pipe(gunzip);
   const chunks = gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
@@ -111,8 +129,8 @@ async function feedGzip(parser: LogParser, source: string, fd: number, head: Buf
         return err as Error;
       }
       if (next.done === true) return undefined;
-      parser.write(source, next.value, sink);
-      sink.flush();
+      consumer.write(source, next.value);
+      consumer.flush();
     }
   } finally {
     raw.destroy();

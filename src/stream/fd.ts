@@ -1,4 +1,4 @@
-import { readSync, writeSync } from 'node:fs';
+import { readSync, writeSync, writevSync } from 'node:fs';
 
 /**
  * Synchronous reads and writes on a file descriptor, for a filter whose own work is the
@@ -38,5 +38,27 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
     } catch (err) {
       if (!retryable(err)) throw err;
     }
+  }
+}
+
+/**
+ * Writes all the pieces in order, with as few syscalls as writev allows. A write may take
+ * only some of them (a full pipe; libuv passes at most IOV_MAX, 1024, at a time): the rest
+ * is written next.
+ */
+export function writevAll(fd: number, pieces: Uint8Array[]): void {
+  let rest = pieces;
+  while (rest.length > 0) {
+    let written: number;
+    try {
+      written = writevSync(fd, rest);
+    } catch (err) {
+      if (!retryable(err)) throw err;
+      continue;
+    }
+    let done = 0;
+    for (; done < rest.length && written >= rest[done].length; done++) written -= rest[done].length;
+    rest = rest.slice(done);
+    if (written > 0) rest[0] = rest[0].subarray(written);
   }
 }

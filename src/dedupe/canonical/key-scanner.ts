@@ -26,6 +26,8 @@ export class KeyScanner {
   private inputCapacity = 0;
   /** The last scan's results: four words a line (see scan()). */
   private results = new Uint32Array(0);
+  /** Lines of the last scan. */
+  lines = 0;
 
   private constructor(fields: number[]) {
     ({ exports: this.wasm, base: this.base } = instantiate<KeysExports>(KEYS_WASM_BASE64));
@@ -66,10 +68,11 @@ export class KeyScanner {
       at = input + results[4 * (lines - 1)] + 1;
     }
     this.results = results;
+    this.lines = lines;
     return results;
   }
 
-  /** Room for `length` input bytes and one scan's results. */
+  /** Room for `length` input bytes and one scan's results (keys.c reads up to 16 bytes past the input: into them). */
   private reserve(length: number): void {
     if (length <= this.inputCapacity) return;
     const capacity = Math.max(length, 2 * this.inputCapacity);

@@ -10,10 +10,14 @@
 
 typedef uint8_t u8;
 typedef uint32_t u32;
+typedef uint64_t u64;
 
-/* The fields of lmod-parse's layout, in its order; a key names them by index. */
-static const char *const NAMES[9] = {"time", "user", "module", "name", "version", "path", "host", "jobid", "userload"};
-static const u8 NAME_LENGTHS[9] = {4, 4, 6, 4, 7, 4, 4, 5, 8};
+/*
+ * The fields of lmod-parse's layout, in its order, as a key names them by index: what comes
+ * before each value.
+ */
+static const char PREFIXES[9][16] = {"{\"time\":", ",\"user\":", ",\"module\":", ",\"name\":", ",\"version\":", ",\"path\":", ",\"host\":", ",\"jobid\":", ",\"userload\":"};
+static const u8 PREFIX_LENGTHS[9] = {8, 8, 10, 8, 11, 8, 8, 9, 12};
 
 /* The key: field indices in key order. Set by the caller through key_fields() and key_length. */
 static u8 key[16];
@@ -35,11 +39,32 @@ static int starts(const u8 *p, const u8 *e, const char *text, u32 n) {
   return 1;
 }
 
+static u64 load64(const void *p) {
+  u64 v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
+/*
+ * Whether field f's prefix (8 to 12 bytes) is at q, compared a word at a time. It may read
+ * 16 bytes from q, past the line's end: the caller's memory has room after the input, and
+ * a prefix holds no `\n`, so it never matches across a line's end.
+ */
+static int prefix_at(const u8 *q, int f) {
+  const char *t = PREFIXES[f];
+  u32 n = PREFIX_LENGTHS[f];
+  u64 tail = n == 8 ? 0 : (load64(q + 8) ^ load64(t + 8)) & ((1ull << (8 * (n - 8))) - 1);
+  return ((load64(q) ^ load64(t)) | tail) == 0;
+}
+
+/* The bytes a plain string holds: printable ASCII but `"` and `\\`. Not `\n`, so a scan stops at the line's end. */
+static u8 plain[256];
+
 /* A JSON value of the layout at p: a string of printable ASCII without `"` or `\`, or a literal. */
 static const u8 *read_value(const u8 *p, const u8 *e, struct value *v) {
   if (p < e && *p == '"') {
     const u8 *q = ++p;
-    while (q < e && *q >= 0x20 && *q <= 0x7e && *q != '"' && *q != '\\') q++;
+    while (plain[*q]) q++;
     if (q >= e || *q != '"') return 0;
     v->kind = STRING, v->start = p, v->end = q;
     return q + 1;
@@ -57,13 +82,32 @@ static int digits(const u8 *p, int n) {
 }
 
 /* parseRecordTime of src/dedupe/time.ts: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, a real date and time. */
-static int valid_time(const struct value *v) {
-  static const char EXPECTED[] = "0000-00-00T00:00:00.000000Z";
-  if (v->kind != STRING || v->end - v->start != 27) return 0;
-  for (int i = 0; i < 27; i++) {
-    u8 c = v->start[i];
-    if (EXPECTED[i] == '0' ? c < '0' || c > '9' : c != (u8)EXPECTED[i]) return 0;
+static const char TIME_LAYOUT[] = "0000-00-00T00:00:00.000000Z";
+/* The layout as four overlapping words (bytes 0, 8, 16 and 19 on), and per byte what to add so that a wrong byte sets its top bit. */
+static const u8 TIME_WORDS[4] = {0, 8, 16, 19};
+static u64 time_template[4], time_add[4];
+
+static int tables_ready;
+
+static void init_tables(void) {
+  for (int c = 0x20; c <= 0x7e; c++) plain[c] = c != '"' && c != '\\';
+  for (int w = 0; w < 4; w++) {
+    for (int i = 0; i < 8; i++) {
+      u8 c = (u8)TIME_LAYOUT[TIME_WORDS[w] + i];
+      time_template[w] |= (u64)c << (8 * i);
+      /* A digit byte XOR '0' is 0-9, and above 9 wrong; any other byte must be equal. */
+      time_add[w] |= (u64)(c == '0' ? 0x7f - 9 : 0x7f) << (8 * i);
+    }
   }
+  tables_ready = 1;
+}
+
+static int valid_time(const struct value *v) {
+  if (v->kind != STRING || v->end - v->start != 27) return 0;
+  /* The value is printable ASCII, so each byte XOR its template byte is below 0x80 and the additions do not carry. */
+  u64 wrong = 0;
+  for (int w = 0; w < 4; w++) wrong |= ((load64(v->start + TIME_WORDS[w]) ^ time_template[w]) + time_add[w]) & 0x8080808080808080ull;
+  if (wrong) return 0;
   int year = digits(v->start, 4), month = digits(v->start + 5, 2), day = digits(v->start + 8, 2);
   int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
   int days = month == 2 ? 28 + leap : month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
@@ -102,26 +146,23 @@ static void text(const u8 *s, u32 n) {
 }
 
 /*
- * For each complete line of [in, end) (each ends with `\n`), four words at results: the
- * offset of its `\n` from origin, 1 when the line is in the layout (then the hash follows)
- * else 0, and the hash's high and low words. Stops after max_lines lines; returns how many
- * it did.
+ * For each complete line of [in, end) (each ends with `\n`, which also ends every scan of a
+ * string before end), four words at results: the offset of its `\n` from origin, 1 when the
+ * line is in the layout (then the hash follows) else 0, and the hash's high and low words.
+ * Stops after max_lines lines; returns how many it did. Reads up to 16 bytes past end.
  */
 u32 scan(u32 origin, u32 in, u32 end, u32 results, u32 max_lines) {
   const u8 *p = (const u8 *)in, *e = (const u8 *)end;
   u32 *out = (u32 *)results;
   u32 lines = 0;
+  if (!tables_ready) init_tables();
   while (p < e && lines < max_lines) {
     const u8 *q = p;
     struct value values[9];
-    int ok = q < e && *q++ == '{';
+    int ok = 1;
     for (int f = 0; ok && f < 9; f++) {
-      ok = q < e && *q++ == (f == 0 ? '"' : ',');
-      if (ok && f > 0) ok = q < e && *q++ == '"';
-      ok = ok && starts(q, e, NAMES[f], NAME_LENGTHS[f]);
-      if (ok) q += NAME_LENGTHS[f];
-      ok = ok && starts(q, e, "\":", 2);
-      if (ok) q = read_value(q + 2, e, &values[f]);
+      ok = prefix_at(q, f);
+      if (ok) q = read_value(q + PREFIX_LENGTHS[f], e, &values[f]);
       ok = ok && q != 0;
     }
     ok = ok && q < e && *q == '}' && q + 1 < e && q[1] == '\n';
