@@ -12,6 +12,8 @@ import { fmt, measure, shellQuote } from './measure';
  * The rows are generated directly (seeded): ~2,000 users and ~3,000 modules with Zipf-like
  * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them. The SQLite
  * file is kept in BENCH_DIR for the next run; the MySQL database is dropped at the end.
+ * Whole-table `modules` is timed once with the summaries out of date (from the loads), then
+ * `lmod-load summarize`, then every report.
  */
 const ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 5_000_000);
 const SEED = 7;
@@ -217,6 +219,16 @@ async function scanFloor(config: DbConfig): Promise<string> {
   }
 }
 
+/** As a load that added rows leaves them: the loads' generation moved past the summaries'. */
+async function makeSummariesStale(config: DbConfig): Promise<void> {
+  const client = await openClient(config);
+  try {
+    await client.run("UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'");
+  } finally {
+    await client.close();
+  }
+}
+
 function timeReport(db: string, args: string): { seconds: number; rss: number } {
   const format = args.includes('--format') ? '' : ' --format ndjson';
   const m = measure([`node bin/lmod-report.js --db ${shellQuote(db)}${format} ${args}`]);
@@ -264,13 +276,21 @@ async function main(): Promise<void> {
     ];
     // Caches are warm from the inserts; one run each, the whole CLI (node start-up included).
     process.stdout.write(`${'report'.padEnd(42)}${targets.map(([t]) => `${t} s (RSS MB)`.padStart(18)).join('')}\n`);
-    for (const [label, args] of cases(inventory)) {
-      const cells = targets.map(([, db]) => {
-        const { seconds, rss } = timeReport(db, args);
-        return `${seconds.toFixed(2)} (${fmt(rss)})`.padStart(18);
-      });
-      process.stdout.write(`${label.padEnd(42)}${cells.join('')}\n`);
-    }
+    const row = (label: string, cell: (db: string) => string): void => {
+      process.stdout.write(`${label.padEnd(42)}${targets.map(([, db]) => cell(db).padStart(18)).join('')}\n`);
+    };
+    const reportCell = (args: string) => (db: string): string => {
+      const { seconds, rss } = timeReport(db, args);
+      return `${seconds.toFixed(2)} (${fmt(rss)})`;
+    };
+    // What a whole-table report costs when the summaries are out of date (it reads the loads), then summarize.
+    for (const [, url] of targets) await makeSummariesStale(parseDbUrl(url));
+    row('modules, summaries out of date', reportCell('modules'));
+    row('lmod-load summarize', (db) => {
+      const m = measure([`node bin/lmod-load.js summarize --quiet --db ${shellQuote(db)}`]);
+      return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
+    });
+    for (const [label, args] of cases(inventory)) row(label, reportCell(args));
     const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
     process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
   } finally {

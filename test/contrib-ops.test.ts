@@ -255,6 +255,7 @@ test("the service's command line loads yesterday's archive into the SQLite defau
     assert.equal(first.stdout, '');
     assert.match(first.stderr, /^lmod-parse: 5 lines, 4 records, 1 skipped, 0 malformed in /m);
     assert.match(first.stderr, /^lmod-load: 3 read, 3 new, 0 already present, 0 rejected in /m);
+    assert.match(first.stderr, /^lmod-load: sqlite:\.\/lmod_tracking\.sqlite: summaries stored \(/m);
     assert.deepEqual(sqliteRows(join(workDir, 'lmod_tracking.sqlite')), DAY1_ROWS);
 
     const again = runService({ bin, logs, envFile, workDir });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openClient } from '../src/db/client';
@@ -230,13 +231,38 @@ function cases(): [string, string[], unknown[]][] {
   ];
 }
 
+/** Whole-table reports without exact rows above: summarized, they must give what the loads give. */
+const SUMMARIZED_AS_LOADS = [
+  ['modules', '--userload-only'],
+  ['modules', '--by', 'version', '--userload-only', '--sort', 'loads'],
+  ['users', '--sort', 'modules', '--userload-only'],
+  ['stale', '--older-than', '1d', '--userload-only'],
+  ['trend', '--every', 'day'],
+  ['trend', '--every', 'week', '--userload-only'],
+];
+
+async function reportNdjson(url: string, args: string[]): Promise<unknown[]> {
+  const r = await report(['--db', url, '--format', 'ndjson', ...args]);
+  assert.equal(r.stderr, '', args.join(' '));
+  assert.equal(r.code, 0, args.join(' '));
+  return ndjson(r.stdout);
+}
+
 async function reportsOn(target: Target): Promise<void> {
   await loadFixture(target.url);
-  for (const [name, args, expected] of cases()) {
-    const r = await report(['--db', target.url, '--format', 'ndjson', ...args]);
-    assert.equal(r.stderr, '', name);
-    assert.equal(r.code, 0, name);
-    assert.deepEqual(ndjson(r.stdout), expected, `${target.dialect}: ${name}`);
+  const fromLoads = [];
+  for (const args of SUMMARIZED_AS_LOADS) fromLoads.push(await reportNdjson(target.url, args));
+  // From the loads, then from the summaries: the same rows.
+  for (const summarized of [false, true]) {
+    if (summarized) {
+      const r = await run('lmod-load', ['summarize', '--db', target.url]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods rows\) in \d+\.\d\d s\n$/);
+    }
+    for (const [name, args, expected] of cases()) {
+      assert.deepEqual(await reportNdjson(target.url, args), expected, `${target.dialect}: ${name}${summarized ? ' (summarized)' : ''}`);
+    }
+    for (const [i, args] of SUMMARIZED_AS_LOADS.entries()) assert.deepEqual(await reportNdjson(target.url, args), fromLoads[i], `${args.join(' ')} (summarized)`);
   }
   // The library, as other Node programs use it.
   const client = await openClient(parseDbUrl(target.url));
@@ -251,6 +277,54 @@ async function reportsOn(target: Target): Promise<void> {
     await client.close();
   }
 }
+
+/**
+ * The summaries are read while current, and not once a load has added rows: a changed summary
+ * row shows, until one new load makes the reports read the loads again.
+ */
+async function summariesFollowLoads(target: Target): Promise<void> {
+  await loadFixture(target.url);
+  assert.equal((await run('lmod-load', ['summarize', '--quiet', '--db', target.url])).code, 0);
+  const client = await openClient(parseDbUrl(target.url));
+  try {
+    await client.run("UPDATE summary_packages SET loads = 999 WHERE name = 'intel'");
+  } finally {
+    await client.close();
+  }
+  const intel = async (): Promise<unknown> => (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
+  assert.deepEqual(await intel(), { ...mod('intel', 1, 1, 1, 1, '2023-06-15T10:00:00.000000', '2023-06-15T10:00:00.000000'), loads: 999 });
+  const dir = mkdtempSync(join(tmpdir(), 'lmod-summary-'));
+  try {
+    const erin = join(dir, 'erin.ndjson');
+    writeFileSync(erin, '{"time":"2024-04-01T10:00:00.000000Z","user":"erin","module":"intel/2023.1","name":"intel","version":"2023.1","path":null,"host":"node9","jobid":null,"userload":true}\n');
+    for (const expectedNew of ['1 new', '0 new']) {
+      const r = await run('lmod-load', ['--db', target.url, erin]);
+      assert.match(r.stderr, new RegExp(`: 1 read, ${expectedNew},`));
+      assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, '2023-06-15T10:00:00.000000', '2024-04-01T10:00:00.000000'));
+    }
+    const summarized = await run('lmod-load', ['--summarize', '--db', target.url, erin]);
+    assert.match(summarized.stderr, /: 1 read, 0 new, 1 already present, 0 rejected in .*\n.*: summaries stored \(/);
+    assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, '2023-06-15T10:00:00.000000', '2024-04-01T10:00:00.000000'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('summaries: read while current, not once a load added rows, on SQLite and MySQL/MariaDB', async (t) => {
+  const sqlite = await sqliteTarget();
+  try {
+    await summariesFollowLoads(sqlite);
+  } finally {
+    await sqlite.drop();
+  }
+  const mysql = await mysqlTarget('summaries');
+  if (mysql === null) return t.skip(SKIP_NOTICE);
+  try {
+    await summariesFollowLoads(mysql);
+  } finally {
+    await mysql.drop();
+  }
+});
 
 test('every report on SQLite: exact rows', async () => {
   const target = await sqliteTarget();

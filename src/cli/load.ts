@@ -4,6 +4,7 @@ import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { OpenedStore, openStore } from '../db/open-store';
 import { LoadFailure, LoadSink } from '../load/loader';
+import { summarize } from '../report/summarize';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
 import { describeInputError, feedInputs } from '../stream/feed';
 import { inputNames } from '../stream/input';
@@ -31,6 +32,7 @@ interface LoadOptions {
   quiet?: boolean;
   dryRun?: boolean;
   loadData: boolean;
+  summarize?: boolean;
 }
 
 function dbOptions(program: Command): Command {
@@ -46,6 +48,7 @@ function loadProgram(): Command {
     'lmod-load records.ndjson.gz --dry-run',
     'lmod-load migrate            # create or upgrade the schema first (MySQL)',
     'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
+    'lmod-load summarize          # store the whole-table reports after loading',
   ]);
   return dbOptions(program)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
@@ -55,6 +58,7 @@ function loadProgram(): Command {
     .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
+    .option('--summarize', 'after loading, store the whole-table reports as `lmod-load summarize` does')
     .option('-q, --quiet', 'no summary, no notices')
     .option('-n, --dry-run', 'validate only; do not connect to a database');
 }
@@ -68,19 +72,30 @@ function migrateProgram(): Command {
   return dbOptions(program).option('--sql', 'print the MySQL DDL on stdout instead of running it').option('-q, --quiet', 'no notice');
 }
 
+function summarizeProgram(): Command {
+  const program = newProgram(
+    `${PROGRAM} summarize`,
+    'Store the whole-table reports (lmod-report without filters, or with --userload-only only) so they answer at once; run after loading.',
+    ['lmod-load summarize', 'lmod-parse lmod.log | lmod-load --summarize   # the same after a load'],
+  );
+  return dbOptions(program).option('-q, --quiet', 'no notice');
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { migrate: runMigrate, summarize: runSummarize };
+
 export function main(): void {
   runCli(PROGRAM, async (argv) => {
-    const at = migrateAt(argv);
-    return at < 0 ? runLoad(argv) : runMigrate([...argv.slice(0, at), ...argv.slice(at + 1)]);
+    const at = subcommandAt(argv);
+    return at < 0 ? runLoad(argv) : SUBCOMMANDS[argv[at]]([...argv.slice(0, at), ...argv.slice(at + 1)]);
   });
 }
 
-/** Where `migrate` stands as the first operand (`lmod-load --db URL migrate` too), else -1. */
-function migrateAt(argv: string[]): number {
-  const at = argv.indexOf('migrate');
+/** Where a subcommand stands as the first operand (`lmod-load --db URL migrate` too), else -1. */
+function subcommandAt(argv: string[]): number {
+  const at = argv.findIndex((a) => Object.hasOwn(SUBCOMMANDS, a));
   if (at <= 0) return at;
   try {
-    return loadProgram().parseOptions(argv).operands[0] === 'migrate' ? at : -1;
+    return loadProgram().parseOptions(argv).operands[0] === argv[at] ? at : -1;
   } catch {
     return -1;
   }
@@ -122,6 +137,29 @@ async function runMigrate(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
+async function runSummarize(argv: string[]): Promise<number> {
+  const program = summarizeProgram();
+  parseArgs(program, argv);
+  const options = program.opts<{ db?: string; envFile?: string; quiet?: boolean }>();
+  const opened = await openStore(resolveConfig(options), 1).catch((err) => Promise.reject(asFatal(err)));
+  try {
+    await summarizeInto(opened, options.quiet === true);
+  } finally {
+    await opened.client.close();
+  }
+  return EXIT_OK;
+}
+
+/** Stores the summaries, with a notice of what and how long unless quiet. */
+async function summarizeInto(opened: OpenedStore, quiet: boolean): Promise<void> {
+  const started = process.hrtime.bigint();
+  const { rows } = await summarize(opened.client);
+  if (quiet) return;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const what = Object.entries(rows).map(([table, n]) => `${n} ${table.replace('summary_', '')}`).join(', ');
+  process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
+}
+
 async function runLoad(argv: string[]): Promise<number> {
   const program = loadProgram();
   parseArgs(program, argv);
@@ -136,7 +174,9 @@ async function runLoad(argv: string[]): Promise<number> {
     opened = await openStore(config, options.inFlight, options.loadData).catch((err) => Promise.reject(asFatal(err)));
   }
   try {
-    return await loadInputs(program.args, options, diagnostics, opened);
+    const code = await loadInputs(program.args, options, diagnostics, opened);
+    if (options.summarize === true && opened !== null && code !== EXIT_FATAL) await summarizeInto(opened, options.quiet === true);
+    return code;
   } finally {
     await opened?.client.close();
   }

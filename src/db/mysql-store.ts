@@ -3,7 +3,7 @@ import type { LoadRow } from '../load/validate';
 import type { MysqlClient } from './client';
 import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
-import { BatchResult, LoadStore, compareIdentity } from './store';
+import { BatchResult, BUMP_GENERATION, LoadStore, compareIdentity } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
 const LOOKUP_CHUNK = 500;
@@ -65,8 +65,24 @@ export class MysqlStore implements LoadStore {
       facts = this.facts(fresh)!;
     }
     facts.sort(compareIdentity);
-    const inserted = (this.loadData ? await this.loadFacts(facts) : null) ?? (await this.client.run(insertFacts(facts)));
+    const inserted = (this.loadData ? await this.loadFacts(facts) : null) ?? (await this.insertFacts(facts));
     return { inserted, present: rows.length - inserted };
+  }
+
+  /** The facts through one multi-row INSERT, in a transaction with the generation bump: the rows added. */
+  private insertFacts(facts: Fact[]): Promise<number> {
+    return this.client.withSession(async (session) => {
+      await session.query('START TRANSACTION');
+      try {
+        const inserted = await session.run(insertFacts(facts));
+        if (inserted > 0) await session.query(BUMP_GENERATION);
+        await session.query('COMMIT');
+        return inserted;
+      } catch (err) {
+        await session.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /**
@@ -85,6 +101,7 @@ export class MysqlStore implements LoadStore {
             await session.query('ROLLBACK');
             return null;
           }
+          if (affectedRows > 0) await session.query(BUMP_GENERATION);
           await session.query('COMMIT');
           return affectedRows;
         } catch (err) {

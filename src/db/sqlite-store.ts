@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { LoadRow } from '../load/validate';
 import type { SqliteClient } from './client';
 import { DIMENSIONS, Dimension, IdCache } from './dimensions';
-import { BatchResult, LoadStore } from './store';
+import { BatchResult, BUMP_GENERATION, LoadStore } from './store';
 
 interface DimensionStatements {
   dimension: Dimension;
@@ -36,7 +36,12 @@ export class SqliteStore implements LoadStore {
       'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) ' +
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time, user_id, host_id, module_id) DO NOTHING',
     );
-    this.transaction = db.transaction((rows: LoadRow[]) => this.insertRows(rows));
+    const bump = db.prepare(BUMP_GENERATION);
+    this.transaction = db.transaction((rows: LoadRow[]) => {
+      const inserted = this.insertRows(rows);
+      if (inserted > 0) bump.run();
+      return inserted;
+    });
   }
 
   async loadBatch(rows: LoadRow[]): Promise<BatchResult> {

@@ -31,3 +31,10 @@ export interface FactKey {
   hostId: number;
   moduleId: number;
 }
+
+/**
+ * Counts the transactions that added loads (migration 004), in the same transaction as the
+ * rows, so stored report summaries are known to be out of date the moment a load commits. The
+ * last statement before COMMIT: concurrent batches wait on this one row only for a commit.
+ */
+export const BUMP_GENERATION = "UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'";

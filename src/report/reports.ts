@@ -19,6 +19,15 @@ import {
   UserSort,
   usersQuery,
 } from './queries';
+import {
+  packagesSummaryQuery,
+  periodsSummaryQuery,
+  staleSummaryQuery,
+  summariesCurrent,
+  summaryVariant,
+  usersSummaryQuery,
+  versionsSummaryQuery,
+} from './summaries';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
@@ -72,7 +81,7 @@ async function loadsSource(client: QueryClient, userloadOnly: boolean): Promise<
 }
 
 /** The name globs of the filters turned into id lists (see IdFilters). */
-async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
+export async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
   return {
     source: await loadsSource(client, f.userloadOnly),
     since: f.since,
@@ -84,6 +93,12 @@ async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilter
   };
 }
 
+/** The stored summary variant that answers a report with these filters, or null: read the loads. */
+async function summaryFor(client: QueryClient, f: Filters): Promise<number | null> {
+  const variant = summaryVariant(f);
+  return variant !== null && (await summariesCurrent(client)) ? variant : null;
+}
+
 /** The id of the host row that stands for "no host", or null when there is none. */
 export async function blankHostId(client: QueryClient): Promise<number | null> {
   const rows = await client.query<{ id: unknown }>("SELECT id FROM hosts WHERE name = ''");
@@ -91,8 +106,11 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
 }
 
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
-  const ids = await resolveFilters(client, f);
-  const q = modulesQuery(ids, { ...o, blankHostId: await blankHostId(client) });
+  const variant = await summaryFor(client, f);
+  const q =
+    variant !== null
+      ? (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top)
+      : modulesQuery(await resolveFilters(client, f), { ...o, blankHostId: await blankHostId(client) });
   const head = o.by === 'version' ? [text('module'), text('name'), text('version')] : [text('name'), count('versions')];
   const columns = [...head, count('loads'), count('users'), count('hosts'), text('first_load', 'first load'), text('last_load', 'last load')];
   const what = o.by === 'version' ? 'module versions' : 'modules';
@@ -100,13 +118,14 @@ export async function modulesReport(client: QueryClient, f: Filters, o: Omit<Mod
 }
 
 export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {
-  const ids = await resolveFilters(client, f);
   if (f.users.length > 0) {
     const columns = [text('user'), text('module'), count('loads'), text('first_load', 'first load'), text('last_load', 'last load')];
-    return tableOf(client, userModulesQuery(ids, top), `Modules used by ${f.users.join(', ')}`, columns);
+    return tableOf(client, userModulesQuery(await resolveFilters(client, f), top), `Modules used by ${f.users.join(', ')}`, columns);
   }
+  const variant = await summaryFor(client, f);
+  const q = variant !== null ? usersSummaryQuery(variant, sort, top) : usersQuery(await resolveFilters(client, f), sort, top);
   const columns = [text('user'), count('loads'), count('modules'), text('first_load', 'first load'), text('last_load', 'last load')];
-  return tableOf(client, usersQuery(ids, sort, top), `Users by ${sort}`, columns);
+  return tableOf(client, q, `Users by ${sort}`, columns);
 }
 
 /** Whether a full name passes the --module globs (on the full name or the package name). */
@@ -144,8 +163,10 @@ export async function unusedReport(client: QueryClient, f: Filters, inventory: s
 /** `stale`: versions last loaded before the cutoff, optionally only those in an inventory. */
 export async function staleReport(client: QueryClient, f: Filters, cutoff: string, top: number | null, inventory: string[] | null): Promise<ReportTable> {
   const columns = [text('module'), text('name'), text('version'), count('loads'), count('users'), text('first_load', 'first load'), text('last_load', 'last load')];
-  const ids = await resolveFilters(client, f);
-  const table = await tableOf(client, staleQuery(ids, cutoff, inventory === null ? top : null), `Modules last loaded before ${isoTime(cutoff)}`, columns);
+  const limit = inventory === null ? top : null;
+  const variant = await summaryFor(client, f);
+  const q = variant !== null ? staleSummaryQuery(variant, cutoff, limit) : staleQuery(await resolveFilters(client, f), cutoff, limit);
+  const table = await tableOf(client, q, `Modules last loaded before ${isoTime(cutoff)}`, columns);
   if (inventory === null) return table;
   const installed = new Set(inventory);
   const rows = table.rows.filter((r) => installed.has(String(r.module)));
@@ -206,10 +227,23 @@ async function periodCounts(client: QueryClient, ids: IdFilters, start: string, 
  * chart's time axis has no holes) from --since (or the first load) to --until (or the last load).
  */
 export async function trendReport(client: QueryClient, f: Filters, every: Every): Promise<ReportTable> {
+  const variant = await summaryFor(client, f);
+  let rows: Record<string, Cell>[];
+  if (variant === null) {
+    rows = await trendRows(client, f, every);
+  } else {
+    const q = periodsSummaryQuery(variant, every);
+    rows = (await client.query<Row>(q.sql, q.params)).map((r) => ({ period: String(r.period), loads: Number(r.loads), users: Number(r.users) }));
+  }
+  return { title: `Loads and distinct users per ${every}`, columns: [text('period'), count('loads'), count('users')], rows };
+}
+
+/** trend's rows, counted from the loads. */
+export async function trendRows(client: QueryClient, f: Filters, every: Every): Promise<{ period: string; loads: number; users: number }[]> {
   const span = f.since !== null && f.until !== null ? null : await loadSpan(client, f);
   const firstTime = f.since ?? span?.first;
   const lastDay = f.until !== null ? lastDayBefore(f.until) : span?.last;
-  const rows: Record<string, Cell>[] = [];
+  const rows: { period: string; loads: number; users: number }[] = [];
   if (firstTime !== undefined && lastDay !== undefined) {
     const ids = await resolveFilters(client, f);
     const last = periodOf(lastDay, every);
@@ -218,5 +252,5 @@ export async function trendReport(client: QueryClient, f: Filters, every: Every)
       rows.push({ period: p, ...(await periodCounts(client, ids, `${p} 00:00:00.000000`, `${next} 00:00:00.000000`)) });
     }
   }
-  return { title: `Loads and distinct users per ${every}`, columns: [text('period'), count('loads'), count('users')], rows };
+  return rows;
 }

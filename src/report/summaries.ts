@@ -1,0 +1,67 @@
+import type { Every, Filters, ModuleSort, Query, UserSort } from './queries';
+
+/**
+ * The whole-table reports as `lmod-load summarize` stored them (migration 004), read instead of
+ * the loads when nothing was loaded since and the report has no filter but --userload-only: a
+ * few thousand rows instead of every load. The orders are the raw queries' orders, on the same
+ * columns, so both give the same rows in the same order.
+ */
+
+/** Which stored variant serves these filters, or null when they need the loads themselves. */
+export function summaryVariant(f: Filters): number | null {
+  const filtered = f.since !== null || f.until !== null || f.users.length > 0 || f.hosts.length > 0 || f.modules.length > 0;
+  return filtered ? null : f.userloadOnly ? 1 : 0;
+}
+
+/** Whether the stored summaries hold every committed load: their generation is the loads' one. */
+export async function summariesCurrent(client: { query<T>(sql: string, params?: unknown[]): Promise<T[]> }): Promise<boolean> {
+  let rows: { name: string; generation: unknown }[];
+  try {
+    rows = await client.query('SELECT name, generation FROM summary_state');
+  } catch (err) {
+    // A schema from before version 4 has no summaries.
+    if (/no such table|doesn't exist/i.test((err as Error).message)) return false;
+    throw err;
+  }
+  const generation = new Map(rows.map((r) => [r.name, String(r.generation)]));
+  return generation.has('loads') && generation.get('loads') === generation.get('summaries');
+}
+
+const limit = (top: number | null): string => (top === null ? '' : ` LIMIT ${top}`);
+
+export function packagesSummaryQuery(variant: number, sort: ModuleSort, top: number | null): Query {
+  const order = sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
+  return {
+    sql: `SELECT name, versions, loads, users, hosts, first_load, last_load FROM summary_packages WHERE userload_only = ? ORDER BY ${order}, name${limit(top)}`,
+    params: [variant],
+  };
+}
+
+export function versionsSummaryQuery(variant: number, sort: ModuleSort, top: number | null): Query {
+  const order = sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
+  return {
+    sql: `SELECT module, name, version, loads, users, hosts, first_load, last_load FROM summary_versions WHERE userload_only = ? ORDER BY ${order}, module${limit(top)}`,
+    params: [variant],
+  };
+}
+
+export function usersSummaryQuery(variant: number, sort: UserSort, top: number | null): Query {
+  const order = sort === 'loads' ? 'loads DESC, modules DESC' : 'modules DESC, loads DESC';
+  return {
+    sql: `SELECT user, loads, modules, first_load, last_load FROM summary_users WHERE userload_only = ? ORDER BY ${order}, user${limit(top)}`,
+    params: [variant],
+  };
+}
+
+export function staleSummaryQuery(variant: number, cutoff: string, top: number | null): Query {
+  return {
+    sql:
+      'SELECT module, name, version, loads, users, first_load, last_load FROM summary_versions ' +
+      `WHERE userload_only = ? AND last_load < ? ORDER BY last_load, module${limit(top)}`,
+    params: [variant, cutoff],
+  };
+}
+
+export function periodsSummaryQuery(variant: number, every: Every): Query {
+  return { sql: 'SELECT period, loads, users FROM summary_periods WHERE userload_only = ? AND every = ? ORDER BY period', params: [variant, every] };
+}
