@@ -74,8 +74,9 @@ function referenceTime(source: string): Date {
 }
 
 /**
- * lmod-parse reads and writes with synchronous calls on its descriptors rather than streams:
- * half the time of the same work through process.stdin and process.stdout (see the README).
+ * lmod-parse reads its descriptors with readSync and writes stdout with one write per read,
+ * rather than through streams: half the time of the same work through process.stdin and
+ * process.stdout (see the README).
  */
 async function run(argv: string[]): Promise<number> {
   const program = command();
@@ -103,9 +104,10 @@ async function run(argv: string[]): Promise<number> {
       flush: () => sink.flush(),
     };
     failedInputs = await feedDescriptors(inputNames(program.args), consumer, onInputError, READ_CHUNK);
+    await sink.end();
   } catch (err) {
     // What came before the line that stopped the run (--max-errors) still goes out; EPIPE: the reader went away.
-    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') sink.flush();
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') await sink.end();
     throw err;
   } finally {
     progress.stop();

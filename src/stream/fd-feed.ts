@@ -5,8 +5,8 @@ import { readSome } from './fd';
 import { DEFAULT_CHUNK, displayName } from './input';
 
 /**
- * What takes the inputs' bytes, synchronously. Its output is written before each call
- * returns or at `flush`, so the reader's buffer can be reused.
+ * What takes the inputs' bytes, synchronously. It is done with the bytes when each call
+ * returns (its output written or copied), so the reader's buffer can be reused.
  */
 export interface ByteConsumer {
   /** An input's next bytes, in any chunking. */
@@ -18,8 +18,8 @@ export interface ByteConsumer {
   read?(source: string, read: (into: Uint8Array) => number, size: number): number;
   /** The end of an input, read whole or not. */
   end(source: string): void;
-  /** Called after each read, before the next one may block: output held back goes out. */
-  flush(): void;
+  /** Called after each read, before the next one may block: output held back goes out (or starts to). */
+  flush(): void | Promise<void>;
 }
 
 /** The event loop's turn between reads: timers (the progress line) and signals run. */
@@ -61,7 +61,7 @@ export async function feedDescriptors(
       onInputError(source, inputError);
     }
     consumer.end(source);
-    consumer.flush();
+    await consumer.flush();
   }
   return failed;
 }
@@ -93,7 +93,7 @@ async function feedOne(consumer: ByteConsumer, source: string, fd: number, buffe
     return count;
   });
   for (let count = headLength; ; count = next(source, read, buffer.length)) {
-    consumer.flush();
+    await consumer.flush();
     // A read may block for as long as the writer upstream waits; the progress line is drawn in these turns.
     await turn();
     if (count === 0) break;
@@ -130,7 +130,7 @@ async function feedGzip(consumer: ByteConsumer, source: string, fd: number, head
       }
       if (next.done === true) return undefined;
       consumer.write(source, next.value);
-      consumer.flush();
+      await consumer.flush();
     }
   } finally {
     raw.destroy();

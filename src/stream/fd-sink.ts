@@ -1,37 +1,82 @@
+import { write } from 'node:fs';
 import type { NdjsonSink } from '../parse/log-parser';
-import { writeAll } from './fd';
 
-/** Text pieces gathered before a write: large enough that a log of only foreign formats is not a syscall per record. */
-const STAGING = 256 * 1024;
+/** Room for one read's NDJSON (256 KiB of log lines give about 330 KB); a larger one grows it. */
+const INITIAL_STAGING = 1 << 20;
 
 /**
- * NDJSON written straight to a file descriptor: WebAssembly output without a copy, the text
- * of other lines gathered in one reused buffer. `flush` before waiting for more input, so a
- * slow stream (`tail -f`) is passed on as it comes.
+ * NDJSON written to a file descriptor, one write per read, while the next read is converted:
+ * each `flush` starts writing what was gathered (in libuv's thread pool) into one of two
+ * reused buffers, after the previous write has finished. A pipe that is full then holds up
+ * the write, not the conversion. Views of WebAssembly memory are copied in at once.
  */
 export class FdSink implements NdjsonSink {
-  private readonly staging = Buffer.allocUnsafe(STAGING);
+  private buffers = [Buffer.allocUnsafe(INITIAL_STAGING), Buffer.allocUnsafe(INITIAL_STAGING)];
+  private current = 0;
   private staged = 0;
+  private writing: Promise<void> = Promise.resolve();
+  /** The failure of a write (EPIPE: the reader went away), thrown by the next flush. */
+  private failure: Error | null = null;
 
   constructor(private readonly fd: number) {}
 
   bytes(view: Uint8Array): void {
-    this.flush();
-    writeAll(this.fd, view);
+    this.room(view.length).set(view, this.staged);
+    this.staged += view.length;
   }
 
+  /** Text with one byte per character. */
   text(latin1: string): void {
-    if (this.staged + latin1.length > STAGING) {
-      this.flush();
-      if (latin1.length > STAGING) return writeAll(this.fd, Buffer.from(latin1, 'latin1'));
-    }
-    this.staged += this.staging.write(latin1, this.staged, 'latin1');
+    this.staged += this.room(latin1.length).write(latin1, this.staged, 'latin1');
   }
 
-  flush(): void {
+  /** Waits for the previous write, then starts writing what was gathered since. */
+  async flush(): Promise<void> {
+    await this.writing;
+    if (this.failure !== null) throw this.failure;
     if (this.staged === 0) return;
-    const staged = this.staged;
+    const bytes = this.buffers[this.current].subarray(0, this.staged);
+    this.current ^= 1;
     this.staged = 0;
-    writeAll(this.fd, this.staging.subarray(0, staged));
+    this.writing = writeAll(this.fd, bytes).catch((err: Error) => {
+      this.failure = err;
+    });
   }
+
+  /** Writes what is gathered and waits until all is written. */
+  async end(): Promise<void> {
+    await this.flush();
+    await this.writing;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** The current buffer, with room for `length` more bytes. */
+  private room(length: number): Buffer {
+    const buffer = this.buffers[this.current];
+    if (this.staged + length <= buffer.length) return buffer;
+    const grown = Buffer.allocUnsafe(Math.max(2 * buffer.length, this.staged + length));
+    buffer.copy(grown, 0, 0, this.staged);
+    this.buffers[this.current] = grown;
+    return grown;
+  }
+}
+
+/** Writes all of `bytes`; EAGAIN (a descriptor another process made non-blocking) is retried after a millisecond. */
+function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (at: number): void => {
+      write(fd, bytes, at, bytes.length - at, null, (err, written) => {
+        if (err !== null) {
+          if (err.code === 'EAGAIN' || err.code === 'EINTR') setTimeout(() => from(at), 1);
+          else reject(err);
+        } else if (at + written < bytes.length) {
+          from(at + written);
+        } else {
+          resolve();
+        }
+      });
+    };
+    if (bytes.length === 0) resolve();
+    else from(0);
+  });
 }
