@@ -1,7 +1,15 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
-/** Whether python3 is here: Node's children always get blocking stdio (libuv resets it), so python3 sets the flag. */
-export const canMakeNonBlocking = (): boolean => spawnSync('python3', ['--version']).status === 0;
+/**
+ * Whether python3 is here: Node's children always get blocking stdio (libuv resets it), so
+ * python3 sets the flag. In CI it must be (the test fails rather than skips).
+ */
+export function canMakeNonBlocking(): boolean {
+  const found = spawnSync('python3', ['--version']).status === 0;
+  if (!found && process.env.CI === 'true') assert.fail('python3 is needed in CI to make a pipe non-blocking');
+  return found;
+}
 
 /**
  * Runs `node BIN ARGS < input > output` with its stdin and stdout made non-blocking, as a
