@@ -80,6 +80,28 @@ export class MysqlClient implements SqlClient {
   }
 }
 
+/**
+ * Runs `body` in one transaction (MySQL: on one connection; SQLite: BEGIN IMMEDIATE, so
+ * writers queue) and commits, unless `keep` says no for its result or it throws: then the
+ * transaction is rolled back. Resolves with the body's result.
+ */
+export async function inTransaction<C extends SqlClient, T>(client: C, body: (tx: C) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+  const run = async (tx: C, begin: string): Promise<T> => {
+    await tx.run(begin);
+    let result: T;
+    try {
+      result = await body(tx);
+    } catch (err) {
+      await tx.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    await tx.run(keep(result) ? 'COMMIT' : 'ROLLBACK');
+    return result;
+  };
+  if (client instanceof MysqlClient) return client.withSession((session) => run(session as unknown as C, 'START TRANSACTION'));
+  return run(client, 'BEGIN IMMEDIATE');
+}
+
 export class SqliteClient implements SqlClient {
   readonly dialect = 'sqlite';
   readonly description: string;

@@ -1,6 +1,6 @@
 import { escape } from 'mysql2';
 import type { LoadRow } from '../load/validate';
-import type { MysqlClient } from './client';
+import { inTransaction, MysqlClient } from './client';
 import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
 import { BatchResult, BUMP_GENERATION, LoadStore, compareIdentity } from './store';
@@ -71,17 +71,10 @@ export class MysqlStore implements LoadStore {
 
   /** The facts through one multi-row INSERT, in a transaction with the generation bump: the rows added. */
   private insertFacts(facts: Fact[]): Promise<number> {
-    return this.client.withSession(async (session) => {
-      await session.query('START TRANSACTION');
-      try {
-        const inserted = await session.run(insertFacts(facts));
-        if (inserted > 0) await session.query(BUMP_GENERATION);
-        await session.query('COMMIT');
-        return inserted;
-      } catch (err) {
-        await session.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+    return inTransaction(this.client, async (tx) => {
+      const inserted = await tx.run(insertFacts(facts));
+      if (inserted > 0) await tx.run(BUMP_GENERATION);
+      return inserted;
     });
   }
 
@@ -92,23 +85,17 @@ export class MysqlStore implements LoadStore {
    */
   private async loadFacts(facts: Fact[]): Promise<number | null> {
     try {
-      return await this.client.withSession(async (session) => {
-        await session.query('START TRANSACTION');
-        try {
-          const { affectedRows, warnings } = await session.loadLocal(LOAD_FACTS, factsText(facts));
+      return await inTransaction(
+        this.client,
+        async (tx) => {
+          const { affectedRows, warnings } = await tx.loadLocal(LOAD_FACTS, factsText(facts));
           // Each identity already stored is skipped with one warning; any other warning is a cut value.
-          if (warnings > facts.length - affectedRows) {
-            await session.query('ROLLBACK');
-            return null;
-          }
-          if (affectedRows > 0) await session.query(BUMP_GENERATION);
-          await session.query('COMMIT');
+          if (warnings > facts.length - affectedRows) return null;
+          if (affectedRows > 0) await tx.run(BUMP_GENERATION);
           return affectedRows;
-        } catch (err) {
-          await session.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      });
+        },
+        (added) => added !== null,
+      );
     } catch (err) {
       if (!LOCAL_INFILE_REFUSED.has((err as { errno?: number }).errno ?? 0)) throw err;
       this.loadData = false;

@@ -1,4 +1,4 @@
-import { MysqlClient, SqlClient } from '../db/client';
+import { inTransaction, SqlClient } from '../db/client';
 import { Every, modulesQuery, NO_FILTERS, Query, usersQuery } from './queries';
 import { blankHostId, resolveFilters, trendRows } from './reports';
 
@@ -63,20 +63,4 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [generation]);
   });
   return { rows: Object.fromEntries(tables.map((t) => [t.table, t.rows.length])) };
-}
-
-/** Runs `body` in one transaction on one connection; rolled back when it throws. */
-async function inTransaction(client: SqlClient, body: (tx: SqlClient) => Promise<void>): Promise<void> {
-  const run = async (tx: SqlClient, begin: string): Promise<void> => {
-    await tx.run(begin);
-    try {
-      await body(tx);
-      await tx.run('COMMIT');
-    } catch (err) {
-      await tx.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  };
-  if (client instanceof MysqlClient) await client.withSession((session) => run(session, 'START TRANSACTION'));
-  else await run(client, 'BEGIN IMMEDIATE');
 }

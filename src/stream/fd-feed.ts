@@ -1,8 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { readSome } from './fd';
-import { DEFAULT_CHUNK, displayName } from './input';
+import { DEFAULT_CHUNK, displayName, gunzipped, isGzip } from './input';
 
 /**
  * What takes the inputs' bytes, synchronously. It is done with the bytes when each call
@@ -24,8 +23,6 @@ export interface ByteConsumer {
 
 /** The event loop's turn between reads: timers (the progress line) and signals run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 /**
  * Reads the named inputs in order (`-` is stdin) with readSync into the consumer: no
@@ -104,8 +101,14 @@ async function feedOne(consumer: ByteConsumer, source: string, fd: number, buffe
 /** The rest of a gzip input, whose first bytes are `head`, inflated by zlib's stream. */
 async function feedGzip(consumer: ByteConsumer, source: string, fd: number, head: Buffer): Promise<Error | undefined> {
   // Not fs.createReadStream: destroying it closes the descriptor, which is stdin's or the caller's to close.
+  let first: Buffer | null = head;
   const raw = new Readable({
     read(): void {
+      if (first !== null) {
+        this.push(first);
+        first = null;
+        return;
+      }
       try {
         const chunk = Buffer.allocUnsafe(DEFAULT_CHUNK);
         const count = readSome(fd, chunk);
@@ -115,11 +118,8 @@ async function feedGzip(consumer: ByteConsumer, source: string, fd: number, head
       }
     },
   });
-  const gunzip = createGunzip({ chunkSize: DEFAULT_CHUNK });
-  raw.on('error', (err) => gunzip.destroy(err));
-  gunzip.write(head);
-  raw.pipe(gunzip);
-  const chunks = gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const inflated = gunzipped(raw);
+  const chunks = inflated[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
     for (;;) {
       let next: IteratorResult<Buffer>;
@@ -134,6 +134,6 @@ async function feedGzip(consumer: ByteConsumer, source: string, fd: number, head
     }
   } finally {
     raw.destroy();
-    gunzip.destroy();
+    inflated.destroy();
   }
 }

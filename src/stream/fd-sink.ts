@@ -1,5 +1,5 @@
-import { write } from 'node:fs';
 import type { NdjsonSink } from '../parse/log-parser';
+import { writeAllLater } from './fd';
 
 /** Room for one read's NDJSON (256 KiB of log lines give about 330 KB); a larger one grows it. */
 const INITIAL_STAGING = 1 << 20;
@@ -38,7 +38,7 @@ export class FdSink implements NdjsonSink {
     const bytes = this.buffers[this.current].subarray(0, this.staged);
     this.current ^= 1;
     this.staged = 0;
-    this.writing = writeAll(this.fd, bytes).catch((err: Error) => {
+    this.writing = writeAllLater(this.fd, bytes).catch((err: Error) => {
       this.failure = err;
     });
   }
@@ -59,24 +59,4 @@ export class FdSink implements NdjsonSink {
     this.buffers[this.current] = grown;
     return grown;
   }
-}
-
-/** Writes all of `bytes`; EAGAIN (a descriptor another process made non-blocking) is retried after a millisecond. */
-function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const from = (at: number): void => {
-      write(fd, bytes, at, bytes.length - at, null, (err, written) => {
-        if (err !== null) {
-          if (err.code === 'EAGAIN' || err.code === 'EINTR') setTimeout(() => from(at), 1);
-          else reject(err);
-        } else if (at + written < bytes.length) {
-          from(at + written);
-        } else {
-          resolve();
-        }
-      });
-    };
-    if (bytes.length === 0) resolve();
-    else from(0);
-  });
 }

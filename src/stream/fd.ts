@@ -1,21 +1,22 @@
-import { readSync, writeSync, writevSync } from 'node:fs';
+import { readSync, write, writeSync, writevSync } from 'node:fs';
 
 /**
- * Synchronous reads and writes on a file descriptor, for a filter whose own work is the
- * bottleneck: no stream buffers, no fresh memory per chunk. A descriptor that another
- * process made non-blocking answers EAGAIN when it has nothing (or no room) for us; we wait
- * a millisecond and try again, as pino's sonic-boom does.
+ * Reads and writes on a file descriptor, for a filter whose own work is the bottleneck: no
+ * stream buffers, no fresh memory per chunk. A descriptor that another process made
+ * non-blocking answers EAGAIN when it has nothing (or no room) for us; we wait a
+ * millisecond and try again, as pino's sonic-boom does.
  */
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
+/** EAGAIN and EINTR: nothing went wrong, try again (after a millisecond for EAGAIN). */
+const tryAgain = (err: unknown): boolean => ['EAGAIN', 'EINTR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** For the synchronous calls: whether to try again, having waited when EAGAIN says so. */
 function retryable(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EAGAIN') {
-    Atomics.wait(pause, 0, 0, 1);
-    return true;
-  }
-  return code === 'EINTR';
+  if (!tryAgain(err)) return false;
+  if ((err as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+  return true;
 }
 
 /** Reads what is there, up to `into.length` bytes: how many, 0 at the end. */
@@ -27,6 +28,21 @@ export function readSome(fd: number, into: Uint8Array): number {
       if (!retryable(err)) throw err;
     }
   }
+}
+
+/** writeAll in libuv's thread pool, so the caller can go on working meanwhile. */
+export function writeAllLater(fd: number, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (at: number): void => {
+      if (at >= bytes.length) return resolve();
+      write(fd, bytes, at, bytes.length - at, null, (err, written) => {
+        if (err === null) from(at + written);
+        else if (tryAgain(err)) setTimeout(() => from(at), 1);
+        else reject(err);
+      });
+    };
+    from(0);
+  });
 }
 
 /** Writes all of `bytes`; EPIPE (the reader went away) and other errors are thrown. */

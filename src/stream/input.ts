@@ -40,15 +40,22 @@ function openFile(path: string, chunkSize: number): Promise<Readable> {
   });
 }
 
+/** Whether an input's first bytes are the gzip magic. */
+export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+/** The inflated bytes of a gzip stream; an error of the raw stream ends them too. */
+export function gunzipped(raw: Readable): Readable {
+  const gunzip = createGunzip({ chunkSize: DEFAULT_CHUNK });
+  raw.on('error', (err) => gunzip.destroy(err));
+  return raw.pipe(gunzip);
+}
+
 /** Looks at the first bytes for the gzip magic, then puts them back to be read again. */
 export async function gunzipIfCompressed(raw: Readable): Promise<Readable> {
   const head = await readHead(raw, 2);
   if (head === null) return raw;
   raw.unshift(head);
-  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return raw;
-  const gunzip = createGunzip({ chunkSize: DEFAULT_CHUNK });
-  raw.on('error', (err) => gunzip.destroy(err));
-  return raw.pipe(gunzip);
+  return isGzip(head) ? gunzipped(raw) : raw;
 }
 
 /** Reads until at least `size` bytes (or the end) are buffered, without losing any. */
