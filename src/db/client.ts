@@ -53,6 +53,24 @@ export class MysqlClient implements SqlClient {
     return rows as unknown[][];
   }
 
+  /** Calls `onRow` with each row of a SELECT as an array, as the rows arrive: none is kept. */
+  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
+    const connection = await new Promise<mysql.PoolConnection>((resolve, reject) =>
+      this.pool.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        connection
+          .query({ sql, values: params, rowsAsArray: true })
+          .on('result', (row) => onRow(row as unknown as unknown[]))
+          .on('error', reject)
+          .on('end', resolve);
+      });
+    } finally {
+      connection.release();
+    }
+  }
+
   /** A `LOAD DATA LOCAL INFILE` statement, its file being `data`: rows added and warnings. */
   async loadLocal(sql: string, data: Buffer): Promise<{ affectedRows: number; warnings: number }> {
     const [result] = await this.target.query({ sql, infileStreamFactory: () => Readable.from([data]) });

@@ -11,6 +11,8 @@ import {
   loadedModulesQuery,
   rangeCountsQuery,
   ModulesOptions,
+  moduleLoadsQuery,
+  moduleNamesQuery,
   modulesQuery,
   Query,
   spanQuery,
@@ -28,12 +30,19 @@ import {
   usersSummaryQuery,
   versionsSummaryQuery,
 } from './summaries';
+import { ModuleCounter, ModuleName } from './module-counts';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
 export interface QueryClient {
   readonly dialect: 'mysql' | 'sqlite';
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Streams a SELECT's rows as arrays. The MySQL client has it, and `modules` then counts there
+   * (module-counts.ts); SQLite's own GROUP BY is faster than handing each row to JavaScript
+   * (1 us a row through better-sqlite3), so it keeps the SQL.
+   */
+  eachRow?(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
 }
 
 type Row = Record<string, unknown>;
@@ -48,9 +57,12 @@ function cell(key: string, value: unknown, numeric: boolean): Cell {
   return String(value);
 }
 
-async function tableOf(client: QueryClient, q: Query, title: string, columns: Column[]): Promise<ReportTable> {
-  const rows = await client.query<Row>(q.sql, q.params);
+function tableFrom(rows: Row[], title: string, columns: Column[]): ReportTable {
   return { title, columns, rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c.key, cell(c.key, r[c.key], c.numeric === true)]))) };
+}
+
+async function tableOf(client: QueryClient, q: Query, title: string, columns: Column[]): Promise<ReportTable> {
+  return tableFrom(await client.query<Row>(q.sql, q.params), title, columns);
 }
 
 const text = (key: string, label = key) => ({ key, label });
@@ -105,16 +117,28 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
   return rows.length === 0 ? null : Number(rows[0].id);
 }
 
+/** `modules` counted from the loads: streamed and counted in the client where it can stream, else in SQL. */
+export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: ModulesOptions): Promise<Row[]> {
+  if (client.eachRow === undefined) {
+    const q = modulesQuery(ids, o);
+    return client.query<Row>(q.sql, q.params);
+  }
+  const names = await client.query<Row>(moduleNamesQuery().sql);
+  const modules: ModuleName[] = names.map((r) => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }));
+  const counter = new ModuleCounter(modules, o);
+  const q = moduleLoadsQuery(ids);
+  await client.eachRow(q.sql, q.params, (r) => counter.add(r[0] as number, r[1] as number, r[2] as number, r[3] as string));
+  return counter.rows() as unknown as Row[];
+}
+
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
   const variant = await summaryFor(client, f);
-  const q =
-    variant !== null
-      ? (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top)
-      : modulesQuery(await resolveFilters(client, f), { ...o, blankHostId: await blankHostId(client) });
   const head = o.by === 'version' ? [text('module'), text('name'), text('version')] : [text('name'), count('versions')];
   const columns = [...head, count('loads'), count('users'), count('hosts'), text('first_load', 'first load'), text('last_load', 'last load')];
-  const what = o.by === 'version' ? 'module versions' : 'modules';
-  return tableOf(client, q, `Top ${what} by ${o.sort === 'users' ? 'distinct users' : 'loads'}`, columns);
+  const title = `Top ${o.by === 'version' ? 'module versions' : 'modules'} by ${o.sort === 'users' ? 'distinct users' : 'loads'}`;
+  if (variant !== null) return tableOf(client, (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top), title, columns);
+  const rows = await moduleCountRows(client, await resolveFilters(client, f), { ...o, blankHostId: await blankHostId(client) });
+  return tableFrom(rows, title, columns);
 }
 
 export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {

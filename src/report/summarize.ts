@@ -1,6 +1,6 @@
 import { inTransaction, SqlClient } from '../db/client';
-import { Every, modulesQuery, NO_FILTERS, Query, usersQuery } from './queries';
-import { blankHostId, resolveFilters, trendRows } from './reports';
+import { Every, NO_FILTERS, usersQuery } from './queries';
+import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 
 /** Rows per INSERT: SQLite takes at most 32,766 parameters a statement. */
 const ROWS_PER_INSERT = 500;
@@ -36,16 +36,17 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     { table: 'summary_periods', columns: ['every', 'period', 'loads', 'users'], rows: [] },
   ];
   const [packages, versions, users, periods] = tables;
-  const collect = async (into: SummaryTable, variant: number, q: Query): Promise<void> => {
-    for (const r of await client.query<Row>(q.sql, q.params)) into.rows.push([variant, ...into.columns.map((c) => r[c])]);
+  const keep = (into: SummaryTable, variant: number, rows: Row[]): void => {
+    for (const r of rows) into.rows.push([variant, ...into.columns.map((c) => r[c])]);
   };
   for (const variant of [0, 1]) {
     const filters = { ...NO_FILTERS, userloadOnly: variant === 1 };
     const ids = await resolveFilters(client, filters);
     const modules = { sort: 'users' as const, top: null, blankHostId: blank };
-    await collect(packages, variant, modulesQuery(ids, { ...modules, by: 'name' }));
-    await collect(versions, variant, modulesQuery(ids, { ...modules, by: 'version' }));
-    await collect(users, variant, usersQuery(ids, 'loads', null));
+    keep(packages, variant, await moduleCountRows(client, ids, { ...modules, by: 'name' }));
+    keep(versions, variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
+    const q = usersQuery(ids, 'loads', null);
+    keep(users, variant, await client.query<Row>(q.sql, q.params));
     for (const every of PERIODS) {
       for (const r of await trendRows(client, filters, every)) periods.rows.push([variant, every, r.period, r.loads, r.users]);
     }
