@@ -16,8 +16,8 @@ export interface ModuleName {
   version: string | null;
 }
 
-/** One result row, keyed as modulesQuery's columns are. */
-export interface ModuleCountRow {
+/** One result row, keyed as modulesQuery's columns are (a type, not an interface, so it is a plain record). */
+export type ModuleCountRow = {
   module?: string;
   name: string;
   version?: string | null;
@@ -27,7 +27,7 @@ export interface ModuleCountRow {
   hosts: number;
   first_load: string;
   last_load: string;
-}
+};
 
 /** The low word of a pair key: a bijection of the member for each group, so pairs never collide, and spread for the table's probing. */
 function pairLow(group: number, member: number): number {

@@ -128,7 +128,7 @@ export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: Mo
   const counter = new ModuleCounter(modules, o);
   const q = moduleLoadsQuery(ids);
   await client.eachRow(q.sql, q.params, (r) => counter.add(r[0] as number, r[1] as number, r[2] as number, r[3] as string));
-  return counter.rows() as unknown as Row[];
+  return counter.rows();
 }
 
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
