@@ -257,7 +257,7 @@ async function reportsOn(target: Target): Promise<void> {
     if (summarized) {
       const r = await run('lmod-load', ['summarize', '--db', target.url]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods rows\) in \d+\.\d\d s\n$/);
+      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods, 52 pairs rows\) in \d+\.\d\d s\n$/);
     }
     for (const [name, args, expected] of cases()) {
       assert.deepEqual(await reportNdjson(target.url, args), expected, `${target.dialect}: ${name}${summarized ? ' (summarized)' : ''}`);
@@ -279,8 +279,10 @@ async function reportsOn(target: Target): Promise<void> {
 }
 
 /**
- * The summaries are read while current, and not once a load has added rows: a changed summary
- * row shows, until one new load makes the reports read the loads again.
+ * The summaries are read while current. A load with --no-summarize leaves them out of date and
+ * the reports read the loads; `summarize` then adds the new load to the stored rows (a changed
+ * stored row shows it was added to, not computed again), `--full` computes them again, and a
+ * load without options keeps them current.
  */
 async function summariesFollowLoads(target: Target): Promise<void> {
   await loadFixture(target.url);
@@ -292,25 +294,36 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     await client.close();
   }
   const intel = async (): Promise<unknown> => (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
-  assert.deepEqual(await intel(), { ...mod('intel', 1, 1, 1, 1, '2023-06-15T10:00:00.000000', '2023-06-15T10:00:00.000000'), loads: 999 });
+  const first = '2023-06-15T10:00:00.000000';
+  assert.deepEqual(await intel(), { ...mod('intel', 1, 1, 1, 1, first, first), loads: 999 });
   const dir = mkdtempSync(join(tmpdir(), 'lmod-summary-'));
+  const intelLoad = (time: string, user: string): string =>
+    `{"time":"${time}Z","user":"${user}","module":"intel/2023.1","name":"intel","version":"2023.1","path":null,"host":"node9","jobid":null,"userload":true}\n`;
+  const lmodLoad = async (args: string[]): Promise<string> => {
+    const r = await run('lmod-load', ['--db', target.url, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stderr;
+  };
   try {
     const erin = join(dir, 'erin.ndjson');
-    writeFileSync(erin, '{"time":"2024-04-01T10:00:00.000000Z","user":"erin","module":"intel/2023.1","name":"intel","version":"2023.1","path":null,"host":"node9","jobid":null,"userload":true}\n');
-    for (const expectedNew of ['1 new', '0 new']) {
-      const r = await run('lmod-load', ['--db', target.url, erin]);
-      assert.match(r.stderr, new RegExp(`: 1 read, ${expectedNew},`));
-      assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, '2023-06-15T10:00:00.000000', '2024-04-01T10:00:00.000000'));
-    }
-    const summarized = await run('lmod-load', ['--summarize', '--db', target.url, erin]);
-    assert.match(summarized.stderr, /: 1 read, 0 new, 1 already present, 0 rejected in .*\n.*: summaries stored \(/);
-    assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, '2023-06-15T10:00:00.000000', '2024-04-01T10:00:00.000000'));
+    writeFileSync(erin, intelLoad('2024-04-01T10:00:00.000000', 'erin'));
+    assert.match(await lmodLoad(['--no-summarize', erin]), /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n$/);
+    assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
+    assert.match(await lmodLoad(['summarize']), /^lmod-load: [^\n]*: summaries updated with 1 new loads in \d+\.\d\d s\n$/);
+    assert.deepEqual(await intel(), { ...mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'), loads: 1000 });
+    assert.match(await lmodLoad(['summarize', '--full']), /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods, 56 pairs rows\) in \d+\.\d\d s\n$/);
+    assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
+    const frank = join(dir, 'frank.ndjson');
+    writeFileSync(frank, intelLoad('2024-04-02T10:00:00.000000', 'frank'));
+    assert.match(await lmodLoad([frank]), /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n[^\n]*: summaries updated with 1 new loads in \d+\.\d\d s\n$/);
+    assert.deepEqual(await intel(), mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'));
+    assert.match(await lmodLoad(['--summarize', erin]), /: 1 read, 0 new, 1 already present, 0 rejected in [^\n]*\n[^\n]*: summaries are up to date\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test('summaries: read while current, not once a load added rows, on SQLite and MySQL/MariaDB', async (t) => {
+test('summaries: read while current, added to by summarize and by a load, computed again by --full, on SQLite and MySQL/MariaDB', async (t) => {
   const sqlite = await sqliteTarget();
   try {
     await summariesFollowLoads(sqlite);

@@ -4,7 +4,8 @@ import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { OpenedStore, openStore } from '../db/open-store';
 import { LoadFailure, LoadSink } from '../load/loader';
-import { summarize } from '../report/summarize';
+import { refreshSummaries } from '../report/summarize';
+import { readSummaryState } from '../report/summary-store';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
 import { describeInputError, feedInputs } from '../stream/feed';
 import { inputNames } from '../stream/input';
@@ -48,7 +49,7 @@ function loadProgram(): Command {
     'lmod-load records.ndjson.gz --dry-run',
     'lmod-load migrate            # create or upgrade the schema first (MySQL)',
     'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
-    'lmod-load summarize          # store the whole-table reports after loading',
+    'lmod-load summarize          # store the whole-table reports; later loads keep them current',
   ]);
   return dbOptions(program)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
@@ -58,7 +59,8 @@ function loadProgram(): Command {
     .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
-    .option('--summarize', 'after loading, store the whole-table reports as `lmod-load summarize` does')
+    .option('--summarize', 'after loading, bring the whole-table reports up to date as `lmod-load summarize` does, storing them if there are none')
+    .option('--no-summarize', 'leave the stored whole-table reports out of date (default: brought up to date when the load added rows)')
     .option('-q, --quiet', 'no summary, no notices')
     .option('-n, --dry-run', 'validate only; do not connect to a database');
 }
@@ -75,10 +77,13 @@ function migrateProgram(): Command {
 function summarizeProgram(): Command {
   const program = newProgram(
     `${PROGRAM} summarize`,
-    'Store the whole-table reports (lmod-report without filters, or with --userload-only only) so they answer at once; run after loading.',
-    ['lmod-load summarize', 'lmod-parse lmod.log | lmod-load --summarize   # the same after a load'],
+    'Store the whole-table reports (lmod-report without filters, or with --userload-only only) so they answer at once. ' +
+      'From then on every lmod-load keeps them current; this adds the loads since the last summarize, or stores them in full.',
+    ['lmod-load summarize', 'lmod-load summarize --full', 'lmod-parse lmod.log | lmod-load --summarize   # the same after a load'],
   );
-  return dbOptions(program).option('-q, --quiet', 'no notice');
+  return dbOptions(program)
+    .option('--full', 'compute them from every load, even where the new loads could be added')
+    .option('-q, --quiet', 'no notice');
 }
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { migrate: runMigrate, summarize: runSummarize };
@@ -140,24 +145,38 @@ async function runMigrate(argv: string[]): Promise<number> {
 async function runSummarize(argv: string[]): Promise<number> {
   const program = summarizeProgram();
   parseArgs(program, argv);
-  const options = program.opts<{ db?: string; envFile?: string; quiet?: boolean }>();
+  const options = program.opts<{ db?: string; envFile?: string; full?: boolean; quiet?: boolean }>();
   const opened = await openStore(resolveConfig(options), 1).catch((err) => Promise.reject(asFatal(err)));
   try {
-    await summarizeInto(opened, options.quiet === true);
+    await summarizeInto(opened, options.quiet === true, options.full === true);
   } finally {
     await opened.client.close();
   }
   return EXIT_OK;
 }
 
-/** Stores the summaries, with a notice of what and how long unless quiet. */
-async function summarizeInto(opened: OpenedStore, quiet: boolean): Promise<void> {
+/** Brings the summaries up to date, with a notice of how and how long unless quiet. */
+async function summarizeInto(opened: OpenedStore, quiet: boolean, full = false): Promise<void> {
   const started = process.hrtime.bigint();
-  const { rows } = await summarize(opened.client);
+  const done = await refreshSummaries(opened.client, full);
   if (quiet) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const what = Object.entries(rows).map(([table, n]) => `${n} ${table.replace('summary_', '')}`).join(', ');
-  process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
+  const where = `${PROGRAM}: ${opened.client.description}`;
+  if (done.how === 'current') {
+    process.stderr.write(`${where}: summaries are up to date\n`);
+  } else if (done.how === 'folded') {
+    process.stderr.write(`${where}: summaries updated with ${done.loads.toLocaleString('en-US')} new loads in ${seconds.toFixed(2)} s\n`);
+  } else {
+    if (done.why !== null) process.stderr.write(`${where}: cannot add the new loads to the summaries (${done.why}): storing them in full\n`);
+    const what = Object.entries(done.rows).map(([table, n]) => `${n} ${table.replace('summary_', '')}`).join(', ');
+    process.stderr.write(`${where}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
+  }
+}
+
+/** --summarize always; by default when the load added rows to a database whose summaries were stored once; never with --no-summarize. */
+async function wantsSummaries(option: boolean | undefined, opened: OpenedStore, inserted: number): Promise<boolean> {
+  if (option !== undefined) return option;
+  return inserted > 0 && (await readSummaryState(opened.client)).summaries > 0;
 }
 
 async function runLoad(argv: string[]): Promise<number> {
@@ -174,15 +193,16 @@ async function runLoad(argv: string[]): Promise<number> {
     opened = await openStore(config, options.inFlight, options.loadData).catch((err) => Promise.reject(asFatal(err)));
   }
   try {
-    const code = await loadInputs(program.args, options, diagnostics, opened);
-    if (options.summarize === true && opened !== null && code !== EXIT_FATAL) await summarizeInto(opened, options.quiet === true);
+    const { code, inserted } = await loadInputs(program.args, options, diagnostics, opened);
+    if (opened !== null && code !== EXIT_FATAL && (await wantsSummaries(options.summarize, opened, inserted))) await summarizeInto(opened, options.quiet === true);
     return code;
   } finally {
     await opened?.client.close();
   }
 }
 
-async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<number> {
+/** The exit code, and how many rows the load added. */
+async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<{ code: number; inserted: number }> {
   const store = opened?.store ?? null;
   const sink = new LoadSink({
     store,
@@ -234,8 +254,8 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   }
   if (error !== undefined) throw error;
   // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
-  if (failedInputs > 0) return EXIT_FATAL;
-  return counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+  const code = failedInputs > 0 ? EXIT_FATAL : counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+  return { code, inserted: counts.inserted };
 }
 
 /** Exit 2 with what was committed, and the promise that a rerun completes the load. */

@@ -14,6 +14,8 @@ export interface SqlClient {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A statement that changes rows; resolves with how many it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
+  /** Calls `onRow` with each row of a SELECT as an array, keeping none. */
+  eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,11 @@ export class SqliteClient implements SqlClient {
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
     return this.db.prepare(sql).run(...params).changes;
+  }
+
+  /** Calls `onRow` with each row of a SELECT as an array, one at a time. */
+  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
+    for (const row of this.db.prepare(sql).raw().iterate(...params)) onRow(row as unknown[]);
   }
 
   async close(): Promise<void> {

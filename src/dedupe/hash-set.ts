@@ -1,3 +1,15 @@
+/** Slots of an open-addressing table for this many keys: a power of two (masks replace modulo), at least 16. */
+export function slotCount(initialCapacity: number): number {
+  let capacity = 16;
+  while (capacity < initialCapacity) capacity *= 2;
+  return capacity;
+}
+
+/** Keys a table of `capacity` slots takes before it doubles: three quarters keep probe runs short. */
+export function growthLimit(capacity: number): number {
+  return Math.floor(capacity * 0.75);
+}
+
 /**
  * A set of 64-bit hashes in one Uint32Array: open addressing with linear probing, two
  * words a slot, (0, 0) marking an empty slot. It doubles when three quarters full, so a
@@ -10,11 +22,10 @@ export class HashSet64 {
   size = 0;
 
   constructor(initialCapacity = 1024) {
-    let capacity = 16;
-    while (capacity < initialCapacity) capacity *= 2;
+    const capacity = slotCount(initialCapacity);
     this.slots = new Uint32Array(capacity * 2);
     this.mask = capacity - 1;
-    this.limit = Math.floor(capacity * 0.75);
+    this.limit = growthLimit(capacity);
   }
 
   /** Adds the hash (high, low; not both zero) and says whether it was new. */
@@ -71,6 +82,6 @@ export class HashSet64 {
     }
     this.slots = slots;
     this.mask = mask;
-    this.limit = Math.floor(capacity * 0.75);
+    this.limit = growthLimit(capacity);
   }
 }

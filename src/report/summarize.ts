@@ -1,67 +1,74 @@
 import { inTransaction, SqlClient } from '../db/client';
-import { Every, NO_FILTERS, usersQuery } from './queries';
+import { Every, moduleNamesQuery, NO_FILTERS, usersQuery } from './queries';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
+import { foldPending } from './summary-fold';
+import { collectPairs, packageIds, SummaryPairs, upsertPairs } from './summary-pairs';
+import { readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
-/** Rows per INSERT: SQLite takes at most 32,766 parameters a statement. */
-const ROWS_PER_INSERT = 500;
 const PERIODS: Every[] = ['day', 'week', 'month'];
 
 type Row = Record<string, unknown>;
 
-interface SummaryTable {
-  table: string;
-  columns: string[];
-  rows: unknown[][];
-}
-
 export interface SummaryCounts {
-  /** Rows stored per summary table. */
+  /** Rows stored per summary table, and in summary_pairs. */
   rows: Record<string, number>;
 }
 
 /**
- * `lmod-load summarize`: computes the whole-table reports from the loads, for all loads and for
- * user loads only, and stores them (migration 004) in one transaction with the loads'
- * generation read before the computing began. Loads committed meanwhile have bumped that
- * generation, so the reports go on reading the loads until the next summarize.
+ * `lmod-load summarize` in full: computes the whole-table reports from the loads, for all loads
+ * and for user loads only, and the distinct pairs behind their counts, and stores them
+ * (migrations 004 and 005) in one transaction with the loads' generation read before the
+ * computing began. Loads committed meanwhile have bumped that generation: the reports then go
+ * on reading the loads, and the pairs are not kept (the computing may have seen part of those
+ * loads), so the next summarize is a full one too.
  */
 export async function summarize(client: SqlClient): Promise<SummaryCounts> {
-  const [state] = await client.query<{ generation: unknown }>("SELECT generation FROM summary_state WHERE name = 'loads'");
-  const generation = String(state.generation);
+  const before = await readSummaryState(client);
   const blank = await blankHostId(client);
-  const tables: SummaryTable[] = [
-    { table: 'summary_packages', columns: ['name', 'versions', 'loads', 'users', 'hosts', 'first_load', 'last_load'], rows: [] },
-    { table: 'summary_versions', columns: ['module', 'name', 'version', 'loads', 'users', 'hosts', 'first_load', 'last_load'], rows: [] },
-    { table: 'summary_users', columns: ['user', 'loads', 'modules', 'first_load', 'last_load'], rows: [] },
-    { table: 'summary_periods', columns: ['every', 'period', 'loads', 'users'], rows: [] },
-  ];
-  const [packages, versions, users, periods] = tables;
-  const keep = (into: SummaryTable, variant: number, rows: Row[]): void => {
-    for (const r of rows) into.rows.push([variant, ...into.columns.map((c) => r[c])]);
+  const tables = new Map<SummaryTableName, unknown[][]>(Object.keys(SUMMARY_COLUMNS).map((t) => [t as SummaryTableName, []]));
+  const keep = (table: SummaryTableName, variant: number, rows: Row[]): void => {
+    for (const r of rows) tables.get(table)!.push([variant, ...SUMMARY_COLUMNS[table].map((c) => r[c])]);
   };
   for (const variant of [0, 1]) {
     const filters = { ...NO_FILTERS, userloadOnly: variant === 1 };
     const ids = await resolveFilters(client, filters);
     const modules = { sort: 'users' as const, top: null, blankHostId: blank };
-    keep(packages, variant, await moduleCountRows(client, ids, { ...modules, by: 'name' }));
-    keep(versions, variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
+    keep('summary_packages', variant, await moduleCountRows(client, ids, { ...modules, by: 'name' }));
+    keep('summary_versions', variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
     const q = usersQuery(ids, 'loads', null);
-    keep(users, variant, await client.query<Row>(q.sql, q.params));
-    for (const every of PERIODS) {
-      for (const r of await trendRows(client, filters, every)) periods.rows.push([variant, every, r.period, r.loads, r.users]);
-    }
+    keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
+    for (const every of PERIODS) keep('summary_periods', variant, (await trendRows(client, filters, every)).map((r) => ({ ...r, every })));
   }
+  const modules = await client.query<{ id: unknown; name: unknown }>(moduleNamesQuery().sql);
+  const pairs = new SummaryPairs(packageIds(modules.map((m) => ({ id: Number(m.id), name: String(m.name) }))), blank);
+  await collectPairs(client, pairs);
   await inTransaction(client, async (tx) => {
-    for (const { table, columns, rows } of tables) {
+    const now = await readSummaryState(tx);
+    for (const [table, rows] of tables) {
       await tx.run(`DELETE FROM ${table}`);
-      const names = ['userload_only', ...columns].join(', ');
-      const placeholders = `(${['userload_only', ...columns].map(() => '?').join(', ')})`;
-      for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
-        const part = rows.slice(at, at + ROWS_PER_INSERT);
-        await tx.run(`INSERT INTO ${table} (${names}) VALUES ${part.map(() => placeholders).join(', ')}`, part.flat());
-      }
+      await writeSummaryRows(tx, 'INSERT', table, rows);
     }
-    await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [generation]);
+    await tx.run('DELETE FROM summary_pairs');
+    const exact = now.loads === before.loads;
+    if (exact) await upsertPairs(tx, pairs.tables);
+    await recordSummaryState(tx, before.loads, exact ? before.loads : 0, now.loads);
   });
-  return { rows: Object.fromEntries(tables.map((t) => [t.table, t.rows.length])) };
+  return { rows: { ...Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])), summary_pairs: pairs.size } };
+}
+
+export type Refreshed =
+  | { how: 'current' }
+  | { how: 'folded'; loads: number }
+  /** `why`: the reason the new loads could not be added, when the summaries were being kept current. */
+  | { how: 'full'; rows: Record<string, number>; why: string | null };
+
+/** Brings the summaries up to date: by adding the pending loads where it can (unless `full`), else in full. */
+export async function refreshSummaries(client: SqlClient, full = false): Promise<Refreshed> {
+  let why: string | null = null;
+  if (!full) {
+    const outcome = await foldPending(client);
+    if (outcome.folded) return outcome.loads === 0 ? { how: 'current' } : { how: 'folded', loads: outcome.loads };
+    why = outcome.reason;
+  }
+  return { how: 'full', rows: (await summarize(client)).rows, why };
 }

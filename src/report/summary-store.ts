@@ -1,0 +1,47 @@
+import type { SqlClient } from '../db/client';
+
+/** The summary tables' columns after `userload_only`, as both the full and the incremental summarize write them. */
+export const SUMMARY_COLUMNS = {
+  summary_packages: ['name', 'versions', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
+  summary_versions: ['module', 'name', 'version', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
+  summary_users: ['user', 'loads', 'modules', 'first_load', 'last_load'],
+  summary_periods: ['every', 'period', 'loads', 'users'],
+} as const;
+
+export type SummaryTableName = keyof typeof SUMMARY_COLUMNS;
+
+/** Rows per statement: SQLite takes at most 32,766 parameters a statement. */
+const ROWS_PER_INSERT = 500;
+
+/**
+ * Writes rows ([userload_only, ...the table's columns]) with INSERT, or with REPLACE to
+ * overwrite the rows of the same key (both dialects have it).
+ */
+export async function writeSummaryRows(tx: SqlClient, verb: 'INSERT' | 'REPLACE', table: SummaryTableName, rows: unknown[][]): Promise<void> {
+  const columns = ['userload_only', ...SUMMARY_COLUMNS[table]];
+  const placeholders = `(${columns.map(() => '?').join(', ')})`;
+  for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
+    const part = rows.slice(at, at + ROWS_PER_INSERT);
+    await tx.run(`${verb} INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => placeholders).join(', ')}`, part.flat());
+  }
+}
+
+/** summary_state: the loads' generation, the summaries', and the one the pairs belong to (0: none). */
+export interface SummaryState {
+  loads: number;
+  summaries: number;
+  pairs: number;
+}
+
+export async function readSummaryState(client: SqlClient): Promise<SummaryState> {
+  const rows = await client.query<{ name: string; generation: unknown }>('SELECT name, generation FROM summary_state');
+  const of = (name: string): number => Number(rows.find((r) => r.name === name)?.generation ?? 0);
+  return { loads: of('loads'), summaries: of('summaries'), pairs: of('pairs') };
+}
+
+/** Records what the stored summaries and pairs now hold, and drops the pending rows that are in them or can no longer be folded. */
+export async function recordSummaryState(tx: SqlClient, summaries: number, pairs: number, pendingUpTo: number): Promise<void> {
+  await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [summaries]);
+  await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'pairs'", [pairs]);
+  await tx.run('DELETE FROM summary_pending WHERE generation <= ?', [pendingUpTo]);
+}
