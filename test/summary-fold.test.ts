@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prng } from '../bench/generate';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MysqlClient, openClient } from '../src/db/client';
+import { inTransaction, MysqlClient, openClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
 import { openStore } from '../src/db/open-store';
 import { decodeNewLoads, encodeNewLoads, NewLoad, RECORD_PENDING } from '../src/db/pending-loads';
 import { BUMP_GENERATION } from '../src/db/store';
 import { toRow } from '../src/load/validate';
 import { PairTable } from '../src/report/pair-table';
+import { KINDS, storedPairs } from '../src/report/summary-pairs';
 import { SKIP_NOTICE } from './helpers/mysql';
 import { mysqlTarget, run, sqliteTarget, Target } from './report-helpers';
 
@@ -322,6 +323,28 @@ test('MySQL: unsorted input among stored rows is folded, a row another loader ad
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  if (!done) t.skip(SKIP_NOTICE);
+});
+
+test('MySQL: looking up the touched pairs keeps the fold in its transaction (a temporary table, dropped as one)', async (t) => {
+  const done = await withTargets('txn', true, async (a) => {
+    await lmodLoad(['migrate', '--quiet', '--db', a.url]);
+    const client = await openClient(parseDbUrl(a.url));
+    try {
+      await client.run('INSERT INTO summary_pairs (kind, a, b, flags) VALUES (1, 5, 7, 1), (1, 5, 8, 3)');
+      const touched = new Map(KINDS.map((k) => [k, new PairTable()]));
+      touched.get(1)!.mark(5, 8, 1);
+      touched.get(1)!.mark(6, 8, 1);
+      const inside = await inTransaction(client, async (tx) => {
+        const stored = await storedPairs(tx, touched);
+        const [row] = await tx.query<{ open: number }>('SELECT @@in_transaction AS open');
+        return { flags: [stored.get(1)!.get(5, 8), stored.get(1)!.get(6, 8), stored.get(1)!.get(5, 7)], open: Number(row.open) };
+      });
+      assert.deepEqual(inside, { flags: [3, 0, 0], open: 1 });
+    } finally {
+      await client.close();
     }
   });
   if (!done) t.skip(SKIP_NOTICE);

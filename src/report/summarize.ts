@@ -3,7 +3,7 @@ import { Every, moduleNamesQuery, NO_FILTERS, usersQuery } from './queries';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 import { foldPending } from './summary-fold';
 import { collectPairs, packageIds, SummaryPairs, upsertPairs } from './summary-pairs';
-import { readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
+import { lockSummaryState, readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
 const PERIODS: Every[] = ['day', 'week', 'month'];
 
@@ -43,7 +43,7 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
   const pairs = new SummaryPairs(packageIds(modules.map((m) => ({ id: Number(m.id), name: String(m.name) }))), blank);
   await collectPairs(client, pairs);
   await inTransaction(client, async (tx) => {
-    const now = await readSummaryState(tx);
+    const now = await lockSummaryState(tx);
     for (const [table, rows] of tables) {
       await tx.run(`DELETE FROM ${table}`);
       await writeSummaryRows(tx, 'INSERT', table, rows);

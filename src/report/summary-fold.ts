@@ -5,7 +5,7 @@ import { PairTable } from './pair-table';
 import { Every, NO_FILTERS } from './queries';
 import { blankHostId, nextPeriod, periodCounts, periodOf, resolveFilters } from './reports';
 import { ALL_LOADS, KINDS, packageIds, storedPairs, SummaryPairs, touchedPairs, upsertPairs, USER_LOADS, variantFlags } from './summary-pairs';
-import { readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
+import { lockSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
 /**
  * The incremental summarize: the rows the loaders recorded in summary_pending since the last
@@ -111,9 +111,7 @@ export async function foldPending(client: SqlClient): Promise<FoldOutcome> {
   return inTransaction(
     client,
     async (tx): Promise<FoldOutcome> => {
-      // One summarize at a time; loaders lock the 'loads' row, not this one, and go on.
-      if (tx.dialect === 'mysql') await tx.query("SELECT generation FROM summary_state WHERE name = 'summaries' FOR UPDATE");
-      const state = await readSummaryState(tx);
+      const state = await lockSummaryState(tx);
       if (state.pairs === 0 || state.pairs !== state.summaries) return { folded: false, reason: null };
       if (state.summaries === state.loads) return { folded: true, loads: 0 };
       const pending = await tx.query<{ loads: string | null }>(

@@ -39,6 +39,16 @@ export async function readSummaryState(client: SqlClient): Promise<SummaryState>
   return { loads: of('loads'), summaries: of('summaries'), pairs: of('pairs') };
 }
 
+/**
+ * The state, read at the start of a transaction that writes summaries, after taking the lock on
+ * the 'summaries' row (MySQL; SQLite's write transactions take turns anyway): two summarizes
+ * never interleave, while loaders, which lock the 'loads' row, go on.
+ */
+export async function lockSummaryState(tx: SqlClient): Promise<SummaryState> {
+  if (tx.dialect === 'mysql') await tx.query("SELECT generation FROM summary_state WHERE name = 'summaries' FOR UPDATE");
+  return readSummaryState(tx);
+}
+
 /** Records what the stored summaries and pairs now hold, and drops the pending rows that are in them or can no longer be folded. */
 export async function recordSummaryState(tx: SqlClient, summaries: number, pairs: number, pendingUpTo: number): Promise<void> {
   await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [summaries]);
