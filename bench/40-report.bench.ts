@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
@@ -13,7 +13,8 @@ import { fmt, measure, shellQuote } from './measure';
  * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them. The SQLite
  * file is kept in BENCH_DIR for the next run; the MySQL database is dropped at the end.
  * Whole-table `modules` is timed once with the summaries out of date (from the loads), then
- * `lmod-load summarize`, then every report.
+ * `lmod-load summarize --full`, then a daily load (a day of records after the year) through
+ * lmod-load, which adds its rows to the summaries, then every report.
  */
 const ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 5_000_000);
 const SEED = 7;
@@ -81,6 +82,23 @@ function* rows(modules: number): Generator<Row> {
     const userload = r < 0.05 ? null : r < 0.25 ? 0 : 1;
     yield [time, 1 + userOf(), host, 1 + moduleOf(), random() < 0.3 ? null : String(100000 + i), userload];
   }
+}
+
+/** The day after the generated year: a daily load's records, as NDJSON for lmod-load. */
+const DAY = '2026-01-01';
+
+function dayRecords(dims: Dimensions): string[] {
+  const random = prng(SEED + 2);
+  const moduleOf = zipfSampler(dims.modules.length, 1.0, random);
+  const userOf = zipfSampler(USERS, 0.9, random);
+  const start = Date.parse(`${DAY}T00:00:00Z`);
+  return Array.from({ length: Math.round(ROWS / 365) }, () => {
+    const time = new Date(start + Math.floor(random() * 86_400_000)).toISOString().replace('Z', '000Z');
+    const module = dims.modules[moduleOf()];
+    const [name, version] = split(module);
+    const host = dims.hosts[Math.floor(random() * HOSTS)];
+    return JSON.stringify({ time, user: dims.users[userOf()], module, name, version, path: null, host, jobid: null, userload: random() < 0.8 });
+  });
 }
 
 interface Dimensions {
@@ -219,10 +237,14 @@ async function scanFloor(config: DbConfig): Promise<string> {
   }
 }
 
-/** As a load that added rows leaves them: the loads' generation moved past the summaries'. */
+/**
+ * As a load that added rows without recording them leaves them: the loads' generation moved
+ * past the summaries'. The daily load's rows of an earlier run are removed, so it adds them again.
+ */
 async function makeSummariesStale(config: DbConfig): Promise<void> {
   const client = await openClient(config);
   try {
+    await client.run('DELETE FROM module_loads WHERE time >= ?', [`${DAY} 00:00:00.000000`]);
     await client.run("UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'");
   } finally {
     await client.close();
@@ -242,6 +264,9 @@ async function main(): Promise<void> {
   const inventory = join(dir, 'report-inventory.txt');
   const extra = Array.from({ length: NEVER_LOADED }, (_, i) => `retired/pkg${i}/1.0`);
   writeFileSync(inventory, `/opt/modulefiles/Core:\n${[...dims.modules, ...extra].join('\n')}\n`);
+  const day = join(dir, 'report-day.ndjson');
+  const dayLines = dayRecords(dims);
+  writeFileSync(day, `${dayLines.join('\n')}\n`);
 
   process.stdout.write(`lmod-report on ${fmt(ROWS)} records (${USERS} users, ${HOSTS} hosts, ${dims.modules.length} modules, year 2025)\n`);
   const sqlitePath = join(dir, `report-${ROWS}-seed${SEED}.sqlite`);
@@ -286,10 +311,20 @@ async function main(): Promise<void> {
     // What a whole-table report costs when the summaries are out of date (it reads the loads), then summarize.
     for (const [, url] of targets) await makeSummariesStale(parseDbUrl(url));
     row('modules, summaries out of date', reportCell('modules'));
-    row('lmod-load summarize', (db) => {
-      const m = measure([`node bin/lmod-load.js summarize --quiet --db ${shellQuote(db)}`]);
+    row('lmod-load summarize --full', (db) => {
+      const m = measure([`node bin/lmod-load.js summarize --full --quiet --db ${shellQuote(db)}`]);
       return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
     });
+    // A daily load keeps the summaries current: the whole run, and the part that adds its rows to them.
+    const folds = new Map<string, string>();
+    row(`lmod-load of a day (${fmt(dayLines.length)} records)`, (db) => {
+      const log = join(dir, 'report-day.stderr');
+      const m = measure([`node bin/lmod-load.js --db ${shellQuote(db)} ${shellQuote(day)} 2> ${shellQuote(log)}`]);
+      const folded = /summaries updated with ([\d,]+) new loads in ([\d.]+) s/.exec(readFileSync(log, 'utf8'));
+      folds.set(db, folded === null ? 'not added' : `${folded[2]} (${folded[1]} new)`);
+      return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
+    });
+    row('  of which: adding them to the summaries', (db) => folds.get(db) ?? '');
     for (const [label, args] of cases(inventory)) row(label, reportCell(args));
     const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
     process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
