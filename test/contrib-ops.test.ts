@@ -261,6 +261,7 @@ test("the service's command line loads yesterday's archive into the SQLite defau
     const again = runService({ bin, logs, envFile, workDir });
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /^lmod-load: 3 read, 0 new, 3 already present, 0 rejected in /m);
+    assert.match(again.stderr, /^lmod-load: sqlite:\.\/lmod_tracking\.sqlite: summaries are up to date$/m);
     assert.deepEqual(sqliteRows(join(workDir, 'lmod_tracking.sqlite')), DAY1_ROWS);
     t.diagnostic(`lmod-daily loaded ${DAY1_ROWS.length} rows, then none again`);
   } finally {

@@ -257,7 +257,7 @@ async function reportsOn(target: Target): Promise<void> {
     if (summarized) {
       const r = await run('lmod-load', ['summarize', '--db', target.url]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods, 52 pairs rows\) in \d+\.\d\d s\n$/);
+      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods rows; 52 distinct pairs\) in \d+\.\d\d s\n$/);
     }
     for (const [name, args, expected] of cases()) {
       assert.deepEqual(await reportNdjson(target.url, args), expected, `${target.dialect}: ${name}${summarized ? ' (summarized)' : ''}`);
@@ -311,7 +311,7 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
     assert.match(await lmodLoad(['summarize']), /^lmod-load: [^\n]*: summaries updated with 1 new loads in \d+\.\d\d s\n$/);
     assert.deepEqual(await intel(), { ...mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'), loads: 1000 });
-    assert.match(await lmodLoad(['summarize', '--full']), /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods, 56 pairs rows\) in \d+\.\d\d s\n$/);
+    assert.match(await lmodLoad(['summarize', '--full']), /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods rows; 56 distinct pairs\) in \d+\.\d\d s\n$/);
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
     const frank = join(dir, 'frank.ndjson');
     writeFileSync(frank, intelLoad('2024-04-02T10:00:00.000000', 'frank'));

@@ -5,16 +5,18 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prng } from '../bench/generate';
 import { setTimeout as delay } from 'node:timers/promises';
-import { inTransaction, MysqlClient, openClient } from '../src/db/client';
+import { MysqlClient, openClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
 import { openStore } from '../src/db/open-store';
 import { decodeNewLoads, encodeNewLoads, NewLoad, RECORD_PENDING } from '../src/db/pending-loads';
 import { BUMP_GENERATION } from '../src/db/store';
 import { toRow } from '../src/load/validate';
 import { PairTable } from '../src/report/pair-table';
-import { KINDS, storedPairs } from '../src/report/summary-pairs';
+import { summarize } from '../src/report/summarize';
+import { decodeMembers, encodeMembers, KINDS, MODULE_USER, storedPairs, storePairs, updatePairs } from '../src/report/summary-pairs';
+import { migrate } from '../src/db/migrate';
 import { SKIP_NOTICE } from './helpers/mysql';
-import { mysqlTarget, run, sqliteTarget, Target } from './report-helpers';
+import { mysqlTarget, ndjson, report, run, sqliteTarget, Target } from './report-helpers';
 
 /**
  * lmod-load keeps the summaries current: the rows each load transaction added are recorded and
@@ -114,7 +116,8 @@ async function storedSummaries(url: string): Promise<Record<string, unknown[]>> 
     const out: Record<string, unknown[]> = {};
     for (const table of ['summary_packages', 'summary_versions', 'summary_users', 'summary_periods', 'summary_pairs']) {
       const rows = await client.query<Record<string, unknown>>(`SELECT * FROM ${table}`);
-      out[table] = rows.map((r) => JSON.stringify(Object.values(r).map((v) => (v === null ? null : String(v))))).sort();
+      const text = (v: unknown) => (v === null ? null : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v));
+      out[table] = rows.map((r) => JSON.stringify(Object.values(r).map(text))).sort();
     }
     const state = await client.query<{ name: string; generation: unknown }>('SELECT name, generation FROM summary_state ORDER BY name');
     const g = Object.fromEntries(state.map((s) => [s.name, Number(s.generation)]));
@@ -225,7 +228,7 @@ async function loaderFromBefore(a: Target): Promise<void> {
       summarized,
       new RegExp(
         `^${where}: cannot add the new loads to the summaries \\(1 of the 1 load transactions since the last summarize did not record their rows\\): storing them in full\\n` +
-          `${where}: summaries stored \\(2 packages, 2 versions, 4 users, 8 periods, 6 pairs rows\\) in ${SECONDS}\\n$`,
+          `${where}: summaries stored \\(2 packages, 2 versions, 4 users, 8 periods rows; 6 distinct pairs\\) in ${SECONDS}\\n$`,
       ),
     );
     // Stored in full with nothing loaded meanwhile: the next load is folded again.
@@ -242,7 +245,7 @@ async function loaderFromBefore(a: Target): Promise<void> {
     writeFileSync(file, `${RECORD('2024-01-04T10:00:00.000000Z', 'ana')}\n`);
     assert.match(
       await lmodLoad(['--db', a.url, file]),
-      new RegExp(`: 1 read, 1 new, 0 already present, 0 rejected in [^\\n]*\\n${where}: summaries stored \\(2 packages, 2 versions, 6 users, 12 periods, 8 pairs rows\\) in ${SECONDS}\\n$`),
+      new RegExp(`: 1 read, 1 new, 0 already present, 0 rejected in [^\\n]*\\n${where}: summaries stored \\(2 packages, 2 versions, 6 users, 12 periods rows; 8 distinct pairs\\) in ${SECONDS}\\n$`),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -318,7 +321,7 @@ test('MySQL: unsorted input among stored rows is folded, a row another loader ad
         await lmodLoad(['summarize', '--db', a.url]),
         new RegExp(
           `^${where}: cannot add the new loads to the summaries \\(1 of the 1 load transactions since the last summarize did not record their rows\\): storing them in full\\n` +
-            `${where}: summaries stored \\(2 packages, 2 versions, 4 users, 6 periods, 6 pairs rows\\) in ${SECONDS}\\n$`,
+            `${where}: summaries stored \\(2 packages, 2 versions, 4 users, 6 periods rows; 6 distinct pairs\\) in ${SECONDS}\\n$`,
         ),
       );
     } finally {
@@ -328,24 +331,77 @@ test('MySQL: unsorted input among stored rows is folded, a row another loader ad
   if (!done) t.skip(SKIP_NOTICE);
 });
 
-test('MySQL: looking up the touched pairs keeps the fold in its transaction (a temporary table, dropped as one)', async (t) => {
-  const done = await withTargets('txn', true, async (a) => {
-    await lmodLoad(['migrate', '--quiet', '--db', a.url]);
-    const client = await openClient(parseDbUrl(a.url));
-    try {
-      await client.run('INSERT INTO summary_pairs (kind, a, b, flags) VALUES (1, 5, 7, 1), (1, 5, 8, 3)');
-      const touched = new Map(KINDS.map((k) => [k, new PairTable()]));
-      touched.get(1)!.mark(5, 8, 1);
-      touched.get(1)!.mark(6, 8, 1);
-      const inside = await inTransaction(client, async (tx) => {
-        const stored = await storedPairs(tx, touched);
-        const [row] = await tx.query<{ open: number }>('SELECT @@in_transaction AS open');
-        return { flags: [stored.get(1)!.get(5, 8), stored.get(1)!.get(6, 8), stored.get(1)!.get(5, 7)], open: Number(row.open) };
-      });
-      assert.deepEqual(inside, { flags: [3, 0, 0], open: 1 });
-    } finally {
-      await client.close();
-    }
-  });
-  if (!done) t.skip(SKIP_NOTICE);
+test('pairs are stored packed, a row per kind and module or package: exact bytes, a round trip, and a fold merged into the stored rows', async () => {
+  assert.deepEqual([...encodeMembers([1, 2, 300], [1, 3, 1])], [2, 3, 212, 4]);
+  const b = [1, 2, 300, 2 ** 31, 4294967295];
+  const flags = [1, 3, 1, 3, 3];
+  assert.deepEqual(decodeMembers(encodeMembers(b, flags)), { b, flags });
+  assert.deepEqual(decodeMembers(new Uint8Array()), { b: [], flags: [] });
+  const target = await sqliteTarget();
+  const client = await openClient(parseDbUrl(target.url));
+  try {
+    await migrate(client);
+    const tables = (pairs: [number, number, number][]): Map<number, PairTable> => {
+      const t = new Map(KINDS.map((k) => [k, new PairTable()]));
+      for (const [a, member, f] of pairs) t.get(MODULE_USER)!.mark(a, member, f);
+      return t;
+    };
+    await storePairs(client, tables([[5, 7, 1], [5, 8, 3], [6, 1, 1]]));
+    const stored = await storedPairs(client, tables([[5, 8, 1], [5, 9, 1], [7, 1, 1]]));
+    const flagsOf = (a: number, member: number) => stored.flags.get(MODULE_USER)!.get(a, member);
+    assert.deepEqual([flagsOf(5, 8), flagsOf(5, 9), flagsOf(7, 1)], [3, 0, 0]);
+    await updatePairs(client, tables([[5, 9, 1], [5, 7, 3], [7, 1, 1]]), stored);
+    const rows = await client.query<{ kind: number; a: number; members: Uint8Array }>('SELECT kind, a, members FROM summary_pairs ORDER BY kind, a');
+    assert.deepEqual(
+      rows.map((r) => [r.kind, r.a, decodeMembers(r.members)]),
+      [
+        [MODULE_USER, 5, { b: [7, 8, 9], flags: [3, 3, 1] }],
+        [MODULE_USER, 6, { b: [1], flags: [1] }],
+        [MODULE_USER, 7, { b: [1], flags: [1] }],
+      ],
+    );
+  } finally {
+    await client.close();
+    await target.drop();
+  }
+});
+
+test('a load that commits while a full summarize computes: the summaries say they are out of date, no pairs are kept, the next summarize is in full', async () => {
+  assert.ok(
+    await withTargets('during', false, async (a) => {
+      const dir = mkdtempSync(join(tmpdir(), 'lmod-fold-'));
+      try {
+        const file = join(dir, 'first.ndjson');
+        writeFileSync(file, `${RECORD('2024-01-01T10:00:00.000000Z', 'ana')}\n`);
+        await lmodLoad(['--db', a.url, file]);
+        const opened = await openStore(parseDbUrl(a.url), 1);
+        const client = await openClient(parseDbUrl(a.url));
+        try {
+          // The pairs are collected last: the load commits just before that stream starts.
+          const loadingClient = Object.assign(Object.create(client) as typeof client, {
+            eachRow: async (sql: string, params: unknown[], onRow: (row: unknown[]) => void) => {
+              const row = toRow(JSON.parse(RECORD('2024-01-02T10:00:00.000000Z', 'bo')), 'test', 1);
+              assert.deepEqual(await opened.store.loadBatch([row as Exclude<typeof row, string>]), { inserted: 1, present: 0 });
+              return client.eachRow(sql, params, onRow);
+            },
+          });
+          const { rows } = await summarize(loadingClient);
+          assert.deepEqual(rows, { summary_packages: 2, summary_versions: 2, summary_users: 2, summary_periods: 6, summary_pairs: 0 });
+          const state = await client.query<{ name: string; generation: number }>('SELECT name, generation FROM summary_state ORDER BY name');
+          assert.deepEqual(state.map((s) => [s.name, s.generation]), [['loads', 3], ['pairs', 0], ['summaries', 2]]);
+        } finally {
+          await client.close();
+          await opened.client.close();
+        }
+        const r = await report(['--db', a.url, '--format', 'ndjson', 'users']);
+        assert.deepEqual(ndjson(r.stdout).map((u) => (u as { user: string }).user), ['ana', 'bo'], 'read from the loads');
+        assert.match(
+          await lmodLoad(['summarize', '--db', a.url]),
+          new RegExp(`^lmod-load: ${describe(a)}: summaries stored \\(2 packages, 2 versions, 4 users, 8 periods rows; 6 distinct pairs\\) in ${SECONDS}\\n$`),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }),
+  );
 });

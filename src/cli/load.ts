@@ -168,8 +168,9 @@ async function summarizeInto(opened: OpenedStore, quiet: boolean, full = false):
     process.stderr.write(`${where}: summaries updated with ${done.loads.toLocaleString('en-US')} new loads in ${seconds.toFixed(2)} s\n`);
   } else {
     if (done.why !== null) process.stderr.write(`${where}: cannot add the new loads to the summaries (${done.why}): storing them in full\n`);
-    const what = Object.entries(done.rows).map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`).join(', ');
-    process.stderr.write(`${where}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
+    const { summary_pairs: pairs, ...tables } = done.rows;
+    const what = Object.entries(tables).map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`).join(', ');
+    process.stderr.write(`${where}: summaries stored (${what} rows; ${pairs.toLocaleString('en-US')} distinct pairs) in ${seconds.toFixed(2)} s\n`);
   }
 }
 

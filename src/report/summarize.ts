@@ -2,7 +2,7 @@ import { inTransaction, SqlClient } from '../db/client';
 import { Every, moduleNamesQuery, NO_FILTERS, usersQuery } from './queries';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 import { foldPending } from './summary-fold';
-import { collectPairs, packageIds, SummaryPairs, upsertPairs } from './summary-pairs';
+import { collectPairs, packageIds, storePairs, SummaryPairs } from './summary-pairs';
 import { lockSummaryState, readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
 const PERIODS: Every[] = ['day', 'week', 'month'];
@@ -42,18 +42,19 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
   const modules = await client.query<{ id: unknown; name: unknown }>(moduleNamesQuery().sql);
   const pairs = new SummaryPairs(packageIds(modules.map((m) => ({ id: Number(m.id), name: String(m.name) }))), blank);
   await collectPairs(client, pairs);
-  await inTransaction(client, async (tx) => {
+  const pairsKept = await inTransaction(client, async (tx) => {
     const now = await lockSummaryState(tx);
     for (const [table, rows] of tables) {
       await tx.run(`DELETE FROM ${table}`);
       await writeSummaryRows(tx, 'INSERT', table, rows);
     }
     await tx.run('DELETE FROM summary_pairs');
-    const exact = now.loads === before.loads;
-    if (exact) await upsertPairs(tx, pairs.tables);
-    await recordSummaryState(tx, before.loads, exact ? before.loads : 0, now.loads);
+    const unchanged = now.loads === before.loads;
+    if (unchanged) await storePairs(tx, pairs.tables);
+    await recordSummaryState(tx, before.loads, unchanged ? before.loads : 0, now.loads);
+    return unchanged;
   });
-  return { rows: { ...Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])), summary_pairs: pairs.size } };
+  return { rows: { ...Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])), summary_pairs: pairsKept ? pairs.size : 0 } };
 }
 
 export type Refreshed =

@@ -4,7 +4,7 @@ import type { ModuleName } from './module-counts';
 import { PairTable } from './pair-table';
 import { Every, NO_FILTERS } from './queries';
 import { blankHostId, nextPeriod, periodCounts, periodOf, resolveFilters } from './reports';
-import { ALL_LOADS, KINDS, packageIds, storedPairs, SummaryPairs, touchedPairs, upsertPairs, USER_LOADS, variantFlags } from './summary-pairs';
+import { ALL_LOADS, KINDS, packageIds, storedPairs, SummaryPairs, touchedPairs, updatePairs, USER_LOADS, variantFlags } from './summary-pairs';
 import { lockSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
 /**
@@ -143,7 +143,7 @@ async function foldInto(tx: SqlClient, loads: NewLoad[]): Promise<void> {
   };
   const summaries = await readSummaries(tx);
   const stored = await storedPairs(tx, touchedPairs(loads, names.packageOf, names.blankHostId));
-  const { changed, pairs } = foldLoads(summaries, loads, names, stored);
+  const { changed, pairs } = foldLoads(summaries, loads, names, stored.flags);
   const write = (table: SummaryTableName, of: keyof VariantSummaries) =>
     writeSummaryRows(
       tx,
@@ -154,7 +154,7 @@ async function foldInto(tx: SqlClient, loads: NewLoad[]): Promise<void> {
   await write('summary_versions', 'versions');
   await write('summary_packages', 'packages');
   await write('summary_users', 'users');
-  await upsertPairs(tx, pairs);
+  await updatePairs(tx, pairs, stored);
   await foldPeriods(tx, loads);
 }
 

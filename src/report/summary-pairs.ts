@@ -1,4 +1,4 @@
-import { SqlClient, SqliteClient } from '../db/client';
+import type { SqlClient } from '../db/client';
 import type { NewLoad } from '../db/pending-loads';
 import { PairTable } from './pair-table';
 
@@ -61,59 +61,173 @@ export class SummaryPairs {
   }
 }
 
-/** Integer tuples per statement: the values are ids, written as literals. */
-const TUPLES_PER_STATEMENT = 20_000;
-
-/** Each kind's pairs in key order (the primary key's, so inserts append), in chunks of tuples. */
-function* tupleChunks(tables: Map<number, PairTable>, withFlags: boolean): Generator<number[][]> {
-  let chunk: number[][] = [];
-  for (const [kind, table] of tables) {
-    const { a, b, flags } = table.sorted();
-    for (let i = 0; i < a.length; i++) {
-      chunk.push(withFlags ? [kind, a[i], b[i], flags[i]] : [kind, a[i], b[i]]);
-      if (chunk.length === TUPLES_PER_STATEMENT) {
-        yield chunk;
-        chunk = [];
-      }
-    }
-  }
-  if (chunk.length > 0) yield chunk;
+/**
+ * One stored row per (kind, a): its members b in ascending order, each a varint of the gap to
+ * the one before, doubled, plus 1 when a user load has the pair (every stored pair is in
+ * ALL_LOADS). About 1.5 bytes a pair: 2.9 million pairs at 5 million loads take 5 MB instead of
+ * a 90 MB table of a row each, which pushed the loads out of MariaDB's default 128 MB buffer pool.
+ */
+export interface Members {
+  b: number[];
+  flags: number[];
 }
 
-const literalTuples = (rows: number[][]): string => rows.map((r) => `(${r.join(',')})`).join(',');
+export function encodeMembers(b: ArrayLike<number>, flags: ArrayLike<number>, from = 0, to = b.length): Buffer {
+  const bytes: number[] = [];
+  let previous = 0;
+  for (let i = from; i < to; i++) {
+    // Plain arithmetic, not bit operations: gap * 2 + 1 may pass 2^32.
+    let v = (b[i] - previous) * 2 + ((flags[i] & USER_LOADS) !== 0 ? 1 : 0);
+    previous = b[i];
+    while (v >= 0x80) {
+      bytes.push((v % 0x80) + 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    bytes.push(v);
+  }
+  return Buffer.from(bytes);
+}
 
-/** Writes the pairs, replacing the flags of pairs already stored. */
-export async function upsertPairs(tx: SqlClient, tables: Map<number, PairTable>): Promise<void> {
-  if (tx instanceof SqliteClient) {
-    const insert = tx.db.prepare('INSERT INTO summary_pairs (kind, a, b, flags) VALUES (?, ?, ?, ?) ON CONFLICT (kind, a, b) DO UPDATE SET flags = excluded.flags');
-    for (const chunk of tupleChunks(tables, true)) for (const r of chunk) insert.run(r[0], r[1], r[2], r[3]);
-    return;
+export function decodeMembers(bytes: Uint8Array): Members {
+  const members: Members = { b: [], flags: [] };
+  let previous = 0;
+  for (let i = 0; i < bytes.length; ) {
+    let v = 0;
+    let scale = 1;
+    let byte: number;
+    do {
+      byte = bytes[i++];
+      v += (byte & 0x7f) * scale;
+      scale *= 0x80;
+    } while (byte >= 0x80);
+    previous += Math.floor(v / 2);
+    members.b.push(previous);
+    members.flags.push(v % 2 === 1 ? ALL_LOADS | USER_LOADS : ALL_LOADS);
   }
-  for (const chunk of tupleChunks(tables, true)) {
-    await tx.run(`INSERT INTO summary_pairs (kind, a, b, flags) VALUES ${literalTuples(chunk)} ON DUPLICATE KEY UPDATE flags = VALUES(flags)`);
+  return members;
+}
+
+/** One (kind, a) of a table and its pairs: positions from..to of table.sorted()'s arrays. */
+interface Run {
+  kind: number;
+  a: number;
+  b: Uint32Array;
+  flags: Uint32Array;
+  from: number;
+  to: number;
+}
+
+/** Each (kind, a) of the tables with its pairs in b order. */
+function* runsOf(tables: Map<number, PairTable>): Generator<Run> {
+  for (const [kind, table] of tables) {
+    const { a, b, flags } = table.sorted();
+    for (let from = 0; from < a.length; ) {
+      let to = from + 1;
+      while (to < a.length && a[to] === a[from]) to++;
+      yield { kind, a: a[from], b, flags, from, to };
+      from = to;
+    }
   }
+}
+
+/** Rows per statement, and their members' bytes (sent as hex to MySQL): well under any max_allowed_packet. */
+const ROWS_PER_STATEMENT = 300;
+const BYTES_PER_STATEMENT = 1 << 20;
+
+async function writeRows(tx: SqlClient, verb: 'INSERT' | 'REPLACE', rows: [number, number, Buffer][]): Promise<void> {
+  for (let at = 0; at < rows.length; ) {
+    let end = at;
+    for (let bytes = 0; end < rows.length && end - at < ROWS_PER_STATEMENT && (end === at || bytes + rows[end][2].length <= BYTES_PER_STATEMENT); end++) bytes += rows[end][2].length;
+    const part = rows.slice(at, end);
+    await tx.run(`${verb} INTO summary_pairs (kind, a, members) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flat());
+    at = end;
+  }
+}
+
+/** Stores every pair of the tables (into an empty summary_pairs). */
+export async function storePairs(tx: SqlClient, tables: Map<number, PairTable>): Promise<void> {
+  const rows: [number, number, Buffer][] = [];
+  for (const r of runsOf(tables)) rows.push([r.kind, r.a, encodeMembers(r.b, r.flags, r.from, r.to)]);
+  await writeRows(tx, 'INSERT', rows);
 }
 
 /**
- * The stored flags of the pairs these loads touch: the pairs go into a temporary table that is
- * joined to summary_pairs (one statement, where a lookup per pair would be thousands).
+ * The stored flags of the pairs the loads touch, and the stored rows they are in (packed: the
+ * rows of every module and package at 5 million loads, decoded, would take 30 MB more).
  */
-export async function storedPairs(tx: SqlClient, touched: Map<number, PairTable>): Promise<Map<number, PairTable>> {
-  // MySQL commits the transaction at a DROP TABLE, but not at a DROP TEMPORARY TABLE.
-  const [create, drop] = tx.dialect === 'mysql' ? ['CREATE TEMPORARY TABLE', 'DROP TEMPORARY TABLE'] : ['CREATE TEMP TABLE', 'DROP TABLE'];
-  await tx.run(`${drop} IF EXISTS lmod_touched_pairs`);
-  await tx.run(`${create} lmod_touched_pairs (kind INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (kind, a, b))`);
-  for (const chunk of tupleChunks(touched, false)) await tx.run(`INSERT INTO lmod_touched_pairs (kind, a, b) VALUES ${literalTuples(chunk)}`);
-  // Both planners, left alone, read all of summary_pairs (0.7 s at 3 million pairs): the join order
-  // is forced so that each touched pair is one probe of its primary key.
-  const join = tx.dialect === 'mysql' ? 'STRAIGHT_JOIN' : 'CROSS JOIN';
-  const rows = await tx.query<{ kind: unknown; a: unknown; b: unknown; flags: unknown }>(
-    `SELECT p.kind, p.a, p.b, p.flags FROM lmod_touched_pairs t ${join} summary_pairs p ON p.kind = t.kind AND p.a = t.a AND p.b = t.b`,
-  );
-  await tx.run(`${drop} lmod_touched_pairs`);
-  const stored = new Map<number, PairTable>(KINDS.map((k) => [k, new PairTable()]));
-  for (const r of rows) stored.get(Number(r.kind))!.mark(Number(r.a), Number(r.b), Number(r.flags));
+export interface StoredPairs {
+  flags: Map<number, PairTable>;
+  rows: Map<string, Uint8Array>;
+}
+
+const rowKey = (kind: number, a: number): string => `${kind}:${a}`;
+
+/** Where b is in ascending `list`, or -1. */
+function indexOf(list: number[], b: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] === b) return mid;
+    if (list[mid] < b) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Ids per `a IN (...)`: well under MariaDB's IN-to-subquery threshold. */
+const IDS_PER_LOOKUP = 500;
+
+export async function storedPairs(tx: SqlClient, touched: Map<number, PairTable>): Promise<StoredPairs> {
+  const stored: StoredPairs = { flags: new Map(KINDS.map((k) => [k, new PairTable()])), rows: new Map() };
+  const runs = new Map<string, Run>();
+  for (const run of runsOf(touched)) runs.set(rowKey(run.kind, run.a), run);
+  for (const kind of touched.keys()) {
+    const ids = [...runs.values()].filter((r) => r.kind === kind).map((r) => r.a);
+    for (let at = 0; at < ids.length; at += IDS_PER_LOOKUP) {
+      const part = ids.slice(at, at + IDS_PER_LOOKUP);
+      const rows = await tx.query<{ a: unknown; members: Uint8Array }>(
+        `SELECT a, members FROM summary_pairs WHERE kind = ? AND a IN (${part.map(() => '?').join(', ')})`,
+        [kind, ...part],
+      );
+      for (const row of rows) {
+        const key = rowKey(kind, Number(row.a));
+        stored.rows.set(key, row.members);
+        const members = decodeMembers(row.members);
+        const run = runs.get(key)!;
+        for (let i = run.from; i < run.to; i++) {
+          const at = indexOf(members.b, run.b[i]);
+          if (at >= 0) stored.flags.get(kind)!.mark(run.a, run.b[i], members.flags[at]);
+        }
+      }
+    }
+  }
   return stored;
+}
+
+/** Writes the changed pairs (with their new flags) into the stored rows they belong to. */
+export async function updatePairs(tx: SqlClient, changed: Map<number, PairTable>, stored: StoredPairs): Promise<void> {
+  const rows: [number, number, Buffer][] = [];
+  for (const r of runsOf(changed)) {
+    const packed = stored.rows.get(rowKey(r.kind, r.a));
+    const old = packed === undefined ? { b: [], flags: [] } : decodeMembers(packed);
+    const merged: Members = { b: [], flags: [] };
+    let i = 0;
+    let j = r.from;
+    while (i < old.b.length || j < r.to) {
+      const fromOld = j === r.to || (i < old.b.length && old.b[i] < r.b[j]);
+      if (fromOld) {
+        merged.b.push(old.b[i]);
+        merged.flags.push(old.flags[i++]);
+      } else {
+        if (i < old.b.length && old.b[i] === r.b[j]) i++;
+        merged.b.push(r.b[j]);
+        merged.flags.push(r.flags[j++]);
+      }
+    }
+    rows.push([r.kind, r.a, encodeMembers(merged.b, merged.flags)]);
+  }
+  await writeRows(tx, 'REPLACE', rows);
 }
 
 /** The pairs of every load, streamed once (`lmod-load summarize`). */

@@ -3,8 +3,9 @@ import type { Migration } from './index';
 /**
  * What keeps the summaries of migration 004 current without reading every load again.
  * `summary_pairs` holds the distinct (module, user), (module, host), (package, user) and
- * (package, host) pairs behind the summaries' distinct counts, `flags` saying in which variant
- * each occurs (1: some load, 2: some user load). `summary_pending` holds, per load transaction
+ * (package, host) pairs behind the summaries' distinct counts, one row per module or package
+ * and kind, its users or hosts packed in `members` with the variants each occurs in
+ * (src/report/summary-pairs.ts). `summary_pending` holds, per load transaction
  * that added rows, those rows as text (NULL when the loader could not tell which rows were
  * new), keyed by the generation that transaction gave the loads. The 'pairs' state is the
  * summaries' generation the pairs belong to (0: none), and loaders write pending rows only
@@ -16,14 +17,13 @@ const migration: Migration = {
   version: 5,
   description: 'distinct pairs and pending loads, so lmod-load keeps the summaries current',
   mysql: [
-    `CREATE TABLE IF NOT EXISTS summary_pairs (kind TINYINT UNSIGNED NOT NULL, a INT UNSIGNED NOT NULL, b INT UNSIGNED NOT NULL,
-  flags TINYINT UNSIGNED NOT NULL, PRIMARY KEY (kind, a, b)) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS summary_pairs (kind TINYINT UNSIGNED NOT NULL, a INT UNSIGNED NOT NULL, members LONGBLOB NOT NULL,
+  PRIMARY KEY (kind, a)) ${TABLE_OPTIONS}`,
     `CREATE TABLE IF NOT EXISTS summary_pending (generation BIGINT UNSIGNED NOT NULL PRIMARY KEY, loads LONGTEXT NULL) ${TABLE_OPTIONS}`,
     "INSERT IGNORE INTO summary_state (name, generation) VALUES ('pairs', 0)",
   ],
   sqlite: [
-    `CREATE TABLE IF NOT EXISTS summary_pairs (kind INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL, flags INTEGER NOT NULL,
-  PRIMARY KEY (kind, a, b)) WITHOUT ROWID`,
+    'CREATE TABLE IF NOT EXISTS summary_pairs (kind INTEGER NOT NULL, a INTEGER NOT NULL, members BLOB NOT NULL, PRIMARY KEY (kind, a))',
     'CREATE TABLE IF NOT EXISTS summary_pending (generation INTEGER NOT NULL PRIMARY KEY, loads TEXT NULL)',
     "INSERT OR IGNORE INTO summary_state (name, generation) VALUES ('pairs', 0)",
   ],
