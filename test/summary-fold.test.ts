@@ -13,6 +13,7 @@ import { BUMP_GENERATION } from '../src/db/store';
 import { toRow } from '../src/load/validate';
 import { PairTable } from '../src/report/pair-table';
 import { summarize } from '../src/report/summarize';
+import { foldPending } from '../src/report/summary-fold';
 import { decodeMembers, encodeMembers, KINDS, MODULE_USER, storedPairs, storePairs, updatePairs } from '../src/report/summary-pairs';
 import { migrate } from '../src/db/migrate';
 import { SKIP_NOTICE } from './helpers/mysql';
@@ -151,12 +152,22 @@ async function foldEqualsFull(a: Target, b: Target, batchSize: string): Promise<
       seen.push(...lines);
       const file = join(dir, `chunk${i}.ndjson`);
       writeFileSync(file, lines.join('\n') + '\n');
-      const loaded = await lmodLoad(['--db', a.url, '--batch-size', batchSize, file]);
+      // The third chunk is left pending and added in-process, one load transaction per slice.
+      const sliced = i === 2;
+      const loaded = await lmodLoad(['--db', a.url, '--batch-size', batchSize, ...(sliced ? ['--no-summarize'] : []), file]);
       const fresh = Number(/: \d+ read, (\d+) new,/.exec(loaded)![1]);
       assert.ok(fresh > 0, chunk.label);
       if (i === 0) {
         assert.doesNotMatch(loaded, /summar/, 'no summaries yet: a load stores none by itself');
         assert.match(await lmodLoad(['summarize', '--db', a.url]), /summaries stored \(/);
+      } else if (sliced) {
+        assert.doesNotMatch(loaded, /summar/);
+        const client = await openClient(parseDbUrl(a.url));
+        try {
+          assert.deepEqual(await foldPending(client, 1), { folded: true, loads: fresh });
+        } finally {
+          await client.close();
+        }
       } else {
         assert.match(loaded, new RegExp(`\\n[^\\n]*: summaries updated with ${fresh} new loads in ${SECONDS}\\n$`), chunk.label);
       }

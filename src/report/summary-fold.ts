@@ -42,6 +42,7 @@ export interface Folded {
 }
 
 const VARIANT_BITS = [ALL_LOADS, USER_LOADS];
+const PERIODS: Every[] = ['day', 'week', 'month'];
 
 function widen(row: Span, time: string): void {
   row.loads++;
@@ -106,56 +107,104 @@ export type FoldOutcome = { folded: true; loads: number } | { folded: false; rea
 
 type Row = Record<string, unknown>;
 
+/**
+ * Pending rows are read and added in slices of about this many bytes of their text (some 90,000
+ * loads), so that a large backfill into kept summaries needs no more memory than a daily load.
+ */
+export const SLICE_BYTES = 4 << 20;
+
 /** Folds the pending loads into the summaries, or says why it cannot (then nothing is written). */
-export async function foldPending(client: SqlClient): Promise<FoldOutcome> {
+export async function foldPending(client: SqlClient, sliceBytes = SLICE_BYTES): Promise<FoldOutcome> {
   return inTransaction(
     client,
     async (tx): Promise<FoldOutcome> => {
       const state = await lockSummaryState(tx);
       if (state.pairs === 0 || state.pairs !== state.summaries) return { folded: false, reason: null };
       if (state.summaries === state.loads) return { folded: true, loads: 0 };
-      const pending = await tx.query<{ loads: string | null }>(
-        'SELECT loads FROM summary_pending WHERE generation > ? AND generation <= ? ORDER BY generation',
+      const pending = await tx.query<{ generation: unknown; bytes: unknown }>(
+        'SELECT generation, LENGTH(loads) AS bytes FROM summary_pending WHERE generation > ? AND generation <= ? ORDER BY generation',
         [state.summaries, state.loads],
       );
-      const missing = state.loads - state.summaries - pending.filter((p) => p.loads !== null).length;
+      const missing = state.loads - state.summaries - pending.filter((p) => p.bytes !== null).length;
       if (missing > 0) {
         return { folded: false, reason: `${missing} of the ${state.loads - state.summaries} load transactions since the last summarize did not record their rows` };
       }
-      const loads = pending.flatMap((p) => decodeNewLoads(p.loads!));
-      await foldInto(tx, loads);
+      const fold = await SummaryFold.begin(tx);
+      let loads = 0;
+      for (let at = 0; at < pending.length; ) {
+        let end = at;
+        for (let bytes = 0; end < pending.length && (end === at || bytes < sliceBytes); end++) bytes += Number(pending[end].bytes);
+        const rows = await tx.query<{ loads: string }>('SELECT loads FROM summary_pending WHERE generation >= ? AND generation <= ? ORDER BY generation', [
+          Number(pending[at].generation),
+          Number(pending[end - 1].generation),
+        ]);
+        const slice = rows.flatMap((r) => decodeNewLoads(r.loads));
+        await fold.add(slice);
+        loads += slice.length;
+        at = end;
+      }
+      await fold.finish();
       await recordSummaryState(tx, state.loads, state.loads, state.loads);
-      return { folded: true, loads: loads.length };
+      return { folded: true, loads };
     },
     (outcome) => outcome.folded,
   );
 }
 
-async function foldInto(tx: SqlClient, loads: NewLoad[]): Promise<void> {
-  const modules = (await tx.query<Row>('SELECT id, module, name, version FROM modules')).map(
-    (r): ModuleName => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }),
-  );
-  const names: FoldNames = {
-    modules: new Map(modules.map((m) => [m.id, m])),
-    users: new Map((await tx.query<Row>('SELECT id, name FROM users')).map((r) => [Number(r.id), String(r.name)])),
-    packageOf: packageIds(modules),
-    blankHostId: await blankHostId(tx),
-  };
-  const summaries = await readSummaries(tx);
-  const stored = await storedPairs(tx, touchedPairs(loads, names.packageOf, names.blankHostId));
-  const { changed, pairs } = foldLoads(summaries, loads, names, stored.flags);
-  const write = (table: SummaryTableName, of: keyof VariantSummaries) =>
-    writeSummaryRows(
-      tx,
-      'REPLACE',
-      table,
-      changed.flatMap((c, v) => [...c[of]].map((key) => [v, ...SUMMARY_COLUMNS[table].map((column) => (summaries[v][of].get(key) as Row)[column])])),
+/** One fold in one transaction: the stored summaries in memory, the pairs read and written per slice of new loads. */
+class SummaryFold {
+  private readonly changed = VARIANT_BITS.map(() => ({ versions: new Set<string>(), packages: new Set<string>(), users: new Set<string>() }));
+  /** Per variant and period length, the periods the new loads fall in. */
+  private readonly periods = VARIANT_BITS.map(() => new Map<Every, Set<string>>(PERIODS.map((e) => [e, new Set()])));
+
+  private constructor(
+    private readonly tx: SqlClient,
+    private readonly names: FoldNames,
+    private readonly summaries: VariantSummaries[],
+  ) {}
+
+  static async begin(tx: SqlClient): Promise<SummaryFold> {
+    const modules = (await tx.query<Row>('SELECT id, module, name, version FROM modules')).map(
+      (r): ModuleName => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }),
     );
-  await write('summary_versions', 'versions');
-  await write('summary_packages', 'packages');
-  await write('summary_users', 'users');
-  await updatePairs(tx, pairs, stored);
-  await foldPeriods(tx, loads);
+    const names: FoldNames = {
+      modules: new Map(modules.map((m) => [m.id, m])),
+      users: new Map((await tx.query<Row>('SELECT id, name FROM users')).map((r) => [Number(r.id), String(r.name)])),
+      packageOf: packageIds(modules),
+      blankHostId: await blankHostId(tx),
+    };
+    return new SummaryFold(tx, names, await readSummaries(tx));
+  }
+
+  async add(loads: NewLoad[]): Promise<void> {
+    const { names, tx } = this;
+    const stored = await storedPairs(tx, touchedPairs(loads, names.packageOf, names.blankHostId));
+    const { changed, pairs } = foldLoads(this.summaries, loads, names, stored.flags);
+    changed.forEach((c, v) => {
+      for (const of of ['versions', 'packages', 'users'] as const) for (const key of c[of]) this.changed[v][of].add(key);
+    });
+    await updatePairs(tx, pairs, stored);
+    for (const l of loads) {
+      const flags = variantFlags(l.userload);
+      VARIANT_BITS.forEach((bit, v) => {
+        if ((flags & bit) !== 0) for (const [every, touched] of this.periods[v]) touched.add(periodOf(l.time, every));
+      });
+    }
+  }
+
+  async finish(): Promise<void> {
+    const write = (table: SummaryTableName, of: keyof VariantSummaries) =>
+      writeSummaryRows(
+        this.tx,
+        'REPLACE',
+        table,
+        this.changed.flatMap((c, v) => [...c[of]].map((key) => [v, ...SUMMARY_COLUMNS[table].map((column) => (this.summaries[v][of].get(key) as Row)[column])])),
+      );
+    await write('summary_versions', 'versions');
+    await write('summary_packages', 'packages');
+    await write('summary_users', 'users');
+    for (let v = 0; v < VARIANT_BITS.length; v++) for (const [every, touched] of this.periods[v]) await foldPeriods(this.tx, v, every, [...touched].sort());
+  }
 }
 
 async function readSummaries(tx: SqlClient): Promise<VariantSummaries[]> {
@@ -174,40 +223,31 @@ async function readSummaries(tx: SqlClient): Promise<VariantSummaries[]> {
   return summaries;
 }
 
-const PERIODS: Every[] = ['day', 'week', 'month'];
-
 /**
  * Periods the new loads fall in are counted again from the loads (a range of the time-ordered
  * key each, as trend does); periods between the stored ones and new ones get zero rows, as
  * trend lists every period from the first load to the last.
  */
-async function foldPeriods(tx: SqlClient, loads: NewLoad[]): Promise<void> {
-  for (let v = 0; v < VARIANT_BITS.length; v++) {
-    const mine = loads.filter((l) => (variantFlags(l.userload) & VARIANT_BITS[v]) !== 0);
-    if (mine.length === 0) continue;
-    const ids = await resolveFilters(tx, { ...NO_FILTERS, userloadOnly: v === 1 });
-    for (const every of PERIODS) {
-      const touched = [...new Set(mine.map((l) => periodOf(l.time, every)))].sort();
-      const [span] = await tx.query<{ first: unknown; last: unknown }>(
-        'SELECT MIN(period) AS first, MAX(period) AS last FROM summary_periods WHERE userload_only = ? AND every = ?',
-        [v, every],
-      );
-      const first = span.first === null ? null : String(span.first);
-      const last = span.last === null ? null : String(span.last);
-      const rows: unknown[][] = [];
-      const from = first !== null && first < touched[0] ? first : touched[0];
-      const to = last !== null && last > touched[touched.length - 1] ? last : touched[touched.length - 1];
-      const isTouched = new Set(touched);
-      for (let p = from; p <= to; p = nextPeriod(p, every)) {
-        const next = nextPeriod(p, every);
-        if (isTouched.has(p)) {
-          const counts = await periodCounts(tx, ids, `${p} 00:00:00.000000`, `${next} 00:00:00.000000`);
-          rows.push([v, every, p, counts.loads, counts.users]);
-        } else if (first === null || p < first || p > last!) {
-          rows.push([v, every, p, 0, 0]);
-        }
-      }
-      await writeSummaryRows(tx, 'REPLACE', 'summary_periods', rows);
+async function foldPeriods(tx: SqlClient, v: number, every: Every, touched: string[]): Promise<void> {
+  if (touched.length === 0) return;
+  const ids = await resolveFilters(tx, { ...NO_FILTERS, userloadOnly: v === 1 });
+  const [span] = await tx.query<{ first: unknown; last: unknown }>(
+    'SELECT MIN(period) AS first, MAX(period) AS last FROM summary_periods WHERE userload_only = ? AND every = ?',
+    [v, every],
+  );
+  const first = span.first === null ? null : String(span.first);
+  const last = span.last === null ? null : String(span.last);
+  const rows: unknown[][] = [];
+  const from = first !== null && first < touched[0] ? first : touched[0];
+  const to = last !== null && last > touched[touched.length - 1] ? last : touched[touched.length - 1];
+  const isTouched = new Set(touched);
+  for (let p = from; p <= to; p = nextPeriod(p, every)) {
+    if (isTouched.has(p)) {
+      const counts = await periodCounts(tx, ids, `${p} 00:00:00.000000`, `${nextPeriod(p, every)} 00:00:00.000000`);
+      rows.push([v, every, p, counts.loads, counts.users]);
+    } else if (first === null || p < first || p > last!) {
+      rows.push([v, every, p, 0, 0]);
     }
   }
+  await writeSummaryRows(tx, 'REPLACE', 'summary_periods', rows);
 }
