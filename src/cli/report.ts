@@ -8,7 +8,7 @@ import { tokenizeGlob } from '../report/glob';
 import { parseInventory } from '../report/inventory';
 import { reportPage, RequestedReport } from '../report/page';
 import { parseDuration, parseTimeBound } from '../report/period';
-import { Every, Filters } from '../report/queries';
+import { Every, EVERY, Filters } from '../report/queries';
 import { modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
 import type { ReportTable } from '../report/table';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
@@ -85,7 +85,7 @@ function buildProgram() {
     .option('--sort <count>', 'modules: users (default) or loads; users: loads (default) or modules')
     .option('--inventory <file>', 'unused (required), stale: installed modules, from `spider -o spider-json` or `module -t avail`')
     .option('--older-than <duration>', 'stale: last load more than this long ago (default 180d)')
-    .addOption(new Option('--every <period>', 'trend: period length (default month)').choices(['day', 'week', 'month']));
+    .addOption(new Option('--every <period>', 'trend: period length (default month)').choices([...EVERY]));
 }
 
 function timeBound(flag: string, value: string | undefined, now: Date): string | null {

@@ -198,6 +198,8 @@ export function staleQuery(f: IdFilters, cutoff: string, top: number | null): Qu
 /** trend's period length; weeks start on Monday (ISO 8601). */
 export type Every = 'day' | 'week' | 'month';
 
+export const EVERY: readonly Every[] = ['day', 'week', 'month'];
+
 /**
  * The first and last load under the filters (both null when there is none), each its own
  * ordered probe: SQLite reads the whole table for MIN and MAX in one SELECT (1 s at 5 million

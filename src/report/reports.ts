@@ -117,15 +117,19 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
   return rows.length === 0 ? null : Number(rows[0].id);
 }
 
+/** Every module's id and names. */
+export async function moduleNames(client: QueryClient): Promise<ModuleName[]> {
+  const rows = await client.query<Row>(moduleNamesQuery().sql);
+  return rows.map((r) => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }));
+}
+
 /** `modules` counted from the loads: streamed and counted in the client where it can stream, else in SQL. */
 export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: ModulesOptions): Promise<Row[]> {
   if (client.dialect === 'sqlite' || client.eachRow === undefined) {
     const q = modulesQuery(ids, o);
     return client.query<Row>(q.sql, q.params);
   }
-  const names = await client.query<Row>(moduleNamesQuery().sql);
-  const modules: ModuleName[] = names.map((r) => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }));
-  const counter = new ModuleCounter(modules, o);
+  const counter = new ModuleCounter(await moduleNames(client), o);
   const q = moduleLoadsQuery(ids);
   await client.eachRow(q.sql, q.params, (r) => counter.add(r[0] as number, r[1] as number, r[2] as number, r[3] as string));
   return counter.rows();

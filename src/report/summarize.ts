@@ -1,11 +1,9 @@
 import { inTransaction, SqlClient } from '../db/client';
-import { Every, moduleNamesQuery, NO_FILTERS, usersQuery } from './queries';
-import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
+import { EVERY, NO_FILTERS, usersQuery } from './queries';
+import { blankHostId, moduleCountRows, moduleNames, resolveFilters, trendRows } from './reports';
 import { foldPending } from './summary-fold';
 import { collectPairs, packageIds, storePairs, SummaryPairs } from './summary-pairs';
 import { lockSummaryState, readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
-
-const PERIODS: Every[] = ['day', 'week', 'month'];
 
 type Row = Record<string, unknown>;
 
@@ -37,10 +35,9 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     keep('summary_versions', variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
     const q = usersQuery(ids, 'loads', null);
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
-    for (const every of PERIODS) keep('summary_periods', variant, (await trendRows(client, filters, every)).map((r) => ({ ...r, every })));
+    for (const every of EVERY) keep('summary_periods', variant, (await trendRows(client, filters, every)).map((r) => ({ ...r, every })));
   }
-  const modules = await client.query<{ id: unknown; name: unknown }>(moduleNamesQuery().sql);
-  const pairs = new SummaryPairs(packageIds(modules.map((m) => ({ id: Number(m.id), name: String(m.name) }))), blank);
+  const pairs = new SummaryPairs(packageIds(await moduleNames(client)), blank);
   await collectPairs(client, pairs);
   const pairsKept = await inTransaction(client, async (tx) => {
     const now = await lockSummaryState(tx);

@@ -2,8 +2,8 @@ import { inTransaction, SqlClient } from '../db/client';
 import { decodeNewLoads, NewLoad } from '../db/pending-loads';
 import type { ModuleName } from './module-counts';
 import { PairTable } from './pair-table';
-import { Every, NO_FILTERS } from './queries';
-import { blankHostId, nextPeriod, periodCounts, periodOf, resolveFilters } from './reports';
+import { Every, EVERY, NO_FILTERS } from './queries';
+import { blankHostId, moduleNames, nextPeriod, periodCounts, periodOf, resolveFilters } from './reports';
 import { ALL_LOADS, KINDS, packageIds, storedPairs, SummaryPairs, touchedPairs, updatePairs, USER_LOADS, variantFlags } from './summary-pairs';
 import { lockSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
@@ -42,7 +42,6 @@ export interface Folded {
 }
 
 const VARIANT_BITS = [ALL_LOADS, USER_LOADS];
-const PERIODS: Every[] = ['day', 'week', 'month'];
 
 function widen(row: Span, time: string): void {
   row.loads++;
@@ -155,7 +154,7 @@ export async function foldPending(client: SqlClient, sliceBytes = SLICE_BYTES): 
 class SummaryFold {
   private readonly changed = VARIANT_BITS.map(() => ({ versions: new Set<string>(), packages: new Set<string>(), users: new Set<string>() }));
   /** Per variant and period length, the periods the new loads fall in. */
-  private readonly periods = VARIANT_BITS.map(() => new Map<Every, Set<string>>(PERIODS.map((e) => [e, new Set()])));
+  private readonly periods = VARIANT_BITS.map(() => new Map<Every, Set<string>>(EVERY.map((e) => [e, new Set()])));
 
   private constructor(
     private readonly tx: SqlClient,
@@ -164,9 +163,7 @@ class SummaryFold {
   ) {}
 
   static async begin(tx: SqlClient): Promise<SummaryFold> {
-    const modules = (await tx.query<Row>('SELECT id, module, name, version FROM modules')).map(
-      (r): ModuleName => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }),
-    );
+    const modules = await moduleNames(tx);
     const names: FoldNames = {
       modules: new Map(modules.map((m) => [m.id, m])),
       users: new Map((await tx.query<Row>('SELECT id, name FROM users')).map((r) => [Number(r.id), String(r.name)])),
