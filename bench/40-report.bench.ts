@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
@@ -13,8 +13,8 @@ import { fmt, measure, shellQuote } from './measure';
  * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them. The SQLite
  * file is kept in BENCH_DIR for the next run; the MySQL database is dropped at the end.
  * Whole-table `modules` is timed once with the summaries out of date (from the loads), then
- * `lmod-load summarize --full`, then a daily load (a day of records after the year) through
- * lmod-load, which adds its rows to the summaries, then every report.
+ * `lmod-load summarize`, then every report, then a daily load (a day of records after the year)
+ * into the summarized database through lmod-load.
  */
 const ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 5_000_000);
 const SEED = 7;
@@ -238,8 +238,8 @@ async function scanFloor(config: DbConfig): Promise<string> {
 }
 
 /**
- * As a load that added rows without recording them leaves them: the loads' generation moved
- * past the summaries'. The daily load's rows of an earlier run are removed, so it adds them again.
+ * As a load leaves them: the loads' generation moved past the summaries'. The daily load's rows
+ * of an earlier run are removed, so it adds them again.
  */
 async function makeSummariesStale(config: DbConfig): Promise<void> {
   const client = await openClient(config);
@@ -311,21 +311,16 @@ async function main(): Promise<void> {
     // What a whole-table report costs when the summaries are out of date (it reads the loads), then summarize.
     for (const [, url] of targets) await makeSummariesStale(parseDbUrl(url));
     row('modules, summaries out of date', reportCell('modules'));
-    row('lmod-load summarize --full', (db) => {
-      const m = measure([`node bin/lmod-load.js summarize --full --quiet --db ${shellQuote(db)}`]);
+    row('lmod-load summarize', (db) => {
+      const m = measure([`node bin/lmod-load.js summarize --quiet --db ${shellQuote(db)}`]);
       return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
     });
-    // A daily load keeps the summaries current: the whole run, and the part that adds its rows to them.
-    const folds = new Map<string, string>();
-    row(`lmod-load of a day (${fmt(dayLines.length)} records)`, (db) => {
-      const log = join(dir, 'report-day.stderr');
-      const m = measure([`node bin/lmod-load.js --db ${shellQuote(db)} ${shellQuote(day)} 2> ${shellQuote(log)}`]);
-      const folded = /summaries updated with ([\d,]+) new loads in ([\d.]+) s/.exec(readFileSync(log, 'utf8'));
-      folds.set(db, folded === null ? 'not added' : `${folded[2]} (${folded[1]} new)`);
-      return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
-    });
-    row('  of which: adding them to the summaries', (db) => folds.get(db) ?? '');
     for (const [label, args] of cases(inventory)) row(label, reportCell(args));
+    // A day's records into the summarized database: what a nightly load costs at this size.
+    row(`lmod-load of a day (${fmt(dayLines.length)} records)`, (db) => {
+      const m = measure([`node bin/lmod-load.js --quiet --db ${shellQuote(db)} ${shellQuote(day)}`]);
+      return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
+    });
     const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
     process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
   } finally {

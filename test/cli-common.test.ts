@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,4 +86,21 @@ test('on a terminal a progress line is drawn every second and erased before the 
     assert.match(onTerminal(command), drawn, verb);
     assert.doesNotMatch(onTerminal(command.replace(`lmod-${verb}.js`, `lmod-${verb}.js -q`)), /\x1b\[K/, `${verb} -q`);
   }
+});
+
+test('lmod-load: subcommands are commander commands; a mistyped one is an unknown command that creates nothing', () => {
+  const dir = mkdtempSync(join(TMP, 'subcommand-'));
+  const load = (args: string[]) => spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), ...args], { input: '', encoding: 'utf8', cwd: dir });
+  const typo = load(['migrat']);
+  assert.equal(typo.stderr, "lmod-load: unknown command 'migrat' (Did you mean migrate?) (see lmod-load --help)\n");
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stdout, '');
+  assert.deepEqual(readdirSync(dir), []);
+  const option = load(['--bogus']);
+  assert.equal(option.stderr, "lmod-load: unknown option '--bogus' (see lmod-load --help)\n");
+  assert.equal(option.status, 2);
+  const help = load(['--help']);
+  assert.match(help.stdout, /^Usage: lmod-load \[options\] \[files\.\.\.\]\n {7}lmod-load migrate \[--sql\] [^\n]*\n {7}lmod-load summarize /);
+  assert.equal(load(['summarize', '--full']).stderr, "lmod-load: unknown option '--full' (see lmod-load --help)\n");
+  assert.match(load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr, /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/);
 });

@@ -46,7 +46,7 @@ export async function dedupe(argv: string[]): Promise<number> {
     .option('--count', 'instead of records, write one object per key (per --per bucket) with count, first and last time')
     .option('--max-errors <n>', 'stop with exit code 2 after more than N rejected lines', nonNegativeInt)
     .option('-q, --quiet', 'no summary on stderr');
-  parseArgs(program, argv);
+  await parseArgs(program, argv);
   const options = program.opts<DedupeCliOptions>();
   const diagnostics = new Diagnostics(PROGRAM, options.maxErrors, toStderr);
 

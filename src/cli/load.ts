@@ -1,11 +1,12 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { describeDb, resolveDbConfig, DbConfig, DbConfigError } from '../db/config';
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { OpenedStore, openStore } from '../db/open-store';
 import { LoadFailure, LoadSink } from '../load/loader';
-import { refreshSummaries } from '../report/summarize';
-import { readSummaryState } from '../report/summary-store';
+import { summariesCurrent } from '../report/summaries';
+import { summarize } from '../report/summarize';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
 import { describeInputError, feedInputs } from '../stream/feed';
 import { inputNames } from '../stream/input';
@@ -20,7 +21,6 @@ const PROGRAM = 'lmod-load';
 /** Measured with bench/30-load.bench.ts: see the README section. */
 const DEFAULT_BATCH_ROWS = 5000;
 const DEFAULT_IN_FLIGHT = 2;
-/** Records may carry a large `extra`; longer lines are reported, not read into memory. */
 
 interface LoadOptions {
   db?: string;
@@ -42,16 +42,20 @@ function dbOptions(program: Command): Command {
     .option('--env-file <path>', 'read DB_* settings from this file instead of ./.env');
 }
 
-function loadProgram(): Command {
+/** The load, with `migrate` and `summarize` as commander subcommands; the action that ran sets `code`. */
+let code = EXIT_OK;
+
+function buildProgram(): Command {
   const program = newProgram(PROGRAM, 'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.', [
     'lmod-parse /var/log/lmod/lmod.log | lmod-load',
     'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
     'lmod-load records.ndjson.gz --dry-run',
     'lmod-load migrate            # create or upgrade the schema first (MySQL)',
     'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
-    'lmod-load summarize          # store the whole-table reports; later loads keep them current',
+    'lmod-load summarize          # store the whole-table reports so they answer at once',
   ]);
-  return dbOptions(program)
+  dbOptions(program)
+    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
     .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)", positiveInt)
@@ -59,51 +63,42 @@ function loadProgram(): Command {
     .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
-    .option('--summarize', 'after loading, bring the whole-table reports up to date as `lmod-load summarize` does, storing them if there are none')
-    .option('--no-summarize', 'leave the stored whole-table reports out of date (default: brought up to date when the load added rows)')
+    .option('--summarize', 'after loading, store the whole-table reports afresh (as `lmod-load summarize`) unless they are current')
     .option('-q, --quiet', 'no summary, no notices')
-    .option('-n, --dry-run', 'validate only; do not connect to a database');
+    .option('-n, --dry-run', 'validate only; do not connect to a database')
+    .action(async (files: string[], options: LoadOptions) => {
+      // A bare word that is no file is a mistyped subcommand: answered before anything is opened or created.
+      if (files.length > 0 && /^[a-z][a-z-]*$/.test(files[0]) && !existsSync(files[0])) {
+        // commander's own message and suggestion; the method is public but missing from its typings.
+        (program as Command & { unknownCommand(): never }).unknownCommand();
+      }
+      code = await runLoad(files, options);
+    });
+  const migrateCommand = program
+    .command('migrate')
+    .description('Create or upgrade the lmod-tracking schema (MySQL or SQLite); safe to run again.')
+    .option('--sql', 'print the MySQL DDL on stdout instead of running it')
+    .option('-q, --quiet', 'no notice')
+    .action(async (_options, command: Command) => {
+      code = await runMigrate(command.optsWithGlobals());
+    });
+  dbOptions(migrateCommand);
+  const summarizeCommand = program
+    .command('summarize')
+    .description('Store the whole-table reports (lmod-report without filters, or with --userload-only only), computed afresh from every load, so they answer at once until the next load.')
+    .option('-q, --quiet', 'no notice')
+    .action(async (_options, command: Command) => {
+      code = await runSummarize(command.optsWithGlobals());
+    });
+  dbOptions(summarizeCommand);
+  return program;
 }
-
-function migrateProgram(): Command {
-  const program = newProgram(`${PROGRAM} migrate`, 'Create or upgrade the lmod-tracking schema (MySQL or SQLite); safe to run again.', [
-    'lmod-load migrate',
-    'lmod-load migrate --db sqlite:./lmod_tracking.sqlite',
-    'lmod-load migrate --sql > lmod-schema.sql && mariadb lmod < lmod-schema.sql',
-  ]);
-  return dbOptions(program).option('--sql', 'print the MySQL DDL on stdout instead of running it').option('-q, --quiet', 'no notice');
-}
-
-function summarizeProgram(): Command {
-  const program = newProgram(
-    `${PROGRAM} summarize`,
-    'Store the whole-table reports (lmod-report without filters, or with --userload-only only) so they answer at once. ' +
-      'From then on every lmod-load keeps them current; this adds the loads since the last summarize, or stores them in full.',
-    ['lmod-load summarize', 'lmod-load summarize --full', 'lmod-parse lmod.log | lmod-load --summarize   # the same after a load'],
-  );
-  return dbOptions(program)
-    .option('--full', 'compute them from every load, even where the new loads could be added')
-    .option('-q, --quiet', 'no notice');
-}
-
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { migrate: runMigrate, summarize: runSummarize };
 
 export function main(): void {
   runCli(PROGRAM, async (argv) => {
-    const at = subcommandAt(argv);
-    return at < 0 ? runLoad(argv) : SUBCOMMANDS[argv[at]]([...argv.slice(0, at), ...argv.slice(at + 1)]);
+    await parseArgs(buildProgram(), argv);
+    return code;
   });
-}
-
-/** Where a subcommand stands as the first operand (`lmod-load --db URL migrate` too), else -1. */
-function subcommandAt(argv: string[]): number {
-  const at = argv.findIndex((a) => Object.hasOwn(SUBCOMMANDS, a));
-  if (at <= 0) return at;
-  try {
-    return loadProgram().parseOptions(argv).operands[0] === argv[at] ? at : -1;
-  } catch {
-    return -1;
-  }
 }
 
 function resolveConfig(options: { db?: string; envFile?: string }): DbConfig {
@@ -119,10 +114,7 @@ function asFatal(err: unknown): unknown {
   return err instanceof DbConfigError ? new CliError(`${PROGRAM}: ${err.message}`, EXIT_FATAL) : err;
 }
 
-async function runMigrate(argv: string[]): Promise<number> {
-  const program = migrateProgram();
-  parseArgs(program, argv);
-  const options = program.opts<{ db?: string; envFile?: string; sql?: boolean; quiet?: boolean }>();
+async function runMigrate(options: { db?: string; envFile?: string; sql?: boolean; quiet?: boolean }): Promise<number> {
   if (options.sql) {
     process.stdout.write(ddl('mysql'));
     return EXIT_OK;
@@ -142,48 +134,34 @@ async function runMigrate(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-async function runSummarize(argv: string[]): Promise<number> {
-  const program = summarizeProgram();
-  parseArgs(program, argv);
-  const options = program.opts<{ db?: string; envFile?: string; full?: boolean; quiet?: boolean }>();
+async function runSummarize(options: { db?: string; envFile?: string; quiet?: boolean }): Promise<number> {
   const opened = await openStore(resolveConfig(options), 1).catch((err) => Promise.reject(asFatal(err)));
   try {
-    await summarizeInto(opened, options.quiet === true, options.full === true);
+    await summarizeInto(opened, options.quiet === true);
   } finally {
     await opened.client.close();
   }
   return EXIT_OK;
 }
 
-/** Brings the summaries up to date, with a notice of how and how long unless quiet. */
-async function summarizeInto(opened: OpenedStore, quiet: boolean, full = false): Promise<void> {
+/**
+ * Stores the summaries afresh, with a notice of how many rows and how long unless quiet. After a
+ * load (`onlyIfStale`), summaries that already hold every committed load are left as they are.
+ */
+async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = false): Promise<void> {
+  if (onlyIfStale && (await summariesCurrent(opened.client))) {
+    if (!quiet) process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries are up to date\n`);
+    return;
+  }
   const started = process.hrtime.bigint();
-  const done = await refreshSummaries(opened.client, full);
+  const rows = await summarize(opened.client);
   if (quiet) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const where = `${PROGRAM}: ${opened.client.description}`;
-  if (done.how === 'current') {
-    process.stderr.write(`${where}: summaries are up to date\n`);
-  } else if (done.how === 'folded') {
-    process.stderr.write(`${where}: summaries updated with ${done.loads.toLocaleString('en-US')} new loads in ${seconds.toFixed(2)} s\n`);
-  } else {
-    if (done.why !== null) process.stderr.write(`${where}: cannot add the new loads to the summaries (${done.why}): storing them in full\n`);
-    const { summary_pairs: pairs, ...tables } = done.rows;
-    const what = Object.entries(tables).map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`).join(', ');
-    process.stderr.write(`${where}: summaries stored (${what} rows; ${pairs.toLocaleString('en-US')} distinct pairs) in ${seconds.toFixed(2)} s\n`);
-  }
+  const what = Object.entries(rows).map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`).join(', ');
+  process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
 }
 
-/** --summarize always; by default when the load added rows to a database whose summaries were stored once; never with --no-summarize. */
-async function wantsSummaries(option: boolean | undefined, opened: OpenedStore, inserted: number): Promise<boolean> {
-  if (option !== undefined) return option;
-  return inserted > 0 && (await readSummaryState(opened.client)).summaries > 0;
-}
-
-async function runLoad(argv: string[]): Promise<number> {
-  const program = loadProgram();
-  parseArgs(program, argv);
-  const options = program.opts<LoadOptions>();
+async function runLoad(files: string[], options: LoadOptions): Promise<number> {
   const diagnostics = new Diagnostics(PROGRAM, options.maxErrors);
   let opened: OpenedStore | null = null;
   if (!options.dryRun) {
@@ -194,16 +172,15 @@ async function runLoad(argv: string[]): Promise<number> {
     opened = await openStore(config, options.inFlight, options.loadData).catch((err) => Promise.reject(asFatal(err)));
   }
   try {
-    const { code, inserted } = await loadInputs(program.args, options, diagnostics, opened);
-    if (opened !== null && code !== EXIT_FATAL && (await wantsSummaries(options.summarize, opened, inserted))) await summarizeInto(opened, options.quiet === true);
+    const code = await loadInputs(files, options, diagnostics, opened);
+    if (opened !== null && code !== EXIT_FATAL && options.summarize === true) await summarizeInto(opened, options.quiet === true, true);
     return code;
   } finally {
     await opened?.client.close();
   }
 }
 
-/** The exit code, and how many rows the load added. */
-async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<{ code: number; inserted: number }> {
+async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<number> {
   const store = opened?.store ?? null;
   const sink = new LoadSink({
     store,
@@ -255,8 +232,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   }
   if (error !== undefined) throw error;
   // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
-  const code = failedInputs > 0 ? EXIT_FATAL : counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
-  return { code, inserted: counts.inserted };
+  return failedInputs > 0 ? EXIT_FATAL : counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
 /** Exit 2 with what was committed, and the promise that a rerun completes the load. */

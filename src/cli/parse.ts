@@ -80,7 +80,7 @@ function referenceTime(source: string): Date {
  */
 async function run(argv: string[]): Promise<number> {
   const program = command();
-  parseArgs(program, argv);
+  await parseArgs(program, argv);
   const options = program.opts<Options>();
   const diagnostics = new Diagnostics(PROGRAM, options.maxErrors, toStderr);
   const parser = new LogParser({

@@ -15,13 +15,17 @@ export function newProgram(name: string, description: string, examples: string[]
     .version(VERSION, '-V, --version')
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`)
     .exitOverride()
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      // `lmod-load: unknown option '--x' (Did you mean --db?) (see lmod-load --help)`, as the commands' own errors read.
+      outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see ${name} --help)\n`),
+    });
 }
 
-/** Parses argv; help and version end the run with 0, anything else wrong with 2. */
-export function parseArgs(program: Command, argv: string[]): void {
+/** Parses argv and runs the action, if any; help and version end the run with 0, anything else wrong with 2. */
+export async function parseArgs(program: Command, argv: string[]): Promise<void> {
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';

@@ -196,7 +196,7 @@ export interface ReportIo {
 
 export async function reportMain(argv: string[], io: ReportIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram();
-  parseArgs(program, argv);
+  await parseArgs(program, argv);
   const kind = program.args[0] as ReportKind;
   if (!REPORTS.includes(kind)) throw usage(`unknown report "${kind}": choose ${REPORTS.join(', ')}`);
   const o = program.opts<Options>();

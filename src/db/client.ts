@@ -14,8 +14,6 @@ export interface SqlClient {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A statement that changes rows; resolves with how many it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
-  /** Calls `onRow` with each row of a SELECT as an array, keeping none. */
-  eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,24 +51,6 @@ export class MysqlClient implements SqlClient {
   async queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]> {
     const [rows] = await this.target.query({ sql, rowsAsArray: true }, params);
     return rows as unknown[][];
-  }
-
-  /** Calls `onRow` with each row of a SELECT as an array, as the rows arrive: none is kept. */
-  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
-    const connection = await new Promise<mysql.PoolConnection>((resolve, reject) =>
-      this.pool.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))),
-    );
-    try {
-      await new Promise<void>((resolve, reject) => {
-        connection
-          .query({ sql, values: params, rowsAsArray: true })
-          .on('result', (row) => onRow(row as unknown as unknown[]))
-          .on('error', reject)
-          .on('end', resolve);
-      });
-    } finally {
-      connection.release();
-    }
   }
 
   /** A `LOAD DATA LOCAL INFILE` statement, its file being `data`: rows added and warnings. */
@@ -140,11 +120,6 @@ export class SqliteClient implements SqlClient {
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
     return this.db.prepare(sql).run(...params).changes;
-  }
-
-  /** Calls `onRow` with each row of a SELECT as an array, one at a time. */
-  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
-    for (const row of this.db.prepare(sql).raw().iterate(...params)) onRow(row as unknown[]);
   }
 
   async close(): Promise<void> {

@@ -3,17 +3,12 @@ import type { LoadRow } from '../load/validate';
 import { inTransaction, MysqlClient } from './client';
 import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
-import { encodeNewLoads, PAIRS_GENERATION, RECORD_PENDING } from './pending-loads';
 import { BatchResult, BUMP_GENERATION, LoadStore, compareIdentity } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
 const LOOKUP_CHUNK = 500;
 /** The stored-rows check reads at most this many rows per batch row. */
 const PRECHECK_FACTOR = 4;
-/** Times a batch is checked again when another batch stored some of its rows meanwhile (see loadBatch). */
-const RECHECKS = 3;
-/** What a batch transaction rolled back for that returns. */
-const RECHECK = 'recheck';
 /** Statements stay well under the 16 MiB max_allowed_packet default even when the server allows more. */
 const STATEMENT_BYTES_CAP = 8 * 1024 * 1024;
 
@@ -45,16 +40,13 @@ export class MysqlStore implements LoadStore {
     readonly maxInFlight: number,
     /** Whether new rows go in with LOAD DATA LOCAL; turned off when the server refuses it. */
     private loadData: boolean,
-    /** Whether each transaction that adds rows records them in summary_pending (migration 005). */
-    private readonly recordsPending = false,
   ) {}
 
   /** `loadData: false` keeps to multi-row INSERTs even where the server allows LOAD DATA LOCAL. */
   static async open(client: MysqlClient, maxInFlight: number, loadData = true): Promise<MysqlStore> {
     const [row] = await client.query<{ packet: number; local: number | null }>('SELECT @@max_allowed_packet AS packet, @@local_infile AS local');
     const bytes = Math.min(STATEMENT_BYTES_CAP, Math.floor(Number(row.packet) / 2));
-    const [pairs] = await client.query<{ generation: unknown }>(PAIRS_GENERATION);
-    return new MysqlStore(client, bytes, maxInFlight, loadData && Number(row.local) === 1, Number(pairs?.generation ?? 0) > 0);
+    return new MysqlStore(client, bytes, maxInFlight, loadData && Number(row.local) === 1);
   }
 
   /** How new rows are sent: for the summary of a run. */
@@ -62,41 +54,28 @@ export class MysqlStore implements LoadStore {
     return this.loadData ? 'LOAD DATA LOCAL' : 'INSERT';
   }
 
-  /**
-   * Where the new rows are recorded for the summaries, a batch that finds some of its rows
-   * stored by the server (another batch committed them after the check) is rolled back and
-   * checked again, so that its new rows are known one by one.
-   */
   async loadBatch(rows: LoadRow[]): Promise<BatchResult> {
-    for (let attempt = 0; ; attempt++) {
-      const fresh = await this.withoutStored(rows);
-      if (fresh.length === 0) return { inserted: 0, present: rows.length };
-      let facts = this.facts(fresh);
-      if (facts === null) {
-        const turn = this.dimensionTurn.then(() => this.resolveIds(fresh));
-        this.dimensionTurn = turn.catch(() => undefined);
-        await turn;
-        facts = this.facts(fresh)!;
-      }
-      facts = firstOfEachIdentity(facts.sort(compareIdentity));
-      const recheck = this.recordsPending && attempt < RECHECKS;
-      const inserted = (this.loadData ? await this.loadFacts(facts, recheck) : null) ?? (await this.insertFacts(facts, recheck));
-      if (inserted !== RECHECK) return { inserted, present: rows.length - inserted };
+    const fresh = await this.withoutStored(rows);
+    if (fresh.length === 0) return { inserted: 0, present: rows.length };
+    let facts = this.facts(fresh);
+    if (facts === null) {
+      const turn = this.dimensionTurn.then(() => this.resolveIds(fresh));
+      this.dimensionTurn = turn.catch(() => undefined);
+      await turn;
+      facts = this.facts(fresh)!;
     }
+    facts.sort(compareIdentity);
+    const inserted = (this.loadData ? await this.loadFacts(facts) : null) ?? (await this.insertFacts(facts));
+    return { inserted, present: rows.length - inserted };
   }
 
   /** The facts through one multi-row INSERT, in a transaction with the generation bump: the rows added. */
-  private insertFacts(facts: Fact[], recheck: boolean): Promise<number | typeof RECHECK> {
-    return inTransaction(
-      this.client,
-      async (tx) => {
-        const inserted = await tx.run(insertFacts(facts));
-        if (recheck && inserted < facts.length) return RECHECK;
-        await this.committing(tx, facts, inserted);
-        return inserted;
-      },
-      (added) => added !== RECHECK,
-    );
+  private insertFacts(facts: Fact[]): Promise<number> {
+    return inTransaction(this.client, async (tx) => {
+      const inserted = await tx.run(insertFacts(facts));
+      if (inserted > 0) await tx.run(BUMP_GENERATION);
+      return inserted;
+    });
   }
 
   /**
@@ -104,7 +83,7 @@ export class MysqlStore implements LoadStore {
    * when the server refuses LOAD DATA LOCAL (from now on, INSERTs) or cut a value (rolled
    * back: the INSERT then reports the record).
    */
-  private async loadFacts(facts: Fact[], recheck: boolean): Promise<number | typeof RECHECK | null> {
+  private async loadFacts(facts: Fact[]): Promise<number | null> {
     try {
       return await inTransaction(
         this.client,
@@ -112,29 +91,16 @@ export class MysqlStore implements LoadStore {
           const { affectedRows, warnings } = await tx.loadLocal(LOAD_FACTS, factsText(facts));
           // Each identity already stored is skipped with one warning; any other warning is a cut value.
           if (warnings > facts.length - affectedRows) return null;
-          if (recheck && affectedRows < facts.length) return RECHECK;
-          await this.committing(tx, facts, affectedRows);
+          if (affectedRows > 0) await tx.run(BUMP_GENERATION);
           return affectedRows;
         },
-        (added) => typeof added === 'number',
+        (added) => added !== null,
       );
     } catch (err) {
       if (!LOCAL_INFILE_REFUSED.has((err as { errno?: number }).errno ?? 0)) throw err;
       this.loadData = false;
       return null;
     }
-  }
-
-  /**
-   * The generation bump of a transaction that added rows, and its pending rows where they are
-   * wanted: the facts, when all of them were new, else NULL (which ones were is not known).
-   */
-  private async committing(tx: MysqlClient, facts: Fact[], inserted: number): Promise<void> {
-    if (inserted === 0) return;
-    await tx.run(BUMP_GENERATION);
-    if (!this.recordsPending) return;
-    const loads = inserted === facts.length ? encodeNewLoads(facts.map((f) => ({ ...f, userload: f.row.userload }))) : null;
-    await tx.run(RECORD_PENDING, [loads]);
   }
 
   /** The rows with their ids, or null while some name has no cached id yet (one lookup per name in the common case). */
@@ -157,24 +123,18 @@ export class MysqlStore implements LoadStore {
    * The rows whose identity is not stored yet. The stored rows of the batch's time range are
    * read back by name, in one range scan of the clustered key, and matched in one walk by
    * time: a reload then looks up no ids and sends no INSERT. A range that holds many other
-   * rows (unsorted input) skips the check and leaves it to the no-op upsert, unless the new
-   * rows are recorded for the summaries: then the stored rows of the batch's times are read.
+   * rows (unsorted input) skips the check and leaves it to the no-op upsert.
    */
   private async withoutStored(rows: LoadRow[]): Promise<LoadRow[]> {
     rows.sort(byTime);
     const limit = PRECHECK_FACTOR * rows.length;
     const query = 'SELECT time, user_id, host_id, module_id FROM module_loads WHERE ';
-    let stored = (await this.client.queryArrays(`${query}time BETWEEN ? AND ? ORDER BY time LIMIT ?`, [
+    const stored = (await this.client.queryArrays(`${query}time BETWEEN ? AND ? ORDER BY time LIMIT ?`, [
       rows[0].time,
       rows[rows.length - 1].time,
       limit + 1,
     ])) as [string, number, number, number][];
-    if (stored.length > limit) {
-      if (!this.recordsPending) return rows;
-      const times = [...new Set(rows.map((r) => r.time))];
-      stored = (await this.client.queryArrays(`${query}time IN (?) ORDER BY time`, [times])) as [string, number, number, number][];
-    }
-    if (stored.length === 0) return rows;
+    if (stored.length === 0 || stored.length > limit) return rows;
     const [users, hosts, modules] = IDENTITY_DIMENSIONS.map((d) => this.caches.get(d)!);
     await this.learnNames(stored);
     const fresh: LoadRow[] = [];
@@ -257,14 +217,6 @@ export class MysqlStore implements LoadStore {
     }
     await flush();
   }
-}
-
-/**
- * Sorted facts without the repeats of an identity within the batch (the first is kept, as the
- * server keeps it): then a batch of new rows adds every fact, and its pending rows are known.
- */
-function firstOfEachIdentity(sorted: Fact[]): Fact[] {
-  return sorted.filter((f, i) => i === 0 || compareIdentity(sorted[i - 1], f) !== 0);
 }
 
 function byTime(a: { time: string }, b: { time: string }): number {

@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import type { LoadRow } from '../load/validate';
 import type { SqliteClient } from './client';
 import { DIMENSIONS, Dimension, IdCache } from './dimensions';
-import { encodeNewLoads, NewLoad, PAIRS_GENERATION, RECORD_PENDING } from './pending-loads';
 import { BatchResult, BUMP_GENERATION, LoadStore } from './store';
 
 interface DimensionStatements {
@@ -24,8 +23,6 @@ export class SqliteStore implements LoadStore {
   private readonly dimensions: DimensionStatements[];
   private readonly insertFact: Database.Statement;
   private readonly transaction: Database.Transaction<(rows: LoadRow[]) => number>;
-  /** The rows the current transaction added, when summary_pending wants them (migration 005). */
-  private readonly added: NewLoad[] | null;
 
   constructor(client: SqliteClient) {
     const db = client.db;
@@ -40,16 +37,9 @@ export class SqliteStore implements LoadStore {
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time, user_id, host_id, module_id) DO NOTHING',
     );
     const bump = db.prepare(BUMP_GENERATION);
-    const pairs = db.prepare(PAIRS_GENERATION).pluck().get() as number | undefined;
-    this.added = Number(pairs ?? 0) > 0 ? [] : null;
-    const recordPending = db.prepare(RECORD_PENDING);
     this.transaction = db.transaction((rows: LoadRow[]) => {
-      if (this.added !== null) this.added.length = 0;
       const inserted = this.insertRows(rows);
-      if (inserted > 0) {
-        bump.run();
-        if (this.added !== null) recordPending.run(encodeNewLoads(this.added));
-      }
+      if (inserted > 0) bump.run();
       return inserted;
     });
   }
@@ -74,9 +64,7 @@ export class SqliteStore implements LoadStore {
       const userId = this.id(users, row.user);
       const hostId = this.id(hosts, row.host);
       const moduleId = this.id(modules, row.module);
-      const result = this.insertFact.run(row.time, userId, hostId, moduleId, pathId, row.jobid, row.userload, row.extra);
-      inserted += result.changes;
-      if (result.changes > 0) this.added?.push({ time: row.time, userId, hostId, moduleId, userload: row.userload });
+      inserted += this.insertFact.run(row.time, userId, hostId, moduleId, pathId, row.jobid, row.userload, row.extra).changes;
     }
     return inserted;
   }

@@ -119,17 +119,6 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
   };
 }
 
-/** The loads under the filters as bare ids and times, for counting them in the client (see module-counts.ts). */
-export function moduleLoadsQuery(f: IdFilters): Query {
-  const where = whereClause(f);
-  return { sql: `SELECT l.module_id, l.user_id, l.host_id, l.time FROM ${f.source} ${where.sql}`, params: where.params };
-}
-
-/** Every module's id and names. */
-export function moduleNamesQuery(): Query {
-  return { sql: 'SELECT id, module, name, version FROM modules', params: [] };
-}
-
 export type UserSort = 'loads' | 'modules';
 
 /** `users`: loads, distinct modules, first and last load per user. */

@@ -11,8 +11,6 @@ import {
   loadedModulesQuery,
   rangeCountsQuery,
   ModulesOptions,
-  moduleLoadsQuery,
-  moduleNamesQuery,
   modulesQuery,
   Query,
   spanQuery,
@@ -30,19 +28,12 @@ import {
   usersSummaryQuery,
   versionsSummaryQuery,
 } from './summaries';
-import { ModuleCounter, ModuleName } from './module-counts';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
 export interface QueryClient {
   readonly dialect: 'mysql' | 'sqlite';
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /**
-   * Streams a SELECT's rows as arrays. Where the client has it, `modules` on MySQL counts there
-   * (module-counts.ts); SQLite's own GROUP BY is faster than handing each row to JavaScript
-   * (1 us a row through better-sqlite3), so it keeps the SQL.
-   */
-  eachRow?(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
 }
 
 type Row = Record<string, unknown>;
@@ -117,22 +108,10 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
   return rows.length === 0 ? null : Number(rows[0].id);
 }
 
-/** Every module's id and names. */
-export async function moduleNames(client: QueryClient): Promise<ModuleName[]> {
-  const rows = await client.query<Row>(moduleNamesQuery().sql);
-  return rows.map((r) => ({ id: Number(r.id), module: String(r.module), name: String(r.name), version: r.version === null ? null : String(r.version) }));
-}
-
-/** `modules` counted from the loads: streamed and counted in the client where it can stream, else in SQL. */
+/** `modules` counted from the loads; summarize stores what this gives. */
 export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: ModulesOptions): Promise<Row[]> {
-  if (client.dialect === 'sqlite' || client.eachRow === undefined) {
-    const q = modulesQuery(ids, o);
-    return client.query<Row>(q.sql, q.params);
-  }
-  const counter = new ModuleCounter(await moduleNames(client), o);
-  const q = moduleLoadsQuery(ids);
-  await client.eachRow(q.sql, q.params, (r) => counter.add(r[0] as number, r[1] as number, r[2] as number, r[3] as string));
-  return counter.rows();
+  const q = modulesQuery(ids, o);
+  return client.query<Row>(q.sql, q.params);
 }
 
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {

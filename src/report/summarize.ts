@@ -1,24 +1,19 @@
 import { inTransaction, SqlClient } from '../db/client';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
-import { blankHostId, moduleCountRows, moduleNames, resolveFilters, trendRows } from './reports';
-import { foldPending } from './summary-fold';
-import { collectPairs, packageIds, storePairs, SummaryPairs } from './summary-pairs';
-import { lockSummaryState, readSummaryState, recordSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
+import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
+import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
 
 type Row = Record<string, unknown>;
 
-export interface SummaryCounts {
-  /** Rows stored per summary table, and in summary_pairs. */
-  rows: Record<string, number>;
-}
+/** Rows stored per summary table. */
+export type SummaryCounts = Record<SummaryTableName, number>;
 
 /**
- * `lmod-load summarize` in full: computes the whole-table reports from the loads, for all loads
- * and for user loads only, and the distinct pairs behind their counts, and stores them
- * (migrations 004 and 005) in one transaction with the loads' generation read before the
- * computing began. Loads committed meanwhile have bumped that generation: the reports then go
- * on reading the loads, and the pairs are not kept (the computing may have seen part of those
- * loads), so the next summarize is a full one too.
+ * `lmod-load summarize`: computes the whole-table reports from the loads with the reports' own
+ * code, for all loads and for user loads only, and stores them (migration 004) in one
+ * transaction, marked with the loads' generation read before the computing began. Loads
+ * committed meanwhile have bumped that generation, so the reports go on reading the loads
+ * until the next summarize.
  */
 export async function summarize(client: SqlClient): Promise<SummaryCounts> {
   const before = await readSummaryState(client);
@@ -37,36 +32,13 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
     for (const every of EVERY) keep('summary_periods', variant, (await trendRows(client, filters, every)).map((r) => ({ ...r, every })));
   }
-  const pairs = new SummaryPairs(packageIds(await moduleNames(client)), blank);
-  await collectPairs(client, pairs);
-  const pairsKept = await inTransaction(client, async (tx) => {
-    const now = await lockSummaryState(tx);
+  await inTransaction(client, async (tx) => {
+    await lockSummaryState(tx);
     for (const [table, rows] of tables) {
       await tx.run(`DELETE FROM ${table}`);
-      await writeSummaryRows(tx, 'INSERT', table, rows);
+      await writeSummaryRows(tx, table, rows);
     }
-    await tx.run('DELETE FROM summary_pairs');
-    const unchanged = now.loads === before.loads;
-    if (unchanged) await storePairs(tx, pairs.tables);
-    await recordSummaryState(tx, before.loads, unchanged ? before.loads : 0, now.loads);
-    return unchanged;
+    await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [before.loads]);
   });
-  return { rows: { ...Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])), summary_pairs: pairsKept ? pairs.size : 0 } };
-}
-
-export type Refreshed =
-  | { how: 'current' }
-  | { how: 'folded'; loads: number }
-  /** `why`: the reason the new loads could not be added, when the summaries were being kept current. */
-  | { how: 'full'; rows: Record<string, number>; why: string | null };
-
-/** Brings the summaries up to date: by adding the pending loads where it can (unless `full`), else in full. */
-export async function refreshSummaries(client: SqlClient, full = false): Promise<Refreshed> {
-  let why: string | null = null;
-  if (!full) {
-    const outcome = await foldPending(client);
-    if (outcome.folded) return outcome.loads === 0 ? { how: 'current' } : { how: 'folded', loads: outcome.loads };
-    why = outcome.reason;
-  }
-  return { how: 'full', rows: (await summarize(client)).rows, why };
+  return Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])) as SummaryCounts;
 }

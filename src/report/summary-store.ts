@@ -1,6 +1,6 @@
 import type { SqlClient } from '../db/client';
 
-/** The summary tables' columns after `userload_only`, as both the full and the incremental summarize write them. */
+/** The summary tables' columns after `userload_only`, as summarize writes them. */
 export const SUMMARY_COLUMNS = {
   summary_packages: ['name', 'versions', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
   summary_versions: ['module', 'name', 'version', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
@@ -13,30 +13,26 @@ export type SummaryTableName = keyof typeof SUMMARY_COLUMNS;
 /** Rows per statement: SQLite takes at most 32,766 parameters a statement. */
 const ROWS_PER_INSERT = 500;
 
-/**
- * Writes rows ([userload_only, ...the table's columns]) with INSERT, or with REPLACE to
- * overwrite the rows of the same key (both dialects have it).
- */
-export async function writeSummaryRows(tx: SqlClient, verb: 'INSERT' | 'REPLACE', table: SummaryTableName, rows: unknown[][]): Promise<void> {
+/** Writes rows ([userload_only, ...the table's columns]). */
+export async function writeSummaryRows(tx: SqlClient, table: SummaryTableName, rows: unknown[][]): Promise<void> {
   const columns = ['userload_only', ...SUMMARY_COLUMNS[table]];
   const placeholders = `(${columns.map(() => '?').join(', ')})`;
   for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
     const part = rows.slice(at, at + ROWS_PER_INSERT);
-    await tx.run(`${verb} INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => placeholders).join(', ')}`, part.flat());
+    await tx.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => placeholders).join(', ')}`, part.flat());
   }
 }
 
-/** summary_state: the loads' generation, the summaries', and the one the pairs belong to (0: none). */
+/** summary_state: the loads' generation, and the one the stored summaries hold. */
 export interface SummaryState {
   loads: number;
   summaries: number;
-  pairs: number;
 }
 
 export async function readSummaryState(client: SqlClient): Promise<SummaryState> {
   const rows = await client.query<{ name: string; generation: unknown }>('SELECT name, generation FROM summary_state');
   const of = (name: string): number => Number(rows.find((r) => r.name === name)?.generation ?? 0);
-  return { loads: of('loads'), summaries: of('summaries'), pairs: of('pairs') };
+  return { loads: of('loads'), summaries: of('summaries') };
 }
 
 /**
@@ -47,11 +43,4 @@ export async function readSummaryState(client: SqlClient): Promise<SummaryState>
 export async function lockSummaryState(tx: SqlClient): Promise<SummaryState> {
   if (tx.dialect === 'mysql') await tx.query("SELECT generation FROM summary_state WHERE name = 'summaries' FOR UPDATE");
   return readSummaryState(tx);
-}
-
-/** Records what the stored summaries and pairs now hold, and drops the pending rows that are in them or can no longer be folded. */
-export async function recordSummaryState(tx: SqlClient, summaries: number, pairs: number, pendingUpTo: number): Promise<void> {
-  await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [summaries]);
-  await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'pairs'", [pairs]);
-  await tx.run('DELETE FROM summary_pending WHERE generation <= ?', [pendingUpTo]);
 }

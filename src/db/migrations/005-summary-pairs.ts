@@ -1,16 +1,6 @@
 import type { Migration } from './index';
 
-/**
- * What keeps the summaries of migration 004 current without reading every load again.
- * `summary_pairs` holds the distinct (module, user), (module, host), (package, user) and
- * (package, host) pairs behind the summaries' distinct counts, one row per module or package
- * and kind, its users or hosts packed in `members` with the variants each occurs in
- * (src/report/summary-pairs.ts). `summary_pending` holds, per load transaction
- * that added rows, those rows as text (NULL when the loader could not tell which rows were
- * new), keyed by the generation that transaction gave the loads. The 'pairs' state is the
- * summaries' generation the pairs belong to (0: none), and loaders write pending rows only
- * while it is set. `lmod-load` then folds the pending rows into the summaries (summary-fold.ts).
- */
+/** Version 5 kept distinct pairs and pending loads to update the summaries per load; version 6 drops them again. */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
 const migration: Migration = {

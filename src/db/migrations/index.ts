@@ -3,6 +3,7 @@ import reportIndexes from './002-report-indexes';
 import userloadInIndexes from './003-userload-in-indexes';
 import reportSummaries from './004-report-summaries';
 import summaryPairs from './005-summary-pairs';
+import summariesFullOnly from './006-summaries-full-only';
 
 /** One schema version: the statements that bring the previous version up to it, per dialect. */
 export interface Migration {
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, in version order. A new version appends a file and a line here. */
-export const MIGRATIONS: Migration[] = [initial, reportIndexes, userloadInIndexes, reportSummaries, summaryPairs];
+export const MIGRATIONS: Migration[] = [initial, reportIndexes, userloadInIndexes, reportSummaries, summaryPairs, summariesFullOnly];
