@@ -1,6 +1,6 @@
 /**
  * The NDJSON load record: the public contract between lmod-parse, lmod-dedupe,
- * lmod-load and anybody's own scripts (design.md section 2). Field order is fixed.
+ * lmod-load and anybody's own scripts (docs/records.md). Field order is fixed: RECORD_FIELDS.
  */
 export interface LoadRecord {
   /** UTC, ISO-8601 with exactly 6 fractional digits and `Z`. */
@@ -21,6 +21,13 @@ export interface LoadRecord {
   /** `FILE:LINE` with `--with-source`. */
   source?: string;
 }
+
+/**
+ * The record's fields in the order lmod-parse writes them: the one list that the fast paths
+ * (the WebAssembly scanners through the header scripts/build-wasm.sh generates from it, the
+ * layout regular expressions) are built from. `extra` and `source` may follow.
+ */
+export const RECORD_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
 
 /** The fields that make a load event unique, in key order. */
 export const IDENTITY_FIELDS = ['time', 'user', 'host', 'module'] as const;

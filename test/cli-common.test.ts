@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-/** What every command shares: the conventions of design.md section 4 and the password rule. */
+/** What every command shares: the conventions of docs/operations.md and the password rule. */
 const BIN = join(__dirname, '..', '..', 'bin');
 const TMP = mkdtempSync(join(tmpdir(), 'lmod-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));

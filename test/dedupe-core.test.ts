@@ -9,9 +9,8 @@ import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
 import { planDedupe } from '../src/dedupe/plan';
 import { RecentBuckets } from '../src/dedupe/recent-buckets';
 import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, Period, sliceOf, TimeParts } from '../src/dedupe/time';
-import { DedupeStage, DedupeStageOptions } from '../src/stream/dedupe-stage';
-import type { RawChunk } from '../src/stream/feed';
-import { LineBatch, LineSplitter } from '../src/stream/lines';
+import type { DeduperOptions } from '../src/dedupe/deduper';
+import { DedupeStage } from '../src/stream/stages';
 import { prng } from '../bench/generate';
 import { memoryInUse } from '../bench/heap';
 
@@ -157,11 +156,12 @@ describe('counts', () => {
   });
 });
 
-/** Runs the stage over inputs and collects output and messages. */
-async function runStage(options: DedupeStageOptions, inputs: (LineBatch | RawChunk)[]): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
+/** Runs the stage over one input's chunks and collects output and messages. */
+async function runStage(options: DeduperOptions, inputs: Buffer[], source = 'x'): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
   const messages: string[] = [];
   const stage = new DedupeStage({
     ...options,
+    source,
     onReject: (source, line, reason) => messages.push(`${source}:${line}: ${reason}`),
     onLate: (source, line, message) => messages.push(`${source}:${line}: ${message}`),
   });
@@ -179,14 +179,19 @@ async function runStage(options: DedupeStageOptions, inputs: (LineBatch | RawChu
   return { out: Buffer.concat(parts).toString('utf8'), messages, stage };
 }
 
-async function lineBatches(text: string, source: string): Promise<LineBatch[]> {
-  const batches: LineBatch[] = [];
-  for await (const batch of Readable.from([Buffer.from(text)]).pipe(new LineSplitter({ source }))) batches.push(batch as LineBatch);
-  return batches;
+/** Bytes cut into pieces of 1 to 300 bytes. */
+function randomChunks(bytes: Buffer, random: () => number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const size = 1 + Math.floor(random() * 300);
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
 }
 
 describe('DedupeStage', () => {
-  test('raw chunks cut anywhere give what line batches give', async () => {
+  test('chunks cut anywhere give what the input in one piece gives', async () => {
     const random = prng(5);
     const users = ['alice', 'bob', 'al\\"ice', '\\u0061lice', 'zoë', '😀', 'cárol'];
     const lines: string[] = [];
@@ -204,16 +209,9 @@ describe('DedupeStage', () => {
     }
     const text = `${lines.join('\n')}\n{"time":"2023-04-27T07:23:00.000000Z","user":"last","module":"m","host":null}`;
     for (const options of [{}, { key: 'user,host', per: 'hour' as const }, { key: 'user', count: true }]) {
-      const expected = await runStage(options, await lineBatches(text, 'x'));
       const bytes = Buffer.from(text);
-      const chunks: RawChunk[] = [];
-      for (let at = 0; at < bytes.length; ) {
-        const size = 1 + Math.floor(random() * 300);
-        chunks.push({ source: 'x', bytes: bytes.subarray(at, at + size) });
-        at += size;
-      }
-      chunks.push({ source: 'x', bytes: null });
-      const raw = await runStage(options, chunks);
+      const expected = await runStage(options, [bytes]);
+      const raw = await runStage(options, randomChunks(bytes, random));
       assert.equal(raw.out, expected.out);
       assert.deepEqual(raw.messages, expected.messages);
       assert.deepEqual(raw.stage.stats, expected.stage.stats);
@@ -223,7 +221,7 @@ describe('DedupeStage', () => {
 
   test('--max-errors: records kept before the line that stops the stream still go out, either way in', async () => {
     const text = '{"time":"2023-04-27T07:22:57.622180Z","user":"a","module":"m","host":null}\n{"user":"b"}\n{"time":"2023-04-27T07:22:57.622180Z","user":"c","module":"m","host":null}\n';
-    for (const input of [await lineBatches(text, 's'), [{ source: 's', bytes: Buffer.from(text) }]]) {
+    for (const input of [[Buffer.from(text)], randomChunks(Buffer.from(text), prng(3))]) {
       const parts: Buffer[] = [];
       const stage = new DedupeStage({
         onReject: () => {
@@ -241,10 +239,9 @@ describe('DedupeStage', () => {
     const long = `{"x":"${'y'.repeat(300)}"}\n`;
     const bytes = Buffer.from(record + long + record.replace('alice', 'bob') + long.trimEnd());
     for (const size of [64, bytes.length]) {
-      const chunks: RawChunk[] = [];
-      for (let at = 0; at < bytes.length; at += size) chunks.push({ source: 'f', bytes: bytes.subarray(at, at + size) });
-      chunks.push({ source: 'f', bytes: null });
-      const { out, messages, stage } = await runStage({ maxLength: 200 }, chunks);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+      const { out, messages, stage } = await runStage({ maxLength: 200 }, chunks, 'f');
       assert.equal(out, record + record.replace('alice', 'bob'), `chunks of ${size}`);
       assert.deepEqual(messages, ['f:2: line longer than 200 bytes', 'f:4: line longer than 200 bytes']);
       assert.equal(stage.stats.rejected, 2);
@@ -254,15 +251,15 @@ describe('DedupeStage', () => {
   test('memory: 1,000,000 distinct keys take 16 MiB of hashes, under 24 MB measured on the heap', async () => {
     const used = memoryInUse();
     let inBytes = 0;
-    function* batches(): Generator<LineBatch> {
+    function* batches(): Generator<Buffer> {
       for (let b = 0; b < 1000; b++) {
         const lines: string[] = [];
         for (let i = 0; i < 1000; i++) {
           const n = b * 1000 + i;
-          lines.push(`{"time":"2023-04-27T07:22:57.${String(n % 1e6).padStart(6, '0')}Z","user":"u${n % 2000}","module":"gcc/${n % 300}","host":"node${n % 500}"}`);
-          inBytes += lines[i].length + 1;
+          lines.push(`{"time":"2023-04-27T07:22:57.${String(n % 1e6).padStart(6, '0')}Z","user":"u${n % 2000}","module":"gcc/${n % 300}","host":"node${n % 500}"}\n`);
+          inBytes += lines[i].length;
         }
-        yield { source: 'gen', firstLine: b * 1000 + 1, lines };
+        yield Buffer.from(lines.join(''));
       }
     }
     const before = used();

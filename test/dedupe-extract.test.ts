@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CanonicalMatcher } from '../src/dedupe/canonical';
-import { extractParsed, FastKeyScanner, KeyExtractor } from '../src/dedupe/extract';
+import { LayoutMatcher } from '../src/dedupe/layout-matcher';
+import { extractParsed, KeyExtractor } from '../src/dedupe/extract';
 import { KeySpec, KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
 import { prng } from '../bench/generate';
 
@@ -34,12 +34,10 @@ function viaExtractor(line: string, spec: KeySpec): { reason: string | null; val
 function assertSameAsParse(line: string, spec: KeySpec): void {
   const expected = reference(line, spec);
   assert.deepEqual(viaExtractor(line, spec), expected, line);
-  const scanned: KeyValue[] = new Array<KeyValue>(spec.paths.length).fill(null);
-  if (new FastKeyScanner(spec).scan(line, scanned)) assert.deepEqual({ reason: null, values: scanned }, expected, `scanner: ${line}`);
-  const matcher = CanonicalMatcher.for(spec);
+  const matcher = LayoutMatcher.for(spec);
   const matched: KeyValue[] = new Array<KeyValue>(spec.paths.length).fill(null);
   if (matcher !== null && matcher.match(line, 0, matched) === line.length) {
-    assert.deepEqual({ reason: null, values: matched }, expected, `canonical: ${line}`);
+    assert.deepEqual({ reason: null, values: matched }, expected, `layout: ${line}`);
   }
 }
 
@@ -51,14 +49,13 @@ describe('key extraction', () => {
     assert.deepEqual(viaExtractor(RECORD, SPECS[3]), { reason: null, values: [{ stack: '2023a', cluster: 'alpha' }] });
   });
 
-  test('the canonical matcher and the scanner take the usual lines themselves', () => {
+  test('the layout matcher takes lmod-parse records itself, and only keys of its top-level fields', () => {
     const out: KeyValue[] = [null, null, null, null];
-    assert.equal(CanonicalMatcher.for(SPECS[0])?.match(RECORD, 0, out), RECORD.length);
-    assert.equal(CanonicalMatcher.for(SPECS[2]), null);
-    assert.equal(new FastKeyScanner(SPECS[2]).scan(RECORD, out), true);
-    const reordered = '{"user":"alice","host":"n1","module":"gcc/12.2.0","time":"2023-04-27T07:22:57.622180Z"}';
-    assert.equal(new FastKeyScanner(SPECS[0]).scan(reordered, out), true);
+    assert.equal(LayoutMatcher.for(SPECS[0])?.match(RECORD, 0, out), RECORD.length);
     assert.deepEqual(out, ['2023-04-27T07:22:57.622180Z', 'alice', 'n1', 'gcc/12.2.0']);
+    assert.equal(LayoutMatcher.for(SPECS[2]), null);
+    const reordered = '{"user":"alice","host":"n1","module":"gcc/12.2.0","time":"2023-04-27T07:22:57.622180Z"}';
+    assert.equal(LayoutMatcher.for(SPECS[0])?.match(reordered, 0, out), -1);
   });
 
   const cases: [string, string][] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeyScanner } from '../src/dedupe/canonical/key-scanner';
+import { LayoutKeyScanner } from '../src/dedupe/layout-keys/scanner';
 import { extractParsed } from '../src/dedupe/extract';
 import { KeyHasher } from '../src/dedupe/hash';
 import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
@@ -8,6 +8,12 @@ import { parseRecordTime } from '../src/dedupe/time';
 import { prng } from '../bench/generate';
 import { ALPHABET, mutate } from './helpers/mutate';
 import { parsedRecords } from './helpers/records';
+
+/** The scanner's results for bytes of complete lines put into its window. */
+function scanAll(scanner: LayoutKeyScanner, bytes: Buffer): Uint32Array {
+  scanner.window.append(bytes);
+  return scanner.scan(scanner.window.start, scanner.window.completeEnd());
+}
 
 const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid,userload', 'path,version,name,time,userload,jobid,host,module,user'];
 
@@ -17,10 +23,10 @@ const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid
  */
 function assertHashesAgree(lines: string[], key: string): number {
   const spec = parseKeySpec(key, false);
-  const scanner = KeyScanner.forSpec(spec);
+  const scanner = LayoutKeyScanner.forSpec(spec, 1 << 20);
   assert.ok(scanner, key);
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-  const results = scanner.scan(bytes, bytes.length);
+  const results = scanAll(scanner, bytes);
   const hasher = new KeyHasher();
   const values: KeyValue[] = new Array<KeyValue>(spec.paths.length).fill(null);
   let taken = 0;
@@ -79,16 +85,16 @@ test('key scanner: times that are no real instant, and layouts it does not know,
     `${base}\r`,
     base.replace(',"user"', ', "user"'),
   ];
-  const scanner = KeyScanner.forSpec(parseKeySpec('time,user', false))!;
+  const scanner = LayoutKeyScanner.forSpec(parseKeySpec('time,user', false), 1 << 20)!;
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-  const results = scanner.scan(bytes, bytes.length);
+  const results = scanAll(scanner, bytes);
   assert.deepEqual(lines.map((_, i) => results[4 * i + 1]), [1, 1, ...lines.slice(2).map(() => 0)]);
   assertHashesAgree(lines, 'time,user');
 });
 
 test('key scanner: only keys of top-level fields of the layout, without an added time', () => {
-  assert.equal(KeyScanner.forSpec(parseKeySpec('extra.stack', false)), null);
-  assert.equal(KeyScanner.forSpec(parseKeySpec('user,cluster', false)), null);
-  assert.equal(KeyScanner.forSpec(parseKeySpec('user,module', true)), null);
-  assert.notEqual(KeyScanner.forSpec(parseKeySpec('userload,jobid,path', false)), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('extra.stack', false), 1 << 20), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,cluster', false), 1 << 20), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,module', true), 1 << 20), null);
+  assert.notEqual(LayoutKeyScanner.forSpec(parseKeySpec('userload,jobid,path', false), 1 << 20), null);
 });

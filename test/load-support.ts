@@ -54,7 +54,7 @@ export function runNode(script: string, args: string[], options: RunOptions = {}
   });
 }
 
-/** A record exactly as design.md section 2 has it, with optional overrides. */
+/** A record exactly as the record contract (docs/records.md) has it, with optional overrides. */
 export function record(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     time: '2023-04-27T07:22:57.622180Z',

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Diagnostics } from '../src/cli/diagnostics';
+import type { LoadRow } from '../src/db/row';
 import type { BatchResult, LoadStore } from '../src/db/store';
-import { LoadSink } from '../src/load/loader';
+import { Loader } from '../src/load/loader';
 import { isTransient, withRetry } from '../src/load/retry';
-import { canonicalRow } from '../src/load/canonical-row';
-import { LoadRow, toRow } from '../src/load/validate';
+import { layoutRow } from '../src/load/layout-row';
+import { toRow } from '../src/load/validate';
 import { prng } from '../bench/generate';
 import { ALPHABET, mutate } from './helpers/mutate';
 import { parsedRecords } from './helpers/records';
-import type { LineBatch } from '../src/stream/lines';
 import { record } from './load-support';
 
 /** A store that keeps what it is given, in memory, with the loader's identity semantics. */
@@ -39,27 +38,27 @@ class MemoryStore implements LoadStore {
   }
 }
 
-function lines(count: number, extra: (i: number) => Record<string, unknown> = () => ({})): LineBatch {
+function lines(count: number, extra: (i: number) => Record<string, unknown> = () => ({})): Buffer {
   const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) })));
-  return { source: 'in.ndjson', firstLine: 1, lines: out };
+  for (let i = 0; i < count; i++) out.push(`${JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) }))}\n`);
+  return Buffer.from(out.join(''));
 }
 
-async function feed(sink: LoadSink, batch: LineBatch): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    sink.once('error', reject);
-    sink.write(batch);
-    sink.end(resolve);
-  });
+/** One input into the loader, as the input loop gives it, to the end of the load. */
+async function feed(sink: Loader, bytes: Buffer): Promise<void> {
+  sink.write('in.ndjson', bytes);
+  sink.end();
+  await sink.flush();
+  await sink.finish();
 }
 
-function sinkFor(store: LoadStore, batchRows: number, batchBytes: number, messages: string[] = []): LoadSink {
-  return new LoadSink({
+function sinkFor(store: LoadStore, batchRows: number, batchBytes: number, messages: string[] = []): Loader {
+  return new Loader({
     store,
     batchRows,
     batchBytes,
-    maxLineLength: 1000,
-    diagnostics: new Diagnostics('lmod-load', Infinity, (text) => messages.push(text)),
+    maxLineLength: 1 << 20,
+    onReject: (source, line, reason) => messages.push(`lmod-load: ${source}:${line}: ${reason}\n`),
     retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 1 },
   });
 }
@@ -152,11 +151,11 @@ test('toRow: the database shape of a contract record', () => {
   assert.equal(toRow('text', 'f', 1), 'not a JSON object');
 });
 
-/** canonicalRow may decline any line, but a row it gives is the row toRow gives for the parsed line. */
-function assertCanonicalAgrees(lines: string[], label: string): number {
+/** layoutRow may decline any line, but a row it gives is the row toRow gives for the parsed line. */
+function assertLayoutAgrees(lines: string[], label: string): number {
   let taken = 0;
   for (const line of lines) {
-    const row = canonicalRow(line, 'in', 7);
+    const row = layoutRow(line, 'in', 7);
     if (row === null) continue;
     taken++;
     let expected: unknown;
@@ -170,21 +169,21 @@ function assertCanonicalAgrees(lines: string[], label: string): number {
   return taken;
 }
 
-test('canonicalRow: lmod-parse records give the rows toRow gives, without JSON.parse', () => {
+test('layoutRow: lmod-parse records give the rows toRow gives, without JSON.parse', () => {
   const records = parsedRecords(11);
-  const taken = assertCanonicalAgrees(records, 'record');
+  const taken = assertLayoutAgrees(records, 'record');
   assert.ok(taken > 0.8 * records.length, `took ${taken} of ${records.length}`);
 });
 
-test('canonicalRow: 100,000 seeded mutations of records are taken only when toRow agrees', () => {
+test('layoutRow: 100,000 seeded mutations of records are taken only when toRow agrees', () => {
   const records = parsedRecords(11);
   const random = prng(31);
   const mutants = Array.from({ length: 100000 }, () => mutate(records[Math.floor(random() * records.length)], random, [...ALPHABET, 'null', 'true', '/', '"', 'Z']));
-  const taken = assertCanonicalAgrees(mutants, 'mutant');
+  const taken = assertLayoutAgrees(mutants, 'mutant');
   assert.ok(taken > 5000, `took ${taken} mutants`);
 });
 
-test('canonicalRow: declines what toRow refuses or reads differently', () => {
+test('layoutRow: declines what toRow refuses or reads differently', () => {
   const line = (overrides: Record<string, unknown>): string => JSON.stringify(record(overrides));
   for (const declined of [
     line({ time: '2023-02-29T00:00:00.000000Z' }),
@@ -202,9 +201,9 @@ test('canonicalRow: declines what toRow refuses or reads differently', () => {
     line({ userload: 'yes' }),
     JSON.stringify(record()).replace('"user"', ' "user"'),
   ]) {
-    assert.equal(canonicalRow(declined, 'in', 1), null, declined);
+    assert.equal(layoutRow(declined, 'in', 1), null, declined);
   }
-  assert.deepEqual(canonicalRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3), {
+  assert.deepEqual(layoutRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3), {
     time: '2023-04-27 07:22:57.622180', user: 'alice', host: '', module: 'StdEnv', name: 'StdEnv', version: null, path: null, jobid: null, userload: null, extra: null, source: 'in', line: 3, bytes: 64,
   });
 });

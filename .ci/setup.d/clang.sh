@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# clang and wasm-ld: a test rebuilds lmod-parse's WebAssembly from canonical.c and compares.
+# clang 14 and wasm-ld 14 (Debian 12's): a test rebuilds the WebAssembly fast paths and compares bytes.
 set -euo pipefail
-if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
+if ! command -v clang-14 >/dev/null || ! command -v wasm-ld-14 >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y clang lld >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y clang lld >/dev/null; }
+  apt-get install -y clang-14 lld-14 >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y clang-14 lld-14 >/dev/null; }
 fi

@@ -3,11 +3,9 @@ import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
 import { parseDuration, PERIODS } from '../dedupe/time';
 import { DedupeOutput, Deduper } from '../dedupe/deduper';
-import { writevAll } from '../stream/fd';
-import { ByteConsumer, feedDescriptors } from '../stream/fd-feed';
-import { describeInputError } from '../stream/feed';
-import { DEFAULT_CHUNK, inputNames } from '../stream/input';
-import { MAX_RECORD_LINE } from '../stream/lines';
+import { writevAll } from '../io/fd';
+import { ByteConsumer, describeInputError, feedInputs, inputNames } from '../io/input';
+import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs } from './program';
@@ -16,6 +14,8 @@ import { toStderr } from './stderr';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-dedupe';
+/** Bytes read at a time, straight into the input's window. */
+const READ_CHUNK = 64 * 1024;
 
 interface DedupeCliOptions {
   key: string;
@@ -68,7 +68,11 @@ export async function dedupe(argv: string[]): Promise<number> {
   const progress = new Progress(PROGRAM, () => deduper.stats.in, 'records', !options.quiet && isatty(2));
   try {
     const consumer = dedupeToStdout(deduper);
-    const failed = await feedDescriptors(inputNames(program.args), consumer, (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`), DEFAULT_CHUNK);
+    const failed = await feedInputs(inputNames(program.args), consumer, {
+      chunkSize: READ_CHUNK,
+      blocking: true,
+      onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
+    });
     consumer.finish();
     progress.stop();
     const { stats } = deduper;
@@ -103,8 +107,13 @@ function dedupeToStdout(deduper: Deduper): ByteConsumer & { finish(): void } {
     }
   };
   return {
-    write: (source, bytes) => step(() => deduper.raw({ source, bytes }, out)),
-    end: (source) => step(() => deduper.raw({ source, bytes: null }, out)),
+    write: (source, bytes) => step(() => deduper.write(source, bytes, out)),
+    read: (source, read, size) => {
+      let count = 0;
+      step(() => (count = deduper.read(source, read, size, out)));
+      return count;
+    },
+    end: () => step(() => deduper.end(out)),
     flush: () => {},
     finish: () => step(() => deduper.finish(out)),
   };

@@ -1,4 +1,4 @@
-/** Exit codes shared by every binary (design.md section 4). */
+/** Exit codes shared by every binary (docs/operations.md). */
 export const EXIT_OK = 0;
 /** Finished, but some input was rejected. */
 export const EXIT_REJECTED = 1;

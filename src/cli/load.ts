@@ -4,13 +4,12 @@ import { describeDb, resolveDbConfig, DbConfig, DbConfigError } from '../db/conf
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { OpenedStore, openStore } from '../db/open-store';
-import { LoadFailure, LoadSink } from '../load/loader';
+import { Loader, LoadFailure } from '../load/loader';
 import { summariesCurrent } from '../report/summaries';
 import { summarize } from '../report/summarize';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
-import { describeInputError, feedInputs } from '../stream/feed';
-import { inputNames } from '../stream/input';
-import { MAX_RECORD_LINE } from '../stream/lines';
+import { describeInputError, feedInputs, inputNames } from '../io/input';
+import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED, EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
@@ -21,6 +20,8 @@ const PROGRAM = 'lmod-load';
 /** Measured with bench/30-load.bench.ts: see the README section. */
 const DEFAULT_BATCH_ROWS = 5000;
 const DEFAULT_IN_FLIGHT = 2;
+/** Bytes read at a time. */
+const READ_CHUNK = 64 * 1024;
 
 interface LoadOptions {
   db?: string;
@@ -182,11 +183,11 @@ async function runLoad(files: string[], options: LoadOptions): Promise<number> {
 
 async function loadInputs(args: string[], options: LoadOptions, diagnostics: Diagnostics, opened: OpenedStore | null): Promise<number> {
   const store = opened?.store ?? null;
-  const sink = new LoadSink({
+  const sink = new Loader({
     store,
     batchRows: options.batchSize,
     batchBytes: Math.min(options.batchBytes ?? Infinity, store?.maxBatchBytes ?? Infinity),
-    diagnostics,
+    onReject: (source, line, reason, excerpt) => diagnostics.reject(source, line, reason, excerpt),
     maxLineLength: MAX_RECORD_LINE,
     retry: {
       ...DEFAULT_RETRY,
@@ -201,13 +202,11 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   let error: unknown;
   const fed = (async () => {
     failedInputs = await feedInputs(inputNames(args), sink, {
-      maxLength: MAX_RECORD_LINE,
+      chunkSize: READ_CHUNK,
+      blocking: false,
       onInputError: (name, err) => diagnostics.message(`${name}: ${describeInputError(err)}`),
     });
-    await new Promise<void>((resolve, reject) => {
-      sink.once('error', reject);
-      sink.end(resolve);
-    });
+    await sink.finish();
   })().catch((err) => {
     error = err;
   });
@@ -236,7 +235,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
 }
 
 /** Exit 2 with what was committed, and the promise that a rerun completes the load. */
-function failureError(failure: LoadFailure, sink: LoadSink, retries: number, opened: OpenedStore | null): CliError {
+function failureError(failure: LoadFailure, sink: Loader, retries: number, opened: OpenedStore | null): CliError {
   if (failure.cause instanceof CliError) return failure.cause;
   const where = opened?.client.description ?? 'the database';
   const after = isTransient(failure.cause) ? ` after ${retries} retries` : '';

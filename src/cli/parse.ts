@@ -3,11 +3,9 @@ import { isatty } from 'node:tty';
 import { InvalidArgumentError } from 'commander';
 import { zoneConverter } from '../parse/header-time';
 import { LogParser } from '../parse/log-parser';
-import { feedDescriptors } from '../stream/fd-feed';
-import { FdSink } from '../stream/fd-sink';
-import { describeInputError } from '../stream/feed';
-import { inputNames } from '../stream/input';
-import { DEFAULT_MAX_LINE } from '../stream/lines';
+import { FdSink } from '../io/fd-sink';
+import { describeInputError, feedInputs, inputNames } from '../io/input';
+import { DEFAULT_MAX_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
@@ -103,7 +101,7 @@ async function run(argv: string[]): Promise<number> {
       end: () => parser.end(sink),
       flush: () => sink.flush(),
     };
-    failedInputs = await feedDescriptors(inputNames(program.args), consumer, onInputError, READ_CHUNK);
+    failedInputs = await feedInputs(inputNames(program.args), consumer, { chunkSize: READ_CHUNK, blocking: true, onInputError });
     await sink.end();
   } catch (err) {
     // What came before the line that stopped the run (--max-errors) still goes out; EPIPE: the reader went away.

@@ -1,4 +1,4 @@
-import { writeAll } from '../stream/fd';
+import { writeAll } from '../io/fd';
 
 /**
  * stderr for the commands that write stdout with writeSync (lmod-parse, lmod-dedupe):

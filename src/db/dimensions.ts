@@ -1,5 +1,5 @@
 import { splitModule } from '../record';
-import type { LoadRow } from '../load/validate';
+import type { LoadRow } from './row';
 
 /** A small table of distinct names with integer ids (users, hosts, modules, paths). */
 export interface Dimension {

@@ -1,5 +1,5 @@
 import { escape } from 'mysql2';
-import type { LoadRow } from '../load/validate';
+import type { LoadRow } from './row';
 import { inTransaction, MysqlClient } from './client';
 import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';

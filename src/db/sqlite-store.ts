@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { LoadRow } from '../load/validate';
+import type { LoadRow } from './row';
 import type { SqliteClient } from './client';
 import { DIMENSIONS, Dimension, IdCache } from './dimensions';
 import { BatchResult, BUMP_GENERATION, LoadStore } from './store';

@@ -1,4 +1,4 @@
-import type { LoadRow } from '../load/validate';
+import type { LoadRow } from './row';
 
 /** What one committed batch did: rows that were new, and rows whose identity was already stored. */
 export interface BatchResult {

@@ -1,17 +1,16 @@
+import { DEFAULT_MAX_LINE, LineWindow } from '../lines/line-window';
 import { CountTable, countLine } from './count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from './extract';
 import { KeyHasher } from './hash';
 import { HashSet64 } from './hash-set';
-import { KeyScanner } from './canonical/key-scanner';
 import { KeyValue } from './key-spec';
+import { LayoutKeyScanner } from './layout-keys/scanner';
 import { DedupeOptions, DedupePlan, planDedupe } from './plan';
 import { RecentBuckets } from './recent-buckets';
 import { parseRecordTime, TIME_FORMAT, TimeParts } from './time';
-import type { RawChunk } from '../stream/feed';
-import { bytesToUtf8, DEFAULT_MAX_LINE, LineBatch } from '../stream/lines';
 
-export interface DedupeStageOptions extends DedupeOptions {
-  /** Longest line in characters (LineBatch: the splitter's bound) or bytes (RawChunk). */
+export interface DeduperOptions extends DedupeOptions {
+  /** Longest line in bytes. */
   maxLength?: number;
   /** A line without a key; may throw to stop the stream (--max-errors). */
   onReject?: (source: string, line: number, reason: string, text?: string) => void;
@@ -33,60 +32,56 @@ export interface DedupeStats {
 const KEEP = 0;
 const DROP = 1;
 const NEWLINE = Buffer.from('\n');
-/** A line of a chunk read as Latin-1 that must be decoded as UTF-8 instead. */
-const NON_ASCII = /[\x80-\xff]/;
 
-/** Output pieces in order: text, or slices of the input (used before the next input arrives). */
-export type DedupeOutput = (string | Buffer)[];
+/** Output pieces in order: text, or views of the input's memory (used before the next input arrives). */
+export type DedupeOutput = (string | Uint8Array)[];
 
 /**
- * lmod-dedupe's engine, with no I/O of its own: NDJSON records in, NDJSON out. The first
- * record of each key is written exactly as it came, in input order; later ones with the
- * same key are dropped. With `count`, one object per key (per bucket) instead, written as
- * each bucket is retired and at the end.
+ * lmod-dedupe's engine, with no I/O of its own: an input's NDJSON bytes in, NDJSON out. The
+ * first record of each key is written exactly as it came, in input order; later ones with the
+ * same key are dropped. With `count`, one object per key (per bucket) instead, written as each
+ * bucket is retired and at the end.
  *
- * Input is either LineBatches (from LineSplitter: for library use) or an input's raw bytes
- * (what lmod-dedupe itself reads). Raw bytes skip decoding and re-encoding: a chunk is read
- * as Latin-1 text, whose character offsets are its byte offsets, and kept lines go out as
- * slices of the input buffer. A line that does not have lmod-parse's layout is read like a
- * LineBatch's line, decoded as UTF-8 first when it holds non-ASCII bytes.
+ * The bytes go into a LineWindow and are never decoded as a whole: records in lmod-parse's
+ * layout have their keys hashed in WebAssembly (plain de-duplication) or read by one regular
+ * expression over the window's text as latin1, whose offsets are byte offsets; any other line
+ * is decoded (as UTF-8 where it has non-ASCII bytes) and read as JSON. Kept lines go out as
+ * views of the window's memory.
  */
 export class Deduper {
   readonly stats: DedupeStats = { in: 0, out: 0, duplicates: 0, rejected: 0, late: 0 };
   private readonly plan: DedupePlan;
   private readonly extractor: KeyExtractor;
   /** Key hashes of lmod-parse's layout in WebAssembly, for plain de-duplication (no --per, --window, --count). */
-  private readonly keyScanner: KeyScanner | null;
+  private readonly keyScanner: LayoutKeyScanner | null;
+  private readonly window: LineWindow;
   private readonly values: KeyValue[];
   private readonly hasher = new KeyHasher();
   private readonly sets: RecentBuckets<HashSet64>;
   private readonly counts: RecentBuckets<CountTable>;
   private readonly maxLength: number;
-  private readonly onReject: NonNullable<DedupeStageOptions['onReject']>;
-  private readonly onLate: NonNullable<DedupeStageOptions['onLate']>;
+  private readonly onReject: NonNullable<DeduperOptions['onReject']>;
+  private readonly onLate: NonNullable<DeduperOptions['onLate']>;
   /** Count lines of retired buckets, written before the next output. */
   private countOutput: string[] = [];
-  /** Raw input state: the input, its lines so far, the unfinished last line. */
-  private rawSource = '';
-  private rawLines = 0;
-  private carry: Buffer | null = null;
-  /** Inside a raw line already longer than maxLength: dropped up to its newline. */
-  private skipping = false;
+  /** The input being read. */
+  private source: string | undefined;
   /** What HashSet64.warm returns, kept so that its reads are not optimised away. */
   private warmth = 0;
 
   /** Throws an Error (a usage message) when the options do not go together. */
-  constructor(options: DedupeStageOptions = {}) {
+  constructor(options: DeduperOptions = {}) {
     this.plan = planDedupe(options);
+    this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
     this.extractor = new KeyExtractor(this.plan.spec);
-    this.keyScanner = this.plan.count || this.plan.bucket !== undefined ? null : KeyScanner.forSpec(this.plan.spec);
+    this.keyScanner = this.plan.count || this.plan.bucket !== undefined ? null : LayoutKeyScanner.forSpec(this.plan.spec, this.maxLength);
+    this.window = this.keyScanner?.window ?? new LineWindow(this.maxLength);
     this.values = new Array<KeyValue>(this.plan.spec.paths.length).fill(null);
     this.sets = new RecentBuckets(() => new HashSet64());
     this.counts = new RecentBuckets(
       () => new CountTable(),
       (bucket, table) => this.retireCounts(bucket, table),
     );
-    this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
     this.onReject = options.onReject ?? (() => {});
     this.onLate = options.onLate ?? (() => {});
   }
@@ -96,22 +91,47 @@ export class Deduper {
     return this.sets.kept().reduce((sum, set) => sum + set.byteLength, 0);
   }
 
-  /** A batch of lines; its output pieces are added to `out`. */
-  batch(batch: LineBatch, out: DedupeOutput): void {
-    this.withCounts(out, () => this.lineBatch(batch, out));
-  }
-
-  /** An input's next bytes (`bytes: null`: its end); a new source starts a new input. */
-  raw(chunk: RawChunk, out: DedupeOutput): void {
-    this.withCounts(out, () => this.rawChunk(chunk, out));
-  }
-
-  /** The end of all input: an unfinished raw input ends, and with --count the tables still open are written. */
-  finish(out: DedupeOutput): void {
+  /** An input's next bytes (copied in); a new source starts a new input. Output pieces are added to `out`. */
+  write(source: string, bytes: Uint8Array, out: DedupeOutput): void {
     this.withCounts(out, () => {
-      if (this.carry !== null || this.skipping) this.rawChunk({ source: this.rawSource, bytes: null }, out);
+      this.start(source);
+      this.window.append(bytes);
+      this.linesOf(out);
+    });
+  }
+
+  /** Lets `read` put up to `size` of an input's next bytes straight into the window; returns what `read` returned. */
+  read(source: string, read: (into: Uint8Array) => number, size: number, out: DedupeOutput): number {
+    let count = 0;
+    this.withCounts(out, () => {
+      this.start(source);
+      count = this.window.fill(read, size);
+      this.linesOf(out);
+    });
+    return count;
+  }
+
+  /** The end of the input being read: its unfinished last line is a line. */
+  end(out: DedupeOutput): void {
+    this.withCounts(out, () => {
+      if (this.source === undefined) return;
+      if (this.window.finish()) this.lastLine(out);
+      this.source = undefined;
+    });
+  }
+
+  /** The end of all input: with --count, the tables still open are written. */
+  finish(out: DedupeOutput): void {
+    this.end(out);
+    this.withCounts(out, () => {
       if (this.plan.count) this.counts.close();
     });
+  }
+
+  private start(source: string): void {
+    if (source === this.source) return;
+    this.source = source;
+    this.window.restart();
   }
 
   /** Runs a step; count lines of buckets it retired go out before its records, also when it throws. */
@@ -126,126 +146,81 @@ export class Deduper {
     }
   }
 
-  private lineBatch(batch: LineBatch, out: DedupeOutput): void {
-    const kept: string[] = [];
-    const lines = batch.binary ? batch.lines.map((l) => (l === null ? null : bytesToUtf8(l))) : batch.lines;
-    try {
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        if (line === '') continue;
-        const lineNo = batch.firstLine + i;
-        const verdict =
-          line === null
-            ? this.reject(batch.source, lineNo, `line longer than ${this.maxLength} characters`)
-            : this.judge(batch.source, lineNo, this.extractor.extract(line, this.values), line);
-        if (verdict === KEEP) kept.push(line as string);
-      }
-    } finally {
-      this.stats.out += kept.length;
-      if (kept.length > 0) out.push(`${kept.join('\n')}\n`);
-    }
-  }
-
-  private rawChunk(chunk: RawChunk, out: DedupeOutput): void {
-    if (chunk.source !== this.rawSource) {
-      this.rawSource = chunk.source;
-      this.rawLines = 0;
-      this.carry = null;
-      this.skipping = false;
-    }
-    if (chunk.bytes === null) {
-      // The end of the input: its unfinished last line, if any, is a line.
-      if (this.skipping) this.tooLong(++this.rawLines);
-      else if (this.carry !== null) this.rawLinesOf(Buffer.concat([this.carry, NEWLINE]), this.carry.length + 1, out);
-      this.carry = null;
-      this.skipping = false;
-      this.rawSource = '';
-      return;
-    }
-    const bytes = chunk.bytes;
-    let start = 0;
-    if (this.carry !== null || this.skipping) {
-      // The line begun in earlier chunks: only it is copied, not the whole chunk.
-      const newline = bytes.indexOf(10);
-      if (newline < 0) {
-        if (!this.skipping) this.keepCarry(Buffer.concat([this.carry as Buffer, bytes]));
-        return;
-      }
-      const head = this.carry;
-      this.carry = null;
-      if (head === null || head.length + newline > this.maxLength) {
-        this.skipping = false;
-        this.tooLong(++this.rawLines);
-      } else {
-        const line = Buffer.concat([head, bytes.subarray(0, newline + 1)]);
-        this.rawLinesOf(line, line.length, out);
-      }
-      start = newline + 1;
-    }
-    const end = bytes.lastIndexOf(10) + 1;
-    if (end > start) this.rawLinesOf(bytes.subarray(start, end), end - start, out);
-    if (bytes.length > Math.max(start, end)) this.keepCarry(Buffer.from(bytes.subarray(Math.max(start, end))));
-  }
-
-  /** The unfinished last line, unless it is already too long to keep. */
-  private keepCarry(carry: Buffer): void {
-    this.carry = carry.length > this.maxLength ? null : carry;
-    this.skipping = this.carry === null;
-  }
-
-  private tooLong(lineNo: number): void {
-    this.stats.in++;
-    this.reject(this.rawSource, lineNo, `line longer than ${this.maxLength} bytes`);
-  }
-
-  /** The complete lines in `bytes[0, length)` (each ending in a newline). */
-  private rawLinesOf(bytes: Buffer, length: number, out: DedupeOutput): void {
-    const hashes = this.keyScanner?.scan(bytes, length);
-    if (hashes !== undefined) this.warmth ^= (this.sets.at(0) as HashSet64).warm(hashes, (this.keyScanner as KeyScanner).lines);
-    // The chunk as text only when a line needs it (always without the scanner).
+  /** The complete lines in the window, kept ones out as runs of its memory. */
+  private linesOf(out: DedupeOutput): void {
+    const w = this.window;
+    const blockStart = w.start;
+    const blockEnd = w.completeEnd();
+    const scanner = w.droppedNext ? null : this.keyScanner;
+    const hashes = scanner?.scan(blockStart, blockEnd);
+    if (hashes !== undefined) this.warmth ^= (this.sets.at(0) as HashSet64).warm(hashes, (scanner as LayoutKeyScanner).lines);
+    // The block as latin1 text only when a line needs it (always without the scanner).
     let text: string | undefined;
-    const values = this.values;
-    let run = 0;
+    let runStart = 0;
+    let runEnd = 0;
     let kept = 0;
-    let start = 0;
+    let i = 0;
     try {
-      for (let i = 0; start < length; i++) {
-        const lineNo = ++this.rawLines;
-        let verdict = DROP;
-        let crlf = false;
-        let end: number;
-        if (hashes !== undefined && hashes[4 * i + 1] === 1 && (end = hashes[4 * i]) - start <= this.maxLength) {
+      for (let before = w.start; w.next(); before = w.start) {
+        const inBlock = w.start !== before;
+        const s = w.lineStart;
+        const e = w.lineEnd;
+        let verdict: number;
+        if (s < 0) {
+          verdict = this.tooLong();
+        } else if (hashes !== undefined && inBlock && i < (scanner as LayoutKeyScanner).lines && hashes[4 * i + 1] === 1) {
           verdict = this.judgeHash(hashes[4 * i + 2], hashes[4 * i + 3]);
         } else {
-          text ??= bytes.toString('latin1', 0, length);
-          end = this.extractor.extractCanonical(text, start, values);
-          if (end >= 0 && end - start <= this.maxLength) {
-            verdict = this.judge(this.rawSource, lineNo, null, text, start, end);
-          } else if ((end = text.indexOf('\n', start)) - start > this.maxLength) {
-            this.tooLong(lineNo);
-          } else {
-            let line = text.slice(start, end);
-            if (NON_ASCII.test(line)) line = bytes.toString('utf8', start, end);
-            crlf = line.charCodeAt(line.length - 1) === 13;
-            if (crlf) line = line.slice(0, -1);
-            // Blank lines are dropped without a word, as in a LineBatch.
-            if (line !== '') verdict = this.judge(this.rawSource, lineNo, this.extractor.extract(line, values), line);
+          let end = -1;
+          if (inBlock) {
+            text ??= w.latin1(blockStart, blockEnd);
+            end = this.extractor.extractLayout(text, s - blockStart, this.values);
           }
+          verdict = end >= 0 && end === e - blockStart ? this.judge(null, text as string) : this.general(s, e);
         }
-        if (verdict === KEEP) kept++;
-        if (verdict !== KEEP || crlf) {
-          // A CRLF line goes out with its CR removed, as LineSplitter would.
-          if (start > run) out.push(bytes.subarray(run, start));
-          if (verdict === KEEP) out.push(bytes.subarray(start, end - 1), NEWLINE);
-          run = end + 1;
+        if (inBlock) i++;
+        if (verdict !== KEEP) continue;
+        kept++;
+        if (s === runEnd && w.memory[e] === 10) {
+          runEnd = e + 1;
+          continue;
         }
-        start = end + 1;
+        if (runEnd > runStart) out.push(w.memory.subarray(runStart, runEnd));
+        if (w.memory[e] === 10) {
+          runStart = s;
+          runEnd = e + 1;
+        } else {
+          // A CRLF line goes out with its CR removed.
+          out.push(w.memory.subarray(s, e), NEWLINE);
+          runStart = runEnd = 0;
+        }
       }
     } finally {
       // Also when --max-errors stops the run: the records kept before that line go out.
-      if (start > run) out.push(bytes.subarray(run, start));
+      if (runEnd > runStart) out.push(w.memory.subarray(runStart, runEnd));
       this.stats.out += kept;
     }
+  }
+
+  /** The last line of an input, without a newline. */
+  private lastLine(out: DedupeOutput): void {
+    const w = this.window;
+    const verdict = w.lineStart < 0 ? this.tooLong() : this.general(w.lineStart, w.lineEnd);
+    if (verdict !== KEEP) return;
+    this.stats.out++;
+    out.push(Buffer.from(w.memory.subarray(w.lineStart, w.lineEnd)), NEWLINE);
+  }
+
+  /** A line read the general way: decoded, its key read as JSON. Blank lines are dropped without a word. */
+  private general(s: number, e: number): number {
+    const line = this.window.text(s, e);
+    if (line === '') return DROP;
+    return this.judge(this.extractor.extract(line, this.values), line);
+  }
+
+  private tooLong(): number {
+    this.stats.in++;
+    return this.reject(this.window.lineNo, `line longer than ${this.maxLength} bytes`);
   }
 
   /** judge() for a line whose key hash the scanner gave (its time already checked there). */
@@ -261,11 +236,12 @@ export class Deduper {
    * has none): KEEP, DROP (a duplicate, counted, or rejected). `text` from `start` to
    * `end` is the line, for messages.
    */
-  private judge(source: string, lineNo: number, reason: string | null, text: string, start = 0, end = text.length): number {
+  private judge(reason: string | null, text: string, start = 0, end = text.length): number {
     this.stats.in++;
+    const lineNo = this.window.lineNo;
     if (reason !== null) {
       const excerpt = reason === NOT_JSON || reason === NOT_AN_OBJECT ? text.slice(start, end) : undefined;
-      return this.reject(source, lineNo, reason, excerpt);
+      return this.reject(lineNo, reason, excerpt);
     }
     const { spec } = this.plan;
     const values = this.values;
@@ -274,19 +250,19 @@ export class Deduper {
     if (spec.timeSlot >= 0) {
       const time = values[spec.timeSlot];
       parts = typeof time === 'string' ? parseRecordTime(time) : null;
-      if (parts === null) return this.reject(source, lineNo, `time is not ${TIME_FORMAT}: ${JSON.stringify(time)}`);
+      if (parts === null) return this.reject(lineNo, `time is not ${TIME_FORMAT}: ${JSON.stringify(time)}`);
       if (this.plan.bucket !== undefined) bucket = this.plan.bucket(parts);
     }
     if (this.plan.count) {
       const table = this.counts.at(bucket);
-      if (table === undefined) this.late(source, lineNo, 'not counted');
+      if (table === undefined) this.late(lineNo, 'not counted');
       else table.add(values, spec.keyLength, (parts as TimeParts).micros);
       return DROP;
     }
     this.hasher.hash(values, spec.keyLength);
     const set = this.sets.at(bucket);
     if (set === undefined) {
-      this.late(source, lineNo, 'passed on without a duplicate check');
+      this.late(lineNo, 'passed on without a duplicate check');
       return KEEP;
     }
     if (set.add(this.hasher.high, this.hasher.low)) return KEEP;
@@ -294,15 +270,15 @@ export class Deduper {
     return DROP;
   }
 
-  private reject(source: string, lineNo: number, reason: string, text?: string): number {
+  private reject(lineNo: number, reason: string, text?: string): number {
     this.stats.rejected++;
-    this.onReject(source, lineNo, reason, text);
+    this.onReject(this.source as string, lineNo, reason, text);
     return DROP;
   }
 
-  private late(source: string, lineNo: number, what: string): void {
+  private late(lineNo: number, what: string): void {
     if (this.stats.late++ === 0) {
-      this.onLate(source, lineNo, `record older than ${this.plan.retained}: ${what} (further ones only counted)`);
+      this.onLate(this.source as string, lineNo, `record older than ${this.plan.retained}: ${what} (further ones only counted)`);
     }
   }
 

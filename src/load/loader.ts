@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
-import type { Diagnostics } from '../cli/diagnostics';
-import { bytesToUtf8, LineBatch } from '../stream/lines';
+import type { LoadRow } from '../db/row';
 import type { LoadStore } from '../db/store';
+import { LineWindow } from '../lines/line-window';
+import { layoutRow } from './layout-row';
 import { RetryOptions, isTransient, withRetry } from './retry';
-import { canonicalRow } from './canonical-row';
-import { LoadRow, toRow } from './validate';
+import { toRow } from './validate';
 
 export interface LoadCounts {
   /** Records read: non-blank lines. */
@@ -21,9 +20,11 @@ export interface LoaderOptions {
   store: LoadStore | null;
   batchRows: number;
   batchBytes: number;
-  diagnostics: Diagnostics;
   retry: RetryOptions;
+  /** Longest record line in bytes. */
   maxLineLength: number;
+  /** A record that cannot be loaded; may throw to stop the run (--max-errors). */
+  onReject: (source: string, line: number, reason: string, excerpt?: string) => void;
 }
 
 /** A batch that could not be committed even after retrying; what was committed stays. */
@@ -50,12 +51,13 @@ const DATA_ERRORS = new Set([
 ]);
 
 /**
- * The loading stage: line batches in, records parsed (JSON.parse per line) and validated,
- * valid rows gathered into batches capped by rows and bytes, and each batch loaded with
- * retries while up to `store.maxInFlight` batches are in flight. Writes wait while the
- * batches in flight are full, which holds the input back.
+ * lmod-load's engine: an input's NDJSON bytes in (through a LineWindow), each record checked
+ * (lmod-parse's own layout by one regular expression, anything else by JSON.parse and the full
+ * check), valid rows gathered into batches capped by rows and bytes, and each batch loaded with
+ * retries while up to `store.maxInFlight` batches are in flight. `flush` waits while they are
+ * all busy, which holds the input back.
  */
-export class LoadSink extends Writable {
+export class Loader {
   readonly counts: LoadCounts = { read: 0, inserted: 0, present: 0, rejected: 0, unloaded: 0 };
   /** Set when a batch could not be loaded; the run ends with it. */
   failure: LoadFailure | undefined;
@@ -63,9 +65,11 @@ export class LoadSink extends Writable {
   private bytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
+  private readonly window: LineWindow;
+  private source: string | undefined;
 
   constructor(private readonly options: LoaderOptions) {
-    super({ objectMode: true, highWaterMark: 2 });
+    this.window = new LineWindow(options.maxLineLength);
   }
 
   /** Committed records: new plus already present. */
@@ -73,22 +77,41 @@ export class LoadSink extends Writable {
     return this.counts.inserted + this.counts.present;
   }
 
-  override _write(batch: LineBatch, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.failure !== undefined) return callback(this.failure);
-    if (this.stopped) return callback();
-    try {
-      this.take(batch);
-    } catch (err) {
-      // --max-errors: what was gathered but not sent is counted as not loaded.
-      this.stop();
-      return callback(err as Error);
+  /** An input's next bytes; a new source starts a new input. */
+  write(source: string, bytes: Uint8Array): void {
+    if (this.stopped) return;
+    if (source !== this.source) {
+      this.source = source;
+      this.window.restart();
     }
-    this.whenRoom().then(() => callback(this.failure), callback);
+    this.window.append(bytes);
+    this.guarded(() => {
+      while (this.window.next()) this.line();
+    });
   }
 
-  override _final(callback: (err?: Error | null) => void): void {
+  /** The end of an input: its last line without a newline is a record too. */
+  end(): void {
+    if (this.stopped || this.source === undefined) return;
+    this.guarded(() => {
+      if (this.window.finish()) this.line();
+    });
+    this.source = undefined;
+  }
+
+  /** After each read: the run's failure, if any, is thrown; waits while every batch in flight is busy. */
+  async flush(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const limit = this.options.store?.maxInFlight ?? 1;
+    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The end of all input: the last batch is sent and every batch settled; throws the run's failure. */
+  async finish(): Promise<void> {
     if (!this.stopped && this.failure === undefined) this.submit();
-    this.settled().then(() => callback(this.failure), callback);
+    await this.settled();
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /**
@@ -107,25 +130,35 @@ export class LoadSink extends Writable {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
-  private take(batch: LineBatch): void {
-    const { batchRows, batchBytes, maxLineLength } = this.options;
-    for (let i = 0; i < batch.lines.length; i++) {
-      const lineNo = batch.firstLine + i;
-      const raw = batch.lines[i];
-      if (raw === null) {
-        this.counts.read++;
-        this.reject(batch.source, lineNo, `line longer than ${maxLineLength} characters`);
-        continue;
-      }
-      // Most lines are lmod-parse's own records: read without JSON.parse.
-      const canonical = canonicalRow(raw, batch.source, lineNo);
-      if (canonical !== null) this.counts.read++;
-      const row = canonical ?? this.check(batch.binary ? bytesToUtf8(raw) : raw, batch.source, lineNo);
-      if (row === null) continue;
-      if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
-      this.rows.push(row);
-      this.bytes += row.bytes;
+  /** --max-errors: what was gathered but not sent is counted as not loaded. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.stop();
+      throw err;
     }
+  }
+
+  /** The line the window handed out. */
+  private line(): void {
+    const { batchRows, batchBytes, maxLineLength } = this.options;
+    const w = this.window;
+    const source = this.source as string;
+    if (w.lineStart < 0) {
+      this.counts.read++;
+      this.reject(source, w.lineNo, `line longer than ${maxLineLength} bytes`);
+      return;
+    }
+    // Most lines are lmod-parse's own records: read without JSON.parse.
+    const latin1 = w.latin1(w.lineStart, w.lineEnd);
+    const layout = layoutRow(latin1, source, w.lineNo);
+    if (layout !== null) this.counts.read++;
+    const row = layout ?? this.check(w.text(w.lineStart, w.lineEnd), source, w.lineNo);
+    if (row === null) return;
+    if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
+    this.rows.push(row);
+    this.bytes += row.bytes;
     if (this.rows.length >= batchRows) this.submit();
   }
 
@@ -148,12 +181,7 @@ export class LoadSink extends Writable {
 
   private reject(source: string, line: number, reason: string, excerpt?: string): void {
     this.counts.rejected++;
-    this.options.diagnostics.reject(source, line, reason, excerpt);
-  }
-
-  private async whenRoom(): Promise<void> {
-    const limit = this.options.store?.maxInFlight ?? 1;
-    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
+    this.options.onReject(source, line, reason, excerpt);
   }
 
   private submit(): void {

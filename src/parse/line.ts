@@ -9,7 +9,7 @@ import { scanPairs } from './pairs';
  */
 export type ParseOutcome = Outcome | { skip: 'foreign' | 'empty' };
 
-/** Tags that hooks in the wild log under (design.md section 3). */
+/** Tags that hooks in the wild log under (docs/formats.md). */
 export const DEFAULT_TAGS = /^(?:(?:[A-Za-z0-9][\w-]*_)?ModuleUsage(?:Tracking)?|lmod(?:-[\d.]+)?|modules?)$/;
 
 export interface ParseContext {

@@ -1,4 +1,3 @@
-import type { NdjsonSink } from '../parse/log-parser';
 import { writeAllLater } from './fd';
 
 /** Room for one read's NDJSON (256 KiB of log lines give about 330 KB); a larger one grows it. */
@@ -7,10 +6,10 @@ const INITIAL_STAGING = 1 << 20;
 /**
  * NDJSON written to a file descriptor, one write per read, while the next read is converted:
  * each `flush` starts writing what was gathered (in libuv's thread pool) into one of two
- * reused buffers, after the previous write has finished. A pipe that is full then holds up
+ * reused buffers, after the previous write has finished (a LogParser NdjsonSink). A pipe that is full then holds up
  * the write, not the conversion. Views of WebAssembly memory are copied in at once.
  */
-export class FdSink implements NdjsonSink {
+export class FdSink {
   private buffers = [Buffer.allocUnsafe(INITIAL_STAGING), Buffer.allocUnsafe(INITIAL_STAGING)];
   private current = 0;
   private staged = 0;

@@ -8,6 +8,8 @@
  */
 #include <stdint.h>
 
+#include "../../wasm/record-layout.h"
+
 typedef uint8_t u8;
 typedef uint32_t u32;
 typedef uint64_t u64;
@@ -16,8 +18,8 @@ typedef uint64_t u64;
  * The fields of lmod-parse's layout, in its order, as a key names them by index: what comes
  * before each value.
  */
-static const char PREFIXES[9][16] = {"{\"time\":", ",\"user\":", ",\"module\":", ",\"name\":", ",\"version\":", ",\"path\":", ",\"host\":", ",\"jobid\":", ",\"userload\":"};
-static const u8 PREFIX_LENGTHS[9] = {8, 8, 10, 8, 11, 8, 8, 9, 12};
+static const char PREFIXES[LAYOUT_FIELD_COUNT][16] = LAYOUT_PREFIXES;
+static u8 PREFIX_LENGTHS[LAYOUT_FIELD_COUNT];
 
 /* The key: field indices in key order. Set by the caller through key_fields() and key_length. */
 static u8 key[16];
@@ -90,6 +92,8 @@ static u64 time_template[4], time_add[4];
 static int tables_ready;
 
 static void init_tables(void) {
+  for (int f = 0; f < LAYOUT_FIELD_COUNT; f++)
+    while (PREFIXES[f][PREFIX_LENGTHS[f]]) PREFIX_LENGTHS[f]++;
   for (int c = 0x20; c <= 0x7e; c++) plain[c] = c != '"' && c != '\\';
   for (int w = 0; w < 4; w++) {
     for (int i = 0; i < 8; i++) {
@@ -158,9 +162,9 @@ u32 scan(u32 origin, u32 in, u32 end, u32 results, u32 max_lines) {
   if (!tables_ready) init_tables();
   while (p < e && lines < max_lines) {
     const u8 *q = p;
-    struct value values[9];
+    struct value values[LAYOUT_FIELD_COUNT];
     int ok = 1;
-    for (int f = 0; ok && f < 9; f++) {
+    for (int f = 0; ok && f < LAYOUT_FIELD_COUNT; f++) {
       ok = prefix_at(q, f);
       if (ok) q = read_value(q + PREFIX_LENGTHS[f], e, &values[f]);
       ok = ok && q != 0;

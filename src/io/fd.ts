@@ -10,7 +10,7 @@ import { readSync, write, writeSync, writevSync } from 'node:fs';
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** EAGAIN and EINTR: nothing went wrong, try again (after a millisecond for EAGAIN). */
-const tryAgain = (err: unknown): boolean => ['EAGAIN', 'EINTR'].includes((err as NodeJS.ErrnoException).code ?? '');
+export const tryAgain = (err: unknown): boolean => ['EAGAIN', 'EINTR'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 /** For the synchronous calls: whether to try again, having waited when EAGAIN says so. */
 function retryable(err: unknown): boolean {

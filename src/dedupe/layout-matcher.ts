@@ -1,7 +1,6 @@
+import { RECORD_FIELDS } from '../record';
 import { KeySpec, KeyValue } from './key-spec';
 
-/** The fields lmod-parse writes, in its order (design.md section 2); `extra` and `source` may follow. */
-const CANONICAL_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
 
 // A string without escapes, control characters or non-ASCII (those lines take the careful path).
 const STRING = '"[^"\\\\\\x00-\\x1f\\x80-\\uffff]*"';
@@ -14,9 +13,9 @@ const SOURCE = `(?:,"source":${SCALAR})?`;
  * One compiled regular expression for a whole record in lmod-parse's exact layout,
  * capturing the key fields: the engine's native loop reads a line about 2.5 times as fast
  * as a scanner written in JavaScript. Whatever it matches is valid JSON whose key values
- * are the captured strings or literals; anything else is left to FastKeyScanner.
+ * are the captured strings or literals; anything else is left to JSON.parse.
  */
-export class CanonicalMatcher {
+export class LayoutMatcher {
   private readonly regex: RegExp;
   /** Per slot of the spec: the group of its string; the next group holds a literal. */
   private readonly groups: number[];
@@ -26,19 +25,19 @@ export class CanonicalMatcher {
     this.groups = groups;
   }
 
-  /** A matcher when every path of the spec is one of CANONICAL_FIELDS, else null. */
-  static for(spec: KeySpec): CanonicalMatcher | null {
-    const slots = spec.paths.map((path) => (path.length === 1 ? (CANONICAL_FIELDS as readonly string[]).indexOf(path[0]) : -1));
+  /** A matcher when every path of the spec is one of RECORD_FIELDS, else null. */
+  static for(spec: KeySpec): LayoutMatcher | null {
+    const slots = spec.paths.map((path) => (path.length === 1 ? (RECORD_FIELDS as readonly string[]).indexOf(path[0]) : -1));
     if (slots.includes(-1)) return null;
     const groupOfField = new Map<number, number>();
     let pattern = '\\{';
-    CANONICAL_FIELDS.forEach((field, i) => {
+    RECORD_FIELDS.forEach((field, i) => {
       const wanted = slots.includes(i);
       if (wanted) groupOfField.set(i, 1 + 2 * groupOfField.size);
       pattern += `${i === 0 ? '' : ','}"${field}":${wanted ? CAPTURE : SCALAR}`;
     });
     pattern += `${EXTRA}${SOURCE}\\}(?![^\\n])`;
-    return new CanonicalMatcher(new RegExp(pattern, 'y'), slots.map((field) => groupOfField.get(field) as number));
+    return new LayoutMatcher(new RegExp(pattern, 'y'), slots.map((field) => groupOfField.get(field) as number));
   }
 
   /**

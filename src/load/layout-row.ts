@@ -1,4 +1,5 @@
-import { LIMITS, LoadRow, toDbTime } from './validate';
+import { LIMITS, LoadRow } from '../db/row';
+import { toDbTime } from './validate';
 
 // A JSON string of printable ASCII but space, `"` and `\`: its text is the value, whether the
 // line was decoded as UTF-8 or read as latin1 bytes, and it cannot end in a space.
@@ -14,7 +15,7 @@ const CANONICAL = new RegExp(
  * have to refuse, so that toRow gives the reason. Whatever it returns, toRow(JSON.parse(line))
  * gives the same (test/load-unit.test.ts).
  */
-export function canonicalRow(line: string, source: string, lineNo: number): LoadRow | null {
+export function layoutRow(line: string, source: string, lineNo: number): LoadRow | null {
   const m = CANONICAL.exec(line);
   if (m === null) return null;
   const [, isoTime, user, module, name, version, path, host, jobid, userload] = m;

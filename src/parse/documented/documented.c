@@ -1,20 +1,23 @@
 /*
  * lmod-parse's fast path, compiled to WebAssembly (scripts/build-wasm.sh): the lines of a
- * buffer that have the canonical layout of src/parse/fast-path.ts are converted to NDJSON
- * here, at a few bytes per cycle, without a JavaScript string per line. It accepts exactly
- * the lines that CANONICAL there matches, read as latin1 bytes, and writes the same NDJSON
- * (test/parse-canonical-wasm.test.ts checks both on fixtures and mutations). Every other
- * line is left to the caller.
+ * buffer in Lmod's documented format (`ModuleUsageTracking: user=U module=M path=P host=H
+ * time=S.FFFFFF`, with an optional RFC 3164 header, `[pid]`, `jobid=` and `userload=`, values
+ * of printable ASCII without quotes, commas, `=` or backslashes) are converted to NDJSON here,
+ * at a few bytes per cycle, without a JavaScript string per line, exactly as the general parser
+ * (parseLine and recordToNdjson) converts them; test/parse-documented-wasm.test.ts holds the two
+ * to each other. Every other line is left to the caller.
  *
  * No libc: built with -nostdlib, so the few helpers are here.
  */
 #include <stdint.h>
 
+#include "../../wasm/record-layout.h"
+
 typedef uint8_t u8;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-/* VALUE of fast-path.ts: printable ASCII but space, quotes, ',', '=' and backslash. */
+/* A value: printable ASCII but space, quotes, ',', '=' and backslash. */
 static u8 value_table[256];
 static int value_table_ready;
 
@@ -44,7 +47,7 @@ static int space(u8 c) { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa
 static const char MONTHS[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 /*
- * HEADER of fast-path.ts, `Mon DD HH:MM:SS host `: the position after it, or p when the
+ * An RFC 3164 header, `Mon DD HH:MM:SS host `: the position after it, or p when the
  * line does not start with one (the header is optional).
  */
 static const u8 *skip_header(const u8 *p, const u8 *e) {
@@ -139,8 +142,8 @@ static u64 last_second = ~(u64)0;
 static u8 last_iso[24];
 
 /*
- * The line at p, if canonical, as NDJSON at o: returns the output's end and sets *newline
- * to the line's `\n` (a `\r` before it is not part of the line); 0 when not canonical.
+ * The line at p, if in the documented format, as NDJSON at o: returns the output's end and sets *newline
+ * to the line's `\n` (a `\r` before it is not part of the line); 0 when it is not.
  */
 static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   p = skip_header(p, e);
@@ -197,7 +200,7 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   const u8 *slash = 0;
   for (const u8 *q = module; q < module_end; q++)
     if (*q == '/') slash = q;
-  o = PUT(o, "{\"time\":\"");
+  o = PUT(o, LAYOUT_TIME "\"");
   /* Consecutive lines mostly share their second: its text is kept (64-bit division is slow in WebAssembly). */
   if (seconds != last_second) {
     last_second = seconds;
@@ -206,13 +209,13 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   o = copy(o, last_iso, last_iso + 19);
   *o++ = '.';
   o = copy(o, fraction, fraction + 6);
-  o = PUT(o, "Z\",\"user\":\"");
+  o = PUT(o, "Z\"" LAYOUT_USER "\"");
   o = copy(o, user, user_end);
-  o = PUT(o, "\",\"module\":\"");
+  o = PUT(o, "\"" LAYOUT_MODULE "\"");
   o = copy(o, module, module_end);
-  o = PUT(o, "\",\"name\":\"");
+  o = PUT(o, "\"" LAYOUT_NAME "\"");
   o = copy(o, module, slash ? slash : module_end);
-  o = PUT(o, "\",\"version\":");
+  o = PUT(o, "\"" LAYOUT_VERSION);
   if (slash) {
     *o++ = '"';
     o = copy(o, slash + 1, module_end);
@@ -220,11 +223,11 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   } else {
     o = PUT(o, "null");
   }
-  o = PUT(o, ",\"path\":\"");
+  o = PUT(o, LAYOUT_PATH "\"");
   o = copy(o, path, path_end);
-  o = PUT(o, "\",\"host\":\"");
+  o = PUT(o, "\"" LAYOUT_HOST "\"");
   o = copy(o, host, host_end);
-  o = PUT(o, "\",\"jobid\":");
+  o = PUT(o, "\"" LAYOUT_JOBID);
   if (job) {
     *o++ = '"';
     o = copy(o, job, job_end);
@@ -232,7 +235,7 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   } else {
     o = PUT(o, "null");
   }
-  o = PUT(o, ",\"userload\":");
+  o = PUT(o, LAYOUT_USERLOAD);
   o = load == 1 ? PUT(o, "true") : load == 0 ? PUT(o, "false") : PUT(o, "null");
   return PUT(o, "}\n");
 }
@@ -243,9 +246,9 @@ u32 scan_lines;
 
 /*
  * Converts the complete lines of [in, end) one after another, writing NDJSON from out,
- * until a line that is not canonical or is longer than max_line bytes: returns where that
+ * until a line that is not in the documented format or is longer than max_line bytes: returns where that
  * line (or the unfinished last line) starts. A line's NDJSON is at most 2 x its length +
- * 160 bytes; the caller gives out_end - out >= 5 x (end - in) + 256, since no canonical
+ * 160 bytes; the caller gives out_end - out >= 5 x (end - in) + 256, since no documented
  * line is shorter than 60 bytes.
  */
 u32 scan(u32 in, u32 end, u32 out, u32 out_end, u32 max_line) {

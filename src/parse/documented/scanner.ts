@@ -1,0 +1,50 @@
+import { LineWindow } from '../../lines/line-window';
+import { BaseExports, instantiate, memoryOf } from '../../wasm/instance';
+import { DOCUMENTED_WASM_BASE64 } from './documented-wasm';
+
+interface DocumentedExports extends BaseExports {
+  scan(input: number, end: number, output: number, outputEnd: number, maxLine: number): number;
+  /** Addresses of documented.c's results of the last scan(). */
+  scan_output_end: WebAssembly.Global;
+  scan_lines: WebAssembly.Global;
+}
+
+/** Room documented.c's scan() asks for: 5 bytes per input byte, 256 more, and 8 for its word copies. */
+const outputRoom = (inputBytes: number): number => 5 * inputBytes + 256 + 8;
+
+/**
+ * Log lines in Lmod's documented format converted to NDJSON in WebAssembly (documented.c):
+ * the input's LineWindow lives in the module's memory, so runs of such lines are read in place
+ * and converted at a few bytes a cycle; any other line is left in the window for the caller.
+ */
+export class DocumentedScanner {
+  readonly window: LineWindow;
+  private readonly wasm: DocumentedExports;
+  private readonly base: number;
+
+  constructor(maxLine: number) {
+    ({ exports: this.wasm, base: this.base } = instantiate<DocumentedExports>(DOCUMENTED_WASM_BASE64));
+    const memory = this.wasm.memory;
+    this.window = new LineWindow(maxLine, { base: this.base, grow: (bytes) => memoryOf(memory, bytes) }, outputRoom);
+  }
+
+  /**
+   * Converts the documented lines at the start of the window's unread bytes: their NDJSON (a
+   * view of the memory, valid until the next fill) and how many; they are skipped in the window.
+   */
+  convert(): { ndjson: Uint8Array | null; lines: number } {
+    const w = this.window;
+    if (w.droppedNext || w.start === w.end) return { ndjson: null, lines: 0 };
+    const output = this.base + w.capacity;
+    const to = this.wasm.scan(w.start, w.end, output, output + outputRoom(w.capacity), w.maxLine);
+    const lines = this.word(this.wasm.scan_lines.value);
+    w.skip(to, lines);
+    return { ndjson: lines === 0 ? null : w.memory.subarray(output, this.word(this.wasm.scan_output_end.value)), lines };
+  }
+
+  /** The 32-bit little-endian word at an address (WebAssembly is little-endian). */
+  private word(address: number): number {
+    const m = this.window.memory;
+    return (m[address] | (m[address + 1] << 8) | (m[address + 2] << 16) | (m[address + 3] << 24)) >>> 0;
+  }
+}
