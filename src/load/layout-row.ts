@@ -1,13 +1,24 @@
 import { LIMITS, LoadRow } from '../db/row';
+import { RECORD_FIELDS } from '../record';
 import { toDbTime } from './validate';
 
 // A JSON string of printable ASCII but space, `"` and `\`: its text is the value, whether the
 // line was decoded as UTF-8 or read as latin1 bytes, and it cannot end in a space.
 const TEXT = '([!#-\\[\\]-~]*)';
-const CANONICAL = new RegExp(
-  `^\\{"time":"([^"\\\\]*)","user":"${TEXT}","module":"${TEXT}","name":"${TEXT}","version":(?:"${TEXT}"|null),` +
-    `"path":(?:"${TEXT}"|null),"host":(?:"${TEXT}"|null),"jobid":(?:"${TEXT}"|null),"userload":(true|false|null)\\}$`,
-);
+const NULLABLE = `(?:"${TEXT}"|null)`;
+/** Each field's value in the layout, one capture each: adding a field to RECORD_FIELDS asks for its pattern here. */
+const VALUE: Record<(typeof RECORD_FIELDS)[number], string> = {
+  time: '"([^"\\\\]*)"',
+  user: `"${TEXT}"`,
+  module: `"${TEXT}"`,
+  name: `"${TEXT}"`,
+  version: NULLABLE,
+  path: NULLABLE,
+  host: NULLABLE,
+  jobid: NULLABLE,
+  userload: '(true|false|null)',
+};
+const LAYOUT = new RegExp(`^\\{${RECORD_FIELDS.map((field) => `"${field}":${VALUE[field]}`).join(',')}\\}$`);
 
 /**
  * The row for a record in lmod-parse's own layout (field order, no `extra`, plain ASCII
@@ -16,7 +27,7 @@ const CANONICAL = new RegExp(
  * gives the same (test/load-unit.test.ts).
  */
 export function layoutRow(line: string, source: string, lineNo: number): LoadRow | null {
-  const m = CANONICAL.exec(line);
+  const m = LAYOUT.exec(line);
   if (m === null) return null;
   const [, isoTime, user, module, name, version, path, host, jobid, userload] = m;
   const time = toDbTime(isoTime);
