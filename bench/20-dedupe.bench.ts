@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyHasher } from '../src/dedupe/hash';
 import { HashSet64 } from '../src/dedupe/hash-set';
-import { prng } from './generate';
-import { memoryInUse } from './heap';
+import { prng } from '../test/helpers/generate';
+import { memoryInUse } from '../test/helpers/heap';
 import { fmt, shellQuote } from './measure';
 
 /**

@@ -4,7 +4,7 @@ import { createConnection } from 'mysql2/promise';
 import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
 import { DbConfig, parseDbUrl, MysqlConfig } from '../src/db/config';
 import { migrate } from '../src/db/migrate';
-import { prng } from './generate';
+import { prng } from '../test/helpers/generate';
 import { fmt, measure, shellQuote } from './measure';
 
 /**

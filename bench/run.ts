@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateLog } from './generate';
+import { generateLog } from '../test/helpers/generate';
 
 /**
  * `npm run bench`: makes a seeded raw log of 1,000,000 lines (and its parsed records) once

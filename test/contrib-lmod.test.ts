@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import {
   CONTRIB, FIXTURES, LMOD_INIT, LOGGER, RSYSLOGD, PrivateRsyslog, REQUIRED, centralRule, cli, escapeRegExp,
   findProgram, isoFromEpochText, lines, missing, requirePrograms, run, tempDir,
-} from './contrib-support';
+} from './helpers/contrib';
 
 /**
  * contrib/lmod/SitePackage.lua under Debian's Lmod: real `module load`s go through a private

@@ -10,7 +10,7 @@ import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
 import {
   CONTRIB, FIXTURES, LOGGER, LOGROTATE, ROOT, RSYSLOGD, SYSTEMD_ANALYZE, PrivateRsyslog, centralRule, cli, lines,
   missing, requirePrograms, run, tempDir,
-} from './contrib-support';
+} from './helpers/contrib';
 
 /**
  * Daily operations: the shipped logrotate configuration, the systemd units and cron line,

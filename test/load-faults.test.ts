@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openClient, SqlClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
 import type { TestDatabase } from './helpers/mysql';
-import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir, withMysql } from './load-support';
+import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
 
 /**
  * A TCP proxy in front of the MySQL server that cuts every connection open once `cutAfter`

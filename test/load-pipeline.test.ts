@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
-import { cleanEnv, FIXTURES, ROOT, summaryOf, tempDir, withMysql } from './load-support';
+import { cleanEnv, FIXTURES, ROOT, summaryOf, tempDir, withMysql } from './helpers/load';
 
 const RAW = join(FIXTURES, 'raw.log');
 const bin = (verb: string): string => join(ROOT, 'bin', `lmod-${verb}.js`);

@@ -12,7 +12,7 @@ import { toRow } from '../src/load/validate';
 import { MysqlConfig, parseDbUrl } from '../src/db/config';
 import { LATEST_VERSION } from '../src/db/migrate';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
-import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './load-support';
+import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
 
 const BASIC = join(FIXTURES, 'basic.ndjson');
 const BAD = join(FIXTURES, 'bad.ndjson');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { logLines } from '../bench/generate';
+import { logLines } from './helpers/generate';
 import { canMakeNonBlocking, runNonBlocking } from './helpers/nonblocking';
 
 const ROOT = join(__dirname, '..', '..');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { prng } from '../bench/generate';
+import { prng } from './helpers/generate';
 import { YearResolver, zoneConverter } from '../src/parse/header-time';
 import { parseLine, tagMatcher } from '../src/parse/line';
 import { recordToNdjson } from '../src/parse/serialize';

@@ -8,7 +8,7 @@ import { parseDbUrl } from '../src/db/config';
 import { NO_FILTERS } from '../src/report/queries';
 import { modulesReport, trendReport, unusedReport } from '../src/report/reports';
 import { SKIP_NOTICE } from './helpers/mysql';
-import { FIXTURES, loadFixture, mysqlTarget, ndjson, report, run, sqliteTarget, Target } from './report-helpers';
+import { FIXTURES, loadFixture, mysqlTarget, ndjson, report, run, sqliteTarget, Target } from './helpers/report';
 
 /**
  * Every report on the fixture test/fixtures/report/loads.ndjson (19 loads by alice, bob, carol

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { loadFixture, run, sqliteTarget } from './report-helpers';
+import { loadFixture, run, sqliteTarget } from './helpers/report';
 
 /**
  * The little of playwright-core this test uses. Its own typings need the DOM lib, which this

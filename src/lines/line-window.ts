@@ -153,7 +153,7 @@ export class LineWindow {
 
   /**
    * The end of the input, once `next` gave false: its unfinished last line as `next` gives
-   * it (true), or false when there is none. Line numbers start again.
+   * it (true), or false when there is none. Call restart() before the next input.
    */
   finish(): boolean {
     const last = this.skipping ? this.tooLong() : this.end > this.start ? (this.take(this.start, this.end), true) : false;

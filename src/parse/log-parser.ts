@@ -71,7 +71,7 @@ export class LogParser {
     this.scanner = new DocumentedScanner(this.maxLength);
   }
 
-  /** An input's next bytes, in any chunking (copied in). A new source starts a new input. */
+  /** An input's next bytes, in any chunking (copied in). A new source starts a new input; end() each input first. */
   write(source: string, bytes: Uint8Array, sink: NdjsonSink): void {
     this.start(source);
     for (let at = 0; at < bytes.length; at += SLICE) {

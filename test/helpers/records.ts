@@ -1,4 +1,4 @@
-import { logLines } from '../../bench/generate';
+import { logLines } from './generate';
 import { YearResolver, zoneConverter } from '../../src/parse/header-time';
 import { parseLine, tagMatcher } from '../../src/parse/line';
 import { recordToNdjson } from '../../src/parse/serialize';

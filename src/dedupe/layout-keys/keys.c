@@ -4,7 +4,7 @@
  * of its key, computed exactly as KeyHasher (src/dedupe/hash.ts) computes it from the values
  * JSON.parse gives. Any other line (other field order, escapes, non-ASCII, numbers, `extra`,
  * CRLF, an impossible time) is marked for the caller, who reads it the general way.
- * test/dedupe-keys-wasm.test.ts holds both to each other.
+ * test/unit/dedupe-keys-wasm.test.ts holds both to each other.
  */
 #include <stdint.h>
 

@@ -4,7 +4,7 @@
  * time=S.FFFFFF`, with an optional RFC 3164 header, `[pid]`, `jobid=` and `userload=`, values
  * of printable ASCII without quotes, commas, `=` or backslashes) are converted to NDJSON here,
  * at a few bytes per cycle, without a JavaScript string per line, exactly as the general parser
- * (parseLine and recordToNdjson) converts them; test/parse-documented-wasm.test.ts holds the two
+ * (parseLine and recordToNdjson) converts them; test/unit/parse-documented-wasm.test.ts holds the two
  * to each other. Every other line is left to the caller.
  *
  * No libc: built with -nostdlib, so the few helpers are here.

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Support for the contrib tests: real Lmod, rsyslogd, logrotate and systemd-analyze. */
 
-export const ROOT = resolve(__dirname, '..', '..');
+export const ROOT = resolve(__dirname, '..', '..', '..');
 export const CONTRIB = join(ROOT, 'contrib');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'contrib');
 

@@ -2,17 +2,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CountTable, countLine } from '../src/dedupe/count';
-import { KeyHasher } from '../src/dedupe/hash';
-import { HashSet64 } from '../src/dedupe/hash-set';
-import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
-import { planDedupe } from '../src/dedupe/plan';
-import { RecentBuckets } from '../src/dedupe/recent-buckets';
-import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, Period, sliceOf, TimeParts } from '../src/dedupe/time';
-import type { DeduperOptions } from '../src/dedupe/deduper';
-import { DedupeStage } from '../src/stream/stages';
-import { prng } from '../bench/generate';
-import { memoryInUse } from '../bench/heap';
+import { CountTable, countLine } from '../../src/dedupe/count';
+import { KeyHasher } from '../../src/dedupe/hash';
+import { HashSet64 } from '../../src/dedupe/hash-set';
+import { KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { planDedupe } from '../../src/dedupe/plan';
+import { RecentBuckets } from '../../src/dedupe/recent-buckets';
+import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, Period, sliceOf, TimeParts } from '../../src/dedupe/time';
+import type { DeduperOptions } from '../../src/dedupe/deduper';
+import { DedupeStage } from '../../src/stream/stages';
+import { prng } from '../helpers/generate';
+import { memoryInUse } from '../helpers/heap';
 
 function time(text: string): TimeParts {
   const parts = parseRecordTime(text);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { YearResolver, zoneConverter } from '../src/parse/header-time';
-import { parseLine, ParseOutcome, tagMatcher } from '../src/parse/line';
-import { recordToNdjson } from '../src/parse/serialize';
+import { YearResolver, zoneConverter } from '../../src/parse/header-time';
+import { parseLine, ParseOutcome, tagMatcher } from '../../src/parse/line';
+import { recordToNdjson } from '../../src/parse/serialize';
 
-const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'parse');
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'parse');
 
 function fixtureLines(name: string): string[] {
   return readFileSync(join(FIXTURES, name), 'utf8').replace(/\n$/, '').split('\n');

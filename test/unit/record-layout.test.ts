@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { layoutRow } from '../src/load/layout-row';
-import { recordToNdjson } from '../src/parse/serialize';
-import { LoadRecord, RECORD_FIELDS } from '../src/record';
+import { layoutRow } from '../../src/load/layout-row';
+import { recordToNdjson } from '../../src/parse/serialize';
+import { LoadRecord, RECORD_FIELDS } from '../../src/record';
 
 /** RECORD_FIELDS is the one statement of the layout: the writer, the loader's reader and the C header follow it. */
 const RECORD: LoadRecord = { time: '2023-04-27T07:22:57.622180Z', user: 'alice', module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', path: '/p', host: 'n1', jobid: '7', userload: true };
@@ -23,7 +23,7 @@ test("the loader's layout reader takes what recordToNdjson writes, and not the f
 });
 
 test('the C header names the fields of RECORD_FIELDS, in order', () => {
-  const header = readFileSync(join(__dirname, '..', '..', 'src', 'wasm', 'record-layout.h'), 'utf8');
+  const header = readFileSync(join(__dirname, '..', '..', '..', 'src', 'wasm', 'record-layout.h'), 'utf8');
   const prefixes = /#define LAYOUT_PREFIXES \{(.*)\}/.exec(header)?.[1];
   assert.equal(prefixes, RECORD_FIELDS.map((f, i) => JSON.stringify(`${i === 0 ? '{' : ','}"${f}":`)).join(', '));
   assert.match(header, new RegExp(`#define LAYOUT_FIELD_COUNT ${RECORD_FIELDS.length}\\n`));

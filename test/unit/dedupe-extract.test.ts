@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LayoutMatcher } from '../src/dedupe/layout-matcher';
-import { extractParsed, KeyExtractor } from '../src/dedupe/extract';
-import { KeySpec, KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
-import { prng } from '../bench/generate';
+import { LayoutMatcher } from '../../src/dedupe/layout-matcher';
+import { extractParsed, KeyExtractor } from '../../src/dedupe/extract';
+import { KeySpec, KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { prng } from '../helpers/generate';
 
 const RECORD =
   '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0",' +

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_MAX_LINE, LineWindow, WindowMemory } from '../src/lines/line-window';
+import { DEFAULT_MAX_LINE, LineWindow, WindowMemory } from '../../src/lines/line-window';
 
 /** What a LineWindow hands out: each line as text (null when too long), and its number. */
 interface Split {

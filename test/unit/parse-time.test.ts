@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { epochToIso, micros } from '../src/parse/epoch';
-import { rfc3339ToIso, YearResolver, zoneConverter } from '../src/parse/header-time';
-import { parseLine, tagMatcher } from '../src/parse/line';
-import { prng } from '../bench/generate';
+import { epochToIso, micros } from '../../src/parse/epoch';
+import { rfc3339ToIso, YearResolver, zoneConverter } from '../../src/parse/header-time';
+import { parseLine, tagMatcher } from '../../src/parse/line';
+import { prng } from '../helpers/generate';
 
 test('epochToIso converts the decimal text exactly: pad to 6, cut (never round) past 6, none -> .000000', () => {
   const cases: [string, string | null][] = [

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { formatCsv, formatNdjson, formatTable } from '../src/report/format';
-import { globCondition, globToRegExp, tokenizeGlob } from '../src/report/glob';
-import { barChartSvg, columnChartSvg, escapeHtml } from '../src/report/html';
-import { parseInventory, parsePlainList, parseSpiderJson } from '../src/report/inventory';
-import { periodFor } from '../src/report/page';
-import { isoTime, parseDuration, parseTimeBound } from '../src/report/period';
-import { moduleMatcher, nextPeriod, periodOf } from '../src/report/reports';
-import type { ReportTable } from '../src/report/table';
+import { formatCsv, formatNdjson, formatTable } from '../../src/report/format';
+import { globCondition, globToRegExp, tokenizeGlob } from '../../src/report/glob';
+import { barChartSvg, columnChartSvg, escapeHtml } from '../../src/report/html';
+import { parseInventory, parsePlainList, parseSpiderJson } from '../../src/report/inventory';
+import { periodFor } from '../../src/report/page';
+import { isoTime, parseDuration, parseTimeBound } from '../../src/report/period';
+import { moduleMatcher, nextPeriod, periodOf } from '../../src/report/reports';
+import type { ReportTable } from '../../src/report/table';
 
-const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'report');
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'report');
 const NOW = new Date('2024-04-01T12:00:00.250Z');
 
 test('durations: units s, m or min, h, d, w, y; anything else is not a duration', () => {

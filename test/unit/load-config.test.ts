@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DbConfigError, describeDb, parseDbUrl, resolveDbConfig } from '../src/db/config';
-import { describeConnectError, openClient } from '../src/db/client';
-import { tempDir } from './load-support';
+import { DbConfigError, describeDb, parseDbUrl, resolveDbConfig } from '../../src/db/config';
+import { describeConnectError, openClient } from '../../src/db/client';
+import { tempDir } from '../helpers/load';
 
 test('no MySQL configured: the SQLite default', () => {
   const dir = tempDir('cfg');

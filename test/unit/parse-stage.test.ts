@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
-import { prng } from '../bench/generate';
-import { DEFAULT_MAX_LINE } from '../src/lines/line-window';
-import { YearResolver, zoneConverter } from '../src/parse/header-time';
-import { parseLine, tagMatcher } from '../src/parse/line';
-import { LogParser, NdjsonSink, ParseCounts, ParseOptions } from '../src/parse/log-parser';
-import { recordToNdjson } from '../src/parse/serialize';
-import { ParseStage } from '../src/stream/stages';
+import { prng } from '../helpers/generate';
+import { DEFAULT_MAX_LINE } from '../../src/lines/line-window';
+import { YearResolver, zoneConverter } from '../../src/parse/header-time';
+import { parseLine, tagMatcher } from '../../src/parse/line';
+import { LogParser, NdjsonSink, ParseCounts, ParseOptions } from '../../src/parse/log-parser';
+import { recordToNdjson } from '../../src/parse/serialize';
+import { ParseStage } from '../../src/stream/stages';
 
-const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'parse');
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'parse');
 const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 const TAG = /^(?:MySite_Tracker)$/;
 

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CliError } from '../src/cli/exit-codes';
-import { reportMain } from '../src/cli/report';
-import { createTestDatabase } from './helpers/mysql';
+import { CliError } from '../../src/cli/exit-codes';
+import { reportMain } from '../../src/cli/report';
+import { createTestDatabase } from './mysql';
 
 /** Paths and process helpers shared by the lmod-report tests. */
-export const ROOT = join(__dirname, '..', '..');
+export const ROOT = join(__dirname, '..', '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'report');
 export const LOADS = join(FIXTURES, 'loads.ndjson');
 

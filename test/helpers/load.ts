@@ -4,10 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './helpers/mysql';
+import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './mysql';
 
 /** Helpers for the lmod-load tests: the real CLI, in a clean directory and environment. */
-export const ROOT = join(__dirname, '..', '..');
+export const ROOT = join(__dirname, '..', '..', '..');
 export const LOAD_BIN = join(ROOT, 'bin', 'lmod-load.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'load');
 

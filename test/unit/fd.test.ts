@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { writevAll } from '../src/io/fd';
+import { writevAll } from '../../src/io/fd';
 
 const TMP = mkdtempSync(join(tmpdir(), 'lmod-fd-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { logLines, prng } from '../bench/generate';
-import { DocumentedScanner } from '../src/parse/documented/scanner';
-import { YearResolver, zoneConverter } from '../src/parse/header-time';
-import { parseLine, tagMatcher } from '../src/parse/line';
-import { recordToNdjson } from '../src/parse/serialize';
-import { ALPHABET, mutate } from './helpers/mutate';
+import { logLines, prng } from '../helpers/generate';
+import { DocumentedScanner } from '../../src/parse/documented/scanner';
+import { YearResolver, zoneConverter } from '../../src/parse/header-time';
+import { parseLine, tagMatcher } from '../../src/parse/line';
+import { recordToNdjson } from '../../src/parse/serialize';
+import { ALPHABET, mutate } from '../helpers/mutate';
 
 /**
  * lmod-parse's fast path is the WebAssembly scanner (src/parse/documented/documented.c): every
@@ -15,7 +15,7 @@ import { ALPHABET, mutate } from './helpers/mutate';
  * held in test/parse-documented-wasm.test.ts.)
  */
 
-const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'parse');
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'parse');
 const UTC = zoneConverter('UTC');
 
 /** What the general parser writes for a line, or its outcome when there is no record. */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LayoutKeyScanner } from '../src/dedupe/layout-keys/scanner';
-import { extractParsed } from '../src/dedupe/extract';
-import { KeyHasher } from '../src/dedupe/hash';
-import { KeyValue, parseKeySpec } from '../src/dedupe/key-spec';
-import { parseRecordTime } from '../src/dedupe/time';
-import { prng } from '../bench/generate';
-import { ALPHABET, mutate } from './helpers/mutate';
-import { parsedRecords } from './helpers/records';
+import { LayoutKeyScanner } from '../../src/dedupe/layout-keys/scanner';
+import { extractParsed } from '../../src/dedupe/extract';
+import { KeyHasher } from '../../src/dedupe/hash';
+import { KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { parseRecordTime } from '../../src/dedupe/time';
+import { prng } from '../helpers/generate';
+import { ALPHABET, mutate } from '../helpers/mutate';
+import { parsedRecords } from '../helpers/records';
 
 /** The scanner's results for bytes of complete lines put into its window. */
 function scanAll(scanner: LayoutKeyScanner, bytes: Buffer): Uint32Array {

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LoadRow } from '../src/db/row';
-import type { BatchResult, LoadStore } from '../src/db/store';
-import { Loader } from '../src/load/loader';
-import { isTransient, withRetry } from '../src/load/retry';
-import { layoutRow } from '../src/load/layout-row';
-import { toRow } from '../src/load/validate';
-import { prng } from '../bench/generate';
-import { ALPHABET, mutate } from './helpers/mutate';
-import { parsedRecords } from './helpers/records';
-import { record } from './load-support';
+import type { LoadRow } from '../../src/db/row';
+import type { BatchResult, LoadStore } from '../../src/db/store';
+import { Loader } from '../../src/load/loader';
+import { isTransient, withRetry } from '../../src/load/retry';
+import { layoutRow } from '../../src/load/layout-row';
+import { toRow } from '../../src/load/validate';
+import { prng } from '../helpers/generate';
+import { ALPHABET, mutate } from '../helpers/mutate';
+import { parsedRecords } from '../helpers/records';
+import { record } from '../helpers/load';
 
 /** A store that keeps what it is given, in memory, with the loader's identity semantics. */
 class MemoryStore implements LoadStore {
