@@ -34,5 +34,7 @@ console.log(row('floor (node draining stdin)', floor.seconds, floor.rss));
 console.log(row('node copying it stdin to stdout | cat', copyRaw.seconds, copyRaw.rss));
 console.log(row("node copying parse's output | cat", copyRecords.seconds, copyRecords.rss));
 console.log(row('lmod-parse FILE | cat', parse.seconds, parse.rss));
-console.log(`ratio parse/floor: ${(floor.seconds / parse.seconds).toFixed(2)}; plain copies: ${(floor.seconds / copyRaw.seconds).toFixed(2)} (raw log), ${(floor.seconds / copyRecords.seconds).toFixed(2)} (parse's output)`);
+console.log(
+  `ratio parse/floor: ${(floor.seconds / parse.seconds).toFixed(2)}; plain copies: ${(floor.seconds / copyRaw.seconds).toFixed(2)} (raw log), ${(floor.seconds / copyRecords.seconds).toFixed(2)} (parse's output)`,
+);
 console.log(row('cat FILE x3 | lmod-parse | cat', triple.seconds, triple.peakRssMb[1], lines * 3, megabytes * 3));

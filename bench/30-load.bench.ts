@@ -45,7 +45,9 @@ async function scratchDatabase(label: string): Promise<{ url: string; rows(): Pr
 
 function report(what: string, count: number, unit: string, seconds: number, rssMb: number[]): void {
   const rss = rssMb.map((r) => fmt(r)).join(' / ');
-  process.stdout.write(`${what.padEnd(44)} ${fmt(seconds, 2).padStart(6)} s  ${fmt(count / seconds).padStart(9)} ${unit}/s  peak RSS ${rss} MB\n`);
+  process.stdout.write(
+    `${what.padEnd(44)} ${fmt(seconds, 2).padStart(6)} s  ${fmt(count / seconds).padStart(9)} ${unit}/s  peak RSS ${rss} MB\n`,
+  );
 }
 
 async function mysqlRuns(records: number): Promise<void> {
@@ -78,7 +80,9 @@ async function rssGrowth(): Promise<void> {
     execFileSync('bash', ['-c', `head -n ${Math.floor(lineCount(RECORDS) / 4)} ${shellQuote(RECORDS)} > ${shellQuote(part)}`]);
     const small = measure([`${bin('load')} --quiet --db ${shellQuote(db.url)}`], { stdin: part });
     const sqlite = measure([`${bin('load')} --quiet --db sqlite:${shellQuote(join(quarter, 'quarter.sqlite'))}`], { stdin: part });
-    process.stdout.write(`loader peak RSS with a quarter of the input: MySQL ${fmt(small.peakRssMb[0])} MB, SQLite ${fmt(sqlite.peakRssMb[0])} MB (compare the full runs)\n`);
+    process.stdout.write(
+      `loader peak RSS with a quarter of the input: MySQL ${fmt(small.peakRssMb[0])} MB, SQLite ${fmt(sqlite.peakRssMb[0])} MB (compare the full runs)\n`,
+    );
   } finally {
     rmSync(quarter, { recursive: true, force: true });
     await db.drop();
@@ -103,7 +107,11 @@ async function pipelineRun(): Promise<void> {
   const db = await scratchDatabase('pipe');
   try {
     // The raw log is an argument: measure()'s stdin would go to the last stage of a pipeline.
-    const stages = [`${bin('parse')} --quiet ${shellQuote(RAW)}`, `${bin('dedupe')} --quiet`, `${bin('load')} --quiet --db ${shellQuote(db.url)}`];
+    const stages = [
+      `${bin('parse')} --quiet ${shellQuote(RAW)}`,
+      `${bin('dedupe')} --quiet`,
+      `${bin('load')} --quiet --db ${shellQuote(db.url)}`,
+    ];
     const run = measure(stages);
     report(`lmod-parse | lmod-dedupe | lmod-load, MySQL`, lines, 'lines', run.seconds, run.peakRssMb);
   } finally {
@@ -117,10 +125,20 @@ async function sweep(): Promise<void> {
     const part = join(scratch, 'part.ndjson');
     const n = 250_000;
     execFileSync('bash', ['-c', `head -n ${n} ${shellQuote(RECORDS)} > ${shellQuote(part)}`]);
-    for (const [batch, inFlight] of [[1000, 1], [2000, 2], [5000, 1], [5000, 2], [5000, 3], [10000, 2], [20000, 2]]) {
+    for (const [batch, inFlight] of [
+      [1000, 1],
+      [2000, 2],
+      [5000, 1],
+      [5000, 2],
+      [5000, 3],
+      [10000, 2],
+      [20000, 2],
+    ]) {
       const db = await scratchDatabase('sweep');
       try {
-        const run = measure([`${bin('load')} --quiet --batch-size ${batch} --in-flight ${inFlight} --db ${shellQuote(db.url)}`], { stdin: part });
+        const run = measure([`${bin('load')} --quiet --batch-size ${batch} --in-flight ${inFlight} --db ${shellQuote(db.url)}`], {
+          stdin: part,
+        });
         report(`sweep: --batch-size ${batch} --in-flight ${inFlight}`, n, 'rows', run.seconds, run.peakRssMb);
       } finally {
         await db.drop();

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
-import { DbConfig, parseDbUrl, MysqlConfig } from '../src/db/config';
+import { type DbConfig, parseDbUrl, type MysqlConfig } from '../src/db/config';
 import { migrate } from '../src/db/migrate';
 import { prng } from '../test/helpers/generate';
 import { fmt, measure, shellQuote } from './measure';
@@ -28,7 +28,23 @@ const END = Date.UTC(2026, 0, 1);
 const MYSQL_SERVER = process.env.LMOD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const BATCH = 5000;
 
-const REAL = ['gcc', 'python', 'openmpi', 'cuda', 'intel', 'hdf5', 'netcdf', 'fftw', 'R', 'matlab', 'gromacs', 'lammps', 'cmake', 'boost', 'julia'];
+const REAL = [
+  'gcc',
+  'python',
+  'openmpi',
+  'cuda',
+  'intel',
+  'hdf5',
+  'netcdf',
+  'fftw',
+  'R',
+  'matlab',
+  'gromacs',
+  'lammps',
+  'cmake',
+  'boost',
+  'julia',
+];
 
 function packageName(i: number): string {
   return i < REAL.length ? REAL[i] : `apps/tool${String(i).padStart(3, '0')}`;
@@ -37,7 +53,8 @@ function packageName(i: number): string {
 /** Full names; popularity rank is shuffled so popular versions spread over the packages. */
 function moduleNames(random: () => number): string[] {
   const names: string[] = [];
-  for (let p = 0; p < PACKAGES; p++) for (let v = 0; v < VERSIONS; v++) names.push(`${packageName(p)}/${1 + v}.${Math.floor(random() * 20)}.${p % 10}`);
+  for (let p = 0; p < PACKAGES; p++)
+    for (let v = 0; v < VERSIONS; v++) names.push(`${packageName(p)}/${1 + v}.${Math.floor(random() * 20)}.${p % 10}`);
   for (let i = names.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [names[i], names[j]] = [names[j], names[i]];
@@ -49,7 +66,7 @@ function moduleNames(random: () => number): string[] {
 function zipfSampler(n: number, s: number, random: () => number): () => number {
   const cdf = new Float64Array(n);
   let sum = 0;
-  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / Math.pow(k + 1, s);
+  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / (k + 1) ** s;
   return () => {
     const u = random() * sum;
     let lo = 0;
@@ -97,7 +114,17 @@ function dayRecords(dims: Dimensions): string[] {
     const module = dims.modules[moduleOf()];
     const [name, version] = split(module);
     const host = dims.hosts[Math.floor(random() * HOSTS)];
-    return JSON.stringify({ time, user: dims.users[userOf()], module, name, version, path: null, host, jobid: null, userload: random() < 0.8 });
+    return JSON.stringify({
+      time,
+      user: dims.users[userOf()],
+      module,
+      name,
+      version,
+      path: null,
+      host,
+      jobid: null,
+      userload: random() < 0.8,
+    });
   });
 }
 
@@ -129,7 +156,9 @@ async function buildSqlite(path: string, dims: Dimensions): Promise<number> {
     db.pragma('synchronous = OFF');
     // The schema's secondary indexes are built after the rows, by sorting (much faster than
     // 5 million random inserts), from their own definitions.
-    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'module_loads' AND sql IS NOT NULL").all() as { name: string; sql: string }[];
+    const indexes = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'module_loads' AND sql IS NOT NULL")
+      .all() as { name: string; sql: string }[];
     for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
     db.transaction(() => {
       const user = db.prepare('INSERT INTO users (id, name) VALUES (?, ?)');
@@ -161,7 +190,7 @@ async function buildMysql(config: MysqlConfig, dims: Dimensions): Promise<number
   try {
     // As for SQLite: secondary indexes dropped, then added back (InnoDB builds them sorted).
     const [keyRows] = await c.query(
-      "SELECT index_name AS name, GROUP_CONCAT(column_name ORDER BY seq_in_index) AS columns FROM information_schema.statistics " +
+      'SELECT index_name AS name, GROUP_CONCAT(column_name ORDER BY seq_in_index) AS columns FROM information_schema.statistics ' +
         "WHERE table_schema = DATABASE() AND table_name = 'module_loads' AND index_name <> 'PRIMARY' GROUP BY index_name",
     );
     const keys = keyRows as { name: string; columns: string }[];
@@ -230,7 +259,9 @@ async function scanFloor(config: DbConfig): Promise<string> {
       return Number(process.hrtime.bigint() - started) / 1e9;
     };
     const count = await seconds('SELECT COUNT(*) AS n FROM module_loads');
-    const grouped = await seconds('SELECT COUNT(*) AS n FROM (SELECT module_id, COUNT(*) AS loads, MAX(time) AS last FROM module_loads GROUP BY module_id) g');
+    const grouped = await seconds(
+      'SELECT COUNT(*) AS n FROM (SELECT module_id, COUNT(*) AS loads, MAX(time) AS last FROM module_loads GROUP BY module_id) g',
+    );
     return `${count.toFixed(2)} / ${grouped.toFixed(2)}`.padStart(18);
   } finally {
     await client.close();
@@ -286,15 +317,16 @@ async function main(): Promise<void> {
   const admin = await createConnection({ uri: MYSQL_SERVER });
   const mysqlUrl = `${MYSQL_SERVER.replace(/\/+$/, '')}/${name}`;
   try {
-    const [found] = await admin.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'module_loads'`, [name]);
+    const [found] = await admin.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'module_loads'`, [
+      name,
+    ]);
     const reuse = kept !== undefined && (found as unknown[]).length > 0;
     if (!reuse) await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     const seconds = reuse ? 0 : await buildMysql(parseDbUrl(mysqlUrl) as MysqlConfig, dims);
     if (reuse) {
       process.stdout.write(`mysql: reusing database ${name}\n`);
       await migrateSchema(parseDbUrl(mysqlUrl));
-    }
-    else process.stdout.write(`mysql: generated and inserted in ${seconds.toFixed(1)} s (${fmt(ROWS / seconds)} rows/s)\n`);
+    } else process.stdout.write(`mysql: generated and inserted in ${seconds.toFixed(1)} s (${fmt(ROWS / seconds)} rows/s)\n`);
     const targets: [string, string][] = [
       ['sqlite', `sqlite:${sqlitePath}`],
       ['mysql', mysqlUrl],
@@ -304,10 +336,12 @@ async function main(): Promise<void> {
     const row = (label: string, cell: (db: string) => string): void => {
       process.stdout.write(`${label.padEnd(42)}${targets.map(([, db]) => cell(db).padStart(18)).join('')}\n`);
     };
-    const reportCell = (args: string) => (db: string): string => {
-      const { seconds, rss } = timeReport(db, args);
-      return `${seconds.toFixed(2)} (${fmt(rss)})`;
-    };
+    const reportCell =
+      (args: string) =>
+      (db: string): string => {
+        const { seconds, rss } = timeReport(db, args);
+        return `${seconds.toFixed(2)} (${fmt(rss)})`;
+      };
     // What a whole-table report costs when the summaries are out of date (it reads the loads), then summarize.
     for (const [, url] of targets) await makeSummariesStale(parseDbUrl(url));
     row('modules, summaries out of date', reportCell('modules'));

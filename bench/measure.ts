@@ -23,7 +23,15 @@ export function measure(stages: string[], options: { stdin?: string; stdout?: st
     const started = process.hrtime.bigint();
     execFileSync('bash', ['-o', 'pipefail', '-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: options.env ?? process.env });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const peakRssMb = stages.map((_, i) => Number(readFileSync(join(dir, `rss${i}`), 'utf8').trim().split('\n').pop()) / 1024);
+    const peakRssMb = stages.map(
+      (_, i) =>
+        Number(
+          readFileSync(join(dir, `rss${i}`), 'utf8')
+            .trim()
+            .split('\n')
+            .pop(),
+        ) / 1024,
+    );
     return { seconds, peakRssMb };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -22,14 +22,21 @@ async function main(): Promise<void> {
   }
   const records = join(dir, `records-${BENCH_LINES}.ndjson`);
   if (!existsSync(records) || statSync(records).mtimeMs < statSync(raw).mtimeMs) {
-    execFileSync('bash', ['-c', `node bin/lmod-parse.js --quiet '${raw}' > '${records}.tmp' && mv '${records}.tmp' '${records}'`], { stdio: 'inherit' });
+    execFileSync('bash', ['-c', `node bin/lmod-parse.js --quiet '${raw}' > '${records}.tmp' && mv '${records}.tmp' '${records}'`], {
+      stdio: 'inherit',
+    });
   }
   // Stable names for the benches: raw.log and records.ndjson point at this run's size.
-  for (const [link, target] of [['raw.log', raw], ['records.ndjson', records]]) {
+  for (const [link, target] of [
+    ['raw.log', raw],
+    ['records.ndjson', records],
+  ]) {
     execFileSync('ln', ['-sfn', target, join(dir, link)]);
   }
   const only = process.argv[2];
-  const benches = readdirSync(__dirname).filter((f) => f.endsWith('.bench.js') && (!only || f.includes(only))).sort();
+  const benches = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.js') && (!only || f.includes(only)))
+    .sort();
   for (const bench of benches) {
     process.stdout.write(`\n== ${bench.replace(/\.bench\.js$/, '')}\n`);
     execFileSync(process.execPath, [join(__dirname, bench)], {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { AddressInfo, createServer, Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,7 +12,8 @@ const TMP = mkdtempSync(join(tmpdir(), 'lmod-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 const RAW = 'Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/m/gcc host=n1 time=1682580178.901394\n';
-const RECORD = '{"time":"2023-04-27T07:22:58.901394Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0","path":"/m/gcc","host":"n1","jobid":null,"userload":null}\n';
+const RECORD =
+  '{"time":"2023-04-27T07:22:58.901394Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0","path":"/m/gcc","host":"n1","jobid":null,"userload":null}\n';
 
 function run(verb: string, args: string[], input: string) {
   return spawnSync(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args], { input, encoding: 'utf8', cwd: TMP });
@@ -39,7 +40,11 @@ for (const verb of ['load', 'report']) {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
     const args = verb === 'report' ? ['modules'] : [];
-    const child = spawn(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args, '--db', `mysql://lmod:Pa55word-xyz@127.0.0.1:${port}/lmod`], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [join(BIN, `lmod-${verb}.js`), ...args, '--db', `mysql://lmod:Pa55word-xyz@127.0.0.1:${port}/lmod`],
+      { stdio: 'ignore' },
+    );
     try {
       while (sockets.length === 0) await new Promise((r) => setTimeout(r, 20));
       const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
@@ -78,9 +83,21 @@ test('on a terminal a progress line is drawn every second and erased before the 
   const raw = join(__dirname, '..', '..', 'examples', 'lmod.log');
   spawnSync('bash', ['-c', `node ${join(BIN, 'lmod-parse.js')} -q ${raw} > ${records}`]);
   const cases: [string, string, RegExp][] = [
-    ['parse', `(head -80 ${raw}; sleep 1.3) | node ${join(BIN, 'lmod-parse.js')} >/dev/null`, /^\r\x1b\[Klmod-parse: 80 lines, [\d,]+ lines\/s\r\x1b\[Klmod-parse: 80 lines, 78 records, 2 skipped, 0 malformed in /],
-    ['dedupe', `${slow(records)} | node ${join(BIN, 'lmod-dedupe.js')} >/dev/null`, /^\r\x1b\[Klmod-dedupe: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-dedupe: 2,432 records in, 2,407 out/],
-    ['load', `${slow(records)} | node ${join(BIN, 'lmod-load.js')} --db sqlite:${join(TMP, 'progress.sqlite')}`, /^\r\x1b\[Klmod-load: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-load: 2,432 read, 2,407 new, 25 already present/],
+    [
+      'parse',
+      `(head -80 ${raw}; sleep 1.3) | node ${join(BIN, 'lmod-parse.js')} >/dev/null`,
+      /^\r\x1b\[Klmod-parse: 80 lines, [\d,]+ lines\/s\r\x1b\[Klmod-parse: 80 lines, 78 records, 2 skipped, 0 malformed in /,
+    ],
+    [
+      'dedupe',
+      `${slow(records)} | node ${join(BIN, 'lmod-dedupe.js')} >/dev/null`,
+      /^\r\x1b\[Klmod-dedupe: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-dedupe: 2,432 records in, 2,407 out/,
+    ],
+    [
+      'load',
+      `${slow(records)} | node ${join(BIN, 'lmod-load.js')} --db sqlite:${join(TMP, 'progress.sqlite')}`,
+      /^\r\x1b\[Klmod-load: 2,432 records, [\d,]+ records\/s\r\x1b\[Klmod-load: 2,432 read, 2,407 new, 25 already present/,
+    ],
   ];
   for (const [verb, command, drawn] of cases) {
     assert.match(onTerminal(command), drawn, verb);
@@ -90,7 +107,8 @@ test('on a terminal a progress line is drawn every second and erased before the 
 
 test('lmod-load: subcommands are commander commands; a mistyped one is an unknown command that creates nothing', () => {
   const dir = mkdtempSync(join(TMP, 'subcommand-'));
-  const load = (args: string[]) => spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), ...args], { input: '', encoding: 'utf8', cwd: dir });
+  const load = (args: string[]) =>
+    spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), ...args], { input: '', encoding: 'utf8', cwd: dir });
   const typo = load(['migrat']);
   assert.equal(typo.stderr, "lmod-load: unknown command 'migrat' (Did you mean migrate?) (see lmod-load --help)\n");
   assert.equal(typo.status, 2);
@@ -100,7 +118,13 @@ test('lmod-load: subcommands are commander commands; a mistyped one is an unknow
   assert.equal(option.stderr, "lmod-load: unknown option '--bogus' (see lmod-load --help)\n");
   assert.equal(option.status, 2);
   const help = load(['--help']);
-  assert.match(help.stdout, /^Usage: lmod-load \[options\] \[files\.\.\.\]\n {7}lmod-load migrate \[--sql\] [^\n]*\n {7}lmod-load summarize /);
+  assert.match(
+    help.stdout,
+    /^Usage: lmod-load \[options\] \[files\.\.\.\]\n {7}lmod-load migrate \[--sql\] [^\n]*\n {7}lmod-load summarize /,
+  );
   assert.equal(load(['summarize', '--full']).stderr, "lmod-load: unknown option '--full' (see lmod-load --help)\n");
-  assert.match(load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr, /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/);
+  assert.match(
+    load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr,
+    /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/,
+  );
 });

@@ -4,8 +4,23 @@ import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
-  CONTRIB, FIXTURES, LMOD_INIT, LOGGER, RSYSLOGD, PrivateRsyslog, REQUIRED, centralRule, cli, escapeRegExp,
-  findProgram, isoFromEpochText, lines, missing, requirePrograms, run, tempDir,
+  CONTRIB,
+  FIXTURES,
+  LMOD_INIT,
+  LOGGER,
+  RSYSLOGD,
+  PrivateRsyslog,
+  REQUIRED,
+  centralRule,
+  cli,
+  escapeRegExp,
+  findProgram,
+  isoFromEpochText,
+  lines,
+  missing,
+  requirePrograms,
+  run,
+  tempDir,
 } from './helpers/contrib';
 
 /**
@@ -81,8 +96,11 @@ function checkLine(raw: string, f: { user: string; module: string; path: string;
   const header = HEADER.exec(raw);
   assert.ok(header, `not an RFC 3339 ModuleUsageTracking line: ${raw}`);
   const expected = new RegExp(
-    '^' + escapeRegExp(`user=${f.user} module=${f.module} path=${f.path} host=${HOST} time=`) +
-    '(\\d+\\.\\d{6})' + escapeRegExp(` jobid=${f.jobid} userload=${f.userload}`) + '$',
+    '^' +
+      escapeRegExp(`user=${f.user} module=${f.module} path=${f.path} host=${HOST} time=`) +
+      '(\\d+\\.\\d{6})' +
+      escapeRegExp(` jobid=${f.jobid} userload=${f.userload}`) +
+      '$',
   );
   const match = expected.exec(header[1]);
   assert.ok(match, `message differs:\n  got      ${header[1]}\n  expected ${expected.source}`);
@@ -237,8 +255,7 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       }
       let uid = 61000 + (process.pid % 3000);
       while (run('getent', ['passwd', String(uid)]).status === 0) uid++;
-      const r = moduleCommand(['load', 'tool/1.0'], moduleEnv(s),
-        [SETPRIV, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups']);
+      const r = moduleCommand(['load', 'tool/1.0'], moduleEnv(s), [SETPRIV, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups']);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.loaded, 'lib/2.0:tool/1.0');
       await expectNothingLogged();
@@ -313,7 +330,9 @@ function writeNamespaceScript(dir: string, socket: string): string {
   const path = join(dir, 'with-private-dev-log.sh');
   const oldDev = join(dir, 'olddev');
   mkdirSync(oldDev);
-  writeFileSync(path, `set -e
+  writeFileSync(
+    path,
+    `set -e
 mount --rbind /dev '${oldDev}'
 mount -t tmpfs -o mode=755 lmod-test-dev /dev
 for node in null zero full random urandom tty; do
@@ -327,6 +346,7 @@ ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
 ln -s '${socket}' /dev/log
 exec "$@"
-`);
+`,
+  );
   return path;
 }

@@ -8,8 +8,21 @@ import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
 import {
-  CONTRIB, FIXTURES, LOGGER, LOGROTATE, ROOT, RSYSLOGD, SYSTEMD_ANALYZE, PrivateRsyslog, centralRule, cli, lines,
-  missing, requirePrograms, run, tempDir,
+  CONTRIB,
+  FIXTURES,
+  LOGGER,
+  LOGROTATE,
+  ROOT,
+  RSYSLOGD,
+  SYSTEMD_ANALYZE,
+  PrivateRsyslog,
+  centralRule,
+  cli,
+  lines,
+  missing,
+  requirePrograms,
+  run,
+  tempDir,
 } from './helpers/contrib';
 
 /**
@@ -32,12 +45,44 @@ function yesterday(): string {
 
 /** The rows of ARCHIVE (its duplicate line dropped, the sshd line skipped) and ARCHIVE_3164. */
 const DAY1_ROWS = [
-  { time: '2026-03-01 08:15:02.100123', user: 'alice', host: 'node1', module: 'gcc/12.2.0', path: '/opt/mf/gcc/12.2.0.lua', jobid: '4242', userload: 1 },
-  { time: '2026-03-01 08:15:02.100456', user: 'alice', host: 'node1', module: 'openmpi/4.1.5', path: '/opt/mf/openmpi/4.1.5.lua', jobid: '4242', userload: 0 },
-  { time: '2026-03-01 09:40:11.000001', user: 'bob', host: 'login2', module: 'python/3.11.4', path: '/opt/site mods/python/3.11.4.lua', jobid: null, userload: 1 },
+  {
+    time: '2026-03-01 08:15:02.100123',
+    user: 'alice',
+    host: 'node1',
+    module: 'gcc/12.2.0',
+    path: '/opt/mf/gcc/12.2.0.lua',
+    jobid: '4242',
+    userload: 1,
+  },
+  {
+    time: '2026-03-01 08:15:02.100456',
+    user: 'alice',
+    host: 'node1',
+    module: 'openmpi/4.1.5',
+    path: '/opt/mf/openmpi/4.1.5.lua',
+    jobid: '4242',
+    userload: 0,
+  },
+  {
+    time: '2026-03-01 09:40:11.000001',
+    user: 'bob',
+    host: 'login2',
+    module: 'python/3.11.4',
+    path: '/opt/site mods/python/3.11.4.lua',
+    jobid: null,
+    userload: 1,
+  },
 ];
 const DAY2_ROWS = [
-  { time: '2026-03-02 10:00:00.250000', user: 'carol', host: 'node3', module: 'R/4.3.1', path: '/opt/mf/R/4.3.1.lua', jobid: '99', userload: 1 },
+  {
+    time: '2026-03-02 10:00:00.250000',
+    user: 'carol',
+    host: 'node3',
+    module: 'R/4.3.1',
+    path: '/opt/mf/R/4.3.1.lua',
+    jobid: '99',
+    userload: 1,
+  },
 ];
 
 const ROW_COLUMNS = 'user, host, module, path, jobid, userload FROM module_loads_flat ORDER BY time, user, module';
@@ -45,7 +90,10 @@ const ROW_COLUMNS = 'user, host, module, path, jobid, userload FROM module_loads
 function sqliteRows(file: string): unknown[] {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare(`SELECT time, ${ROW_COLUMNS}`).all().map((row) => ({ ...(row as object) }));
+    return db
+      .prepare(`SELECT time, ${ROW_COLUMNS}`)
+      .all()
+      .map((row) => ({ ...(row as object) }));
   } finally {
     db.close();
   }
@@ -162,10 +210,22 @@ test('a real rotation: lmod.log-YYYYMMDD.gz that lmod-parse reads, and rsyslog w
 
     const parsed = cli('parse', ['--quiet', join(logs, archive)]);
     assert.equal(parsed.status, 0, parsed.stderr);
-    assert.deepEqual(lines(parsed.stdout).map((line) => JSON.parse(line)), [{
-      time: '2026-03-01T08:15:02.100123Z', user: 'alice', module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0',
-      path: '/opt/mf/gcc/12.2.0.lua', host: 'node1', jobid: '4242', userload: true,
-    }]);
+    assert.deepEqual(
+      lines(parsed.stdout).map((line) => JSON.parse(line)),
+      [
+        {
+          time: '2026-03-01T08:15:02.100123Z',
+          user: 'alice',
+          module: 'gcc/12.2.0',
+          name: 'gcc',
+          version: '12.2.0',
+          path: '/opt/mf/gcc/12.2.0.lua',
+          host: 'node1',
+          jobid: '4242',
+          userload: true,
+        },
+      ],
+    );
   } finally {
     await rsyslog.stop();
     tmp.remove();
@@ -190,15 +250,19 @@ test("a node's rsyslogd forwards the lines over TCP to the central one, which wr
   mkdirSync(nodeDir);
   const logFile = join(centralDir, 'log', 'lmod.log');
   const port = await freePort();
-  const central = await PrivateRsyslog.start(centralDir,
-    `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${port}")\n${centralRule(logFile)}`);
+  const central = await PrivateRsyslog.start(
+    centralDir,
+    `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${port}")\n${centralRule(logFile)}`,
+  );
   let node: PrivateRsyslog | undefined;
   try {
     // The shipped node rule, sending to the central rsyslogd above instead of loghost.example.org.
     const shipped = readFileSync(join(CONTRIB, 'rsyslog', 'node-forward.conf'), 'utf8');
     assert.match(shipped, /target="loghost\.example\.org" port="514" protocol="tcp"/);
-    node = await PrivateRsyslog.start(nodeDir,
-      shipped.replace('target="loghost.example.org" port="514"', `target="127.0.0.1" port="${port}"`));
+    node = await PrivateRsyslog.start(
+      nodeDir,
+      shipped.replace('target="loghost.example.org" port="514"', `target="127.0.0.1" port="${port}"`),
+    );
     const message = 'user=alice module=gcc/12.2.0 path=/opt/mf/gcc/12.2.0.lua host=node1 time=1772352902.100123 jobid=4242 userload=yes';
     const r = run(LOGGER!, ['-u', node.socket, '-t', 'ModuleUsageTracking', '-p', 'local0.info', '--', message]);
     assert.equal(r.status, 0, r.stderr);
@@ -221,9 +285,12 @@ test('the systemd units pass systemd-analyze verify', (t) => {
     // and an environment file that exists, which is all that differs from the shipped units.
     const envFile = join(tmp.path, 'lmod-tracking.env');
     copyFileSync(join(CONTRIB, 'systemd', 'lmod-tracking.env.example'), envFile);
-    writeFileSync(join(tmp.path, 'lmod-tracking.service'), readFileSync(SERVICE, 'utf8')
-      .replace('ExecStart=/usr/local/sbin/lmod-daily', `ExecStart=${DAILY}`)
-      .replace('EnvironmentFile=/etc/lmod-tracking/lmod-tracking.env', `EnvironmentFile=${envFile}`));
+    writeFileSync(
+      join(tmp.path, 'lmod-tracking.service'),
+      readFileSync(SERVICE, 'utf8')
+        .replace('ExecStart=/usr/local/sbin/lmod-daily', `ExecStart=${DAILY}`)
+        .replace('EnvironmentFile=/etc/lmod-tracking/lmod-tracking.env', `EnvironmentFile=${envFile}`),
+    );
     copyFileSync(TIMER, join(tmp.path, 'lmod-tracking.timer'));
     const copies = run(SYSTEMD_ANALYZE, ['verify', './lmod-tracking.service', './lmod-tracking.timer'], { cwd: tmp.path });
     assert.equal(copies.stdout + copies.stderr, '');
@@ -232,8 +299,10 @@ test('the systemd units pass systemd-analyze verify', (t) => {
     // The shipped units as they are: where lmod-daily is not installed, that is the one complaint.
     const shipped = run(SYSTEMD_ANALYZE, ['verify', SERVICE, TIMER]);
     const installed = existsSync('/usr/local/sbin/lmod-daily');
-    assert.equal(shipped.stdout + shipped.stderr, installed ? ''
-      : 'lmod-tracking.service: Command /usr/local/sbin/lmod-daily is not executable: No such file or directory\n');
+    assert.equal(
+      shipped.stdout + shipped.stderr,
+      installed ? '' : 'lmod-tracking.service: Command /usr/local/sbin/lmod-daily is not executable: No such file or directory\n',
+    );
     assert.equal(shipped.status, installed ? 0 : 1);
   } finally {
     tmp.remove();
@@ -277,12 +346,20 @@ test('the service with DB_* in its EnvironmentFile loads into MySQL', async (t) 
     const url = new URL(db.url);
     // The shipped example with this server's values.
     const settings: Record<string, string> = {
-      DB_HOST: url.hostname, DB_PORT: url.port || '3306', DB_USER: decodeURIComponent(url.username),
-      DB_PASS: decodeURIComponent(url.password), DB_NAME: db.name,
+      DB_HOST: url.hostname,
+      DB_PORT: url.port || '3306',
+      DB_USER: decodeURIComponent(url.username),
+      DB_PASS: decodeURIComponent(url.password),
+      DB_NAME: db.name,
     };
     const envFile = join(tmp.path, 'lmod-tracking.env');
-    writeFileSync(envFile, readFileSync(join(CONTRIB, 'systemd', 'lmod-tracking.env.example'), 'utf8')
-      .replace(/^(DB_[A-Z]+)=.*$/gm, (_, key: string) => `${key}=${settings[key]}`));
+    writeFileSync(
+      envFile,
+      readFileSync(join(CONTRIB, 'systemd', 'lmod-tracking.env.example'), 'utf8').replace(
+        /^(DB_[A-Z]+)=.*$/gm,
+        (_, key: string) => `${key}=${settings[key]}`,
+      ),
+    );
     const workDir = join(tmp.path, 'state');
     mkdirSync(workDir);
 
@@ -312,7 +389,8 @@ test('the cron line runs the same pipeline with lmod-load --env-file and logs to
     writeFileSync(envFile, '# SQLite default\n');
     const logs = logDir(tmp.path, { [yesterday()]: ARCHIVE });
     // The command with this machine's paths in place of the installed ones.
-    const command = entries[0].replace(/^(\S+\s+){6}/, '')
+    const command = entries[0]
+      .replace(/^(\S+\s+){6}/, '')
       .replaceAll('/var/lib/lmod-tracking', state)
       .replaceAll('/etc/lmod-tracking/lmod-tracking.env', envFile)
       .replaceAll('/var/log/lmod/daily.log', join(logs, 'daily.log'));
@@ -335,7 +413,9 @@ test('backfill is one command over all archives; a missing archive is exit 2 nam
     const bin = binDir(tmp.path);
     const logs = logDir(tmp.path, { '20260301': ARCHIVE, '20260302': ARCHIVE_3164 });
     const env = { PATH: `${bin}:/usr/bin:/bin`, LMOD_LOG_DIR: logs };
-    const archives = readdirSync(logs).sort().map((name) => join(logs, name));
+    const archives = readdirSync(logs)
+      .sort()
+      .map((name) => join(logs, name));
     const all = run(DAILY, archives, { env, cwd: tmp.path });
     assert.equal(all.status, 0, all.stderr);
     assert.match(all.stderr, /^lmod-load: 4 read, 4 new, 0 already present, 0 rejected in /m);

@@ -160,7 +160,10 @@ describe('lmod-dedupe: exact de-duplication', () => {
     writeFileSync(join(tmp, 'nonblocking.ndjson'), Array.from({ length: 150000 }, (_, i) => record(i % 10 === 9 ? i - 1 : i)).join(''));
     const r = runNonBlocking(BIN, ['-q'], 'nonblocking.ndjson', 'out.ndjson', tmp);
     assert.deepEqual(r, { statuses: '0 0 0', stderr: '' });
-    const expected = Array.from({ length: 150000 }, (_, i) => i).filter((i) => i % 10 !== 9).map(record).join('');
+    const expected = Array.from({ length: 150000 }, (_, i) => i)
+      .filter((i) => i % 10 !== 9)
+      .map(record)
+      .join('');
     assert.equal(readFileSync(join(tmp, 'out.ndjson'), 'utf8'), expected);
   });
 
@@ -279,7 +282,11 @@ describe('lmod-dedupe --count', () => {
   test('--per week labels ISO weeks', () => {
     const r = run(['--quiet', '--key', 'user', '--per', 'week', '--count', 'edges.ndjson']);
     assert.deepEqual(
-      r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { week: string; count: number }).map((o) => `${o.week} ${o.count}`),
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { week: string; count: number })
+        .map((o) => `${o.week} ${o.count}`),
       ['2023-W17 1', '2023-W18 6', '2023-W19 1', '2023-W22 2'],
     );
   });

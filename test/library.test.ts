@@ -28,15 +28,31 @@ function collect(): { sink: Writable; text: () => string } {
 
 test('the README library example: parseLine gives the record', () => {
   const context = { isTrackingTag: lib.tagMatcher(), years: new lib.YearResolver(lib.zoneConverter('UTC'), 2024, new Date()) };
-  const outcome = lib.parseLine('Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/p host=n1 time=1682580177.622180', context);
+  const outcome = lib.parseLine(
+    'Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/p host=n1 time=1682580177.622180',
+    context,
+  );
   assert.deepEqual(outcome, {
-    record: { time: '2023-04-27T07:22:57.622180Z', user: 'alice', module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', path: '/p', host: 'n1', jobid: null, userload: null },
+    record: {
+      time: '2023-04-27T07:22:57.622180Z',
+      user: 'alice',
+      module: 'gcc/12.2.0',
+      name: 'gcc',
+      version: '12.2.0',
+      path: '/p',
+      host: 'n1',
+      jobid: null,
+      userload: null,
+    },
   });
 });
 
 test('the README library example: ParseStage over the bytes of a file in a pipeline', async () => {
   const malformed: string[] = [];
-  const parse = new lib.ParseStage({ source: 'lmod.log', onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  const parse = new lib.ParseStage({
+    source: 'lmod.log',
+    onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`),
+  });
   const { sink, text } = collect();
   await pipeline(createReadStream(EXAMPLE), parse, sink);
   assert.deepEqual(parse.counts, { lines: 2506, records: 2432, skipped: 64, malformed: 10 });
@@ -58,7 +74,10 @@ test('the README library example: feedInputs into a LogParser gives what ParseSt
     const parser = new lib.LogParser({ onMalformed: (source, line, reason) => messages.push(`${source}:${line}: ${reason}`) });
     const pieces: Buffer[] = [];
     // A bytes view is the parser's WebAssembly memory: copied before the next call.
-    const out: NdjsonSink = { bytes: (view) => pieces.push(Buffer.from(view)), text: (latin1) => pieces.push(Buffer.from(latin1, 'latin1')) };
+    const out: NdjsonSink = {
+      bytes: (view) => pieces.push(Buffer.from(view)),
+      text: (latin1) => pieces.push(Buffer.from(latin1, 'latin1')),
+    };
     const consumer: ByteConsumer = {
       write: (source, bytes) => parser.write(source, bytes, out),
       read: (source, read, size) => parser.read(source, read, size, out),
@@ -95,18 +114,22 @@ test('the package exports the one line splitter: LineWindow and its bounds', () 
 });
 
 test('DedupeStage over the bytes of an input: byte by byte and in one piece give the same records, non-ASCII included', async () => {
-  const ndjson = [
-    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
-    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":"7","userload":null}',
-    '{"time":"2024-01-01T00:00:00.000000Z","user":"zoe","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
-  ].join('\n') + '\n';
+  const ndjson =
+    [
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":"7","userload":null}',
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoe","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
+    ].join('\n') + '\n';
   const run = async (chunks: Buffer[]): Promise<string> => {
     const { sink, text } = collect();
     await pipeline(chunks, new lib.DedupeStage({ source: 'in' }), sink);
     return text();
   };
   const bytes = Buffer.from(ndjson);
-  const expected = ndjson.split('\n').filter((_, i) => i !== 1).join('\n');
+  const expected = ndjson
+    .split('\n')
+    .filter((_, i) => i !== 1)
+    .join('\n');
   assert.equal(await run([...bytes].map((b) => Buffer.from([b]))), expected);
   assert.equal(await run([bytes]), expected);
 });

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { openClient, SqlClient } from '../src/db/client';
+import { openClient, type SqlClient } from '../src/db/client';
 import { parseDbUrl } from '../src/db/config';
 import type { TestDatabase } from './helpers/mysql';
-import { cleanEnv, LOAD_BIN, manyRecords, Run, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
+import { cleanEnv, LOAD_BIN, manyRecords, type Run, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
 
 /**
  * A TCP proxy in front of the MySQL server that cuts every connection open once `cutAfter`
@@ -98,7 +98,11 @@ function proxied(url: string, port: number): string {
 }
 
 /** Runs `body` with the database behind a CuttingProxy that cuts after 120,000 bytes. */
-async function behindProxy(db: TestDatabase, thenRefuse: boolean, body: (url: string, proxy: CuttingProxy) => Promise<void>): Promise<void> {
+async function behindProxy(
+  db: TestDatabase,
+  thenRefuse: boolean,
+  body: (url: string, proxy: CuttingProxy) => Promise<void>,
+): Promise<void> {
   const target = new URL(db.url);
   const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, thenRefuse);
   try {
@@ -142,7 +146,10 @@ test('a server that stays away: exit 2 with what was committed; a rerun complete
       const stored = await count(db.url);
       assert.ok(stored >= committed, `${stored} stored, ${committed} reported`);
       const rerun = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });
-      assert.equal(summaryOf(rerun.stderr), `lmod-load: 5,000 read, ${(5000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`);
+      assert.equal(
+        summaryOf(rerun.stderr),
+        `lmod-load: 5,000 read, ${(5000 - stored).toLocaleString('en-US')} new, ${stored.toLocaleString('en-US')} already present, 0 rejected`,
+      );
       assert.equal(await count(db.url), 5000);
     }),
   ));
@@ -237,7 +244,10 @@ async function interrupt(url: string, signal: NodeJS.Signals): Promise<Run> {
 
 /** Both signals, one after the other, on the same database. */
 async function bothSignals(url: string): Promise<void> {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     const run = await interrupt(url, signal);
     assert.equal(run.code, code, run.stderr);
     assert.equal(summaryOf(run.stderr), 'lmod-load: 3,500 read, 3,000 new, 0 already present, 0 rejected, 500 not loaded');

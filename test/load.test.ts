@@ -5,11 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createPool } from 'mysql2';
-import { MysqlClient, mysqlConnectionOptions, openClient, SqlClient } from '../src/db/client';
+import { MysqlClient, mysqlConnectionOptions, openClient, type SqlClient } from '../src/db/client';
 import { MysqlStore } from '../src/db/mysql-store';
 import type { LoadRow } from '../src/db/row';
 import { toRow } from '../src/load/validate';
-import { MysqlConfig, parseDbUrl } from '../src/db/config';
+import { type MysqlConfig, parseDbUrl } from '../src/db/config';
 import { LATEST_VERSION } from '../src/db/migrate';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
 import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
@@ -19,13 +19,56 @@ const BAD = join(FIXTURES, 'bad.ndjson');
 
 /** The flat view's rows for basic.ndjson + bad.ndjson, in (time, user, module) order. */
 const EXPECTED_ROWS = [
-  ['2023-04-27 07:22:57.622180', 'alice', 'node001', 'gcc/12.2.0', 'gcc', '12.2.0', '/opt/apps/modulefiles/Core/gcc/12.2.0.lua', '4242', 1, null],
-  ['2023-04-27 07:22:57.622181', 'Alice', 'node001', 'GCC/12.2.0', 'GCC', '12.2.0', '/opt/apps/modulefiles/Core/GCC/12.2.0.lua', '4242', 1, null],
+  [
+    '2023-04-27 07:22:57.622180',
+    'alice',
+    'node001',
+    'gcc/12.2.0',
+    'gcc',
+    '12.2.0',
+    '/opt/apps/modulefiles/Core/gcc/12.2.0.lua',
+    '4242',
+    1,
+    null,
+  ],
+  [
+    '2023-04-27 07:22:57.622181',
+    'Alice',
+    'node001',
+    'GCC/12.2.0',
+    'GCC',
+    '12.2.0',
+    '/opt/apps/modulefiles/Core/GCC/12.2.0.lua',
+    '4242',
+    1,
+    null,
+  ],
   ['2023-04-27 07:23:01.000000', 'bob', null, 'StdEnv', 'StdEnv', null, null, 'interactive', null, null],
-  ['2023-04-27 07:23:01.000000', 'bob', 'node002', 'mpi/openmpi/4.1.5', 'mpi/openmpi', '4.1.5', '/opt/apps/modulefiles/MPI/gcc/12.2.0/mpi/openmpi/4.1.5.lua', null, 0, '{"arch":"x86_64","cluster":"alpha"}'],
+  [
+    '2023-04-27 07:23:01.000000',
+    'bob',
+    'node002',
+    'mpi/openmpi/4.1.5',
+    'mpi/openmpi',
+    '4.1.5',
+    '/opt/apps/modulefiles/MPI/gcc/12.2.0/mpi/openmpi/4.1.5.lua',
+    null,
+    0,
+    '{"arch":"x86_64","cluster":"alpha"}',
+  ],
   ['2023-05-01 10:00:00.000001', 'carol', 'login1', 'python/3.11.4', 'python', '3.11.4', null, null, 1, null],
-  ['2023-05-01 10:00:00.000005', "x'); DROP TABLE module_loads; --", 'nöde-ü-日本', 'evil"/1.0\'; DELETE FROM users; --', 'evil"', "1.0'; DELETE FROM users; --",
-    '/opt/\\path\\with\\backslashes\n', '\u0000nul', 0, '{"note":"\'\\"\\\\ ; -- 😀"}'],
+  [
+    '2023-05-01 10:00:00.000005',
+    "x'); DROP TABLE module_loads; --",
+    'nöde-ü-日本',
+    'evil"/1.0\'; DELETE FROM users; --',
+    'evil"',
+    "1.0'; DELETE FROM users; --",
+    '/opt/\\path\\with\\backslashes\n',
+    '\u0000nul',
+    0,
+    '{"note":"\'\\"\\\\ ; -- 😀"}',
+  ],
   ['2023-05-01 10:00:00.000008', 'frank', 'login1', 'gcc/12.2.0', 'gcc', '12.2.0', null, null, 1, null],
   ['2024-02-29 23:59:59.999999', 'josé', 'node003', 'R/4.3.1', 'R', '4.3.1', '/opt/apps/modulefiles/Core/R/4.3.1.lua', 'nil', 1, null],
 ];
@@ -45,11 +88,24 @@ async function flatRows(client: SqlClient): Promise<unknown[][]> {
   const rows = await client.query<Record<string, unknown>>(
     'SELECT time, user, host, module, name, version, path, jobid, userload, extra FROM module_loads_flat ORDER BY time, user, module',
   );
-  return rows.map((r) => [r.time, r.user, r.host, r.module, r.name, r.version, r.path, r.jobid, r.userload === null ? null : Number(r.userload), r.extra]);
+  return rows.map((r) => [
+    r.time,
+    r.user,
+    r.host,
+    r.module,
+    r.name,
+    r.version,
+    r.path,
+    r.jobid,
+    r.userload === null ? null : Number(r.userload),
+    r.extra,
+  ]);
 }
 
 async function ids(client: SqlClient, table: string): Promise<[number, string][]> {
-  const rows = await client.query<{ id: number; k: string }>(`SELECT id, ${table === 'modules' ? 'module' : table === 'paths' ? 'path' : 'name'} AS k FROM ${table} ORDER BY id`);
+  const rows = await client.query<{ id: number; k: string }>(
+    `SELECT id, ${table === 'modules' ? 'module' : table === 'paths' ? 'path' : 'name'} AS k FROM ${table} ORDER BY id`,
+  );
   return rows.map((r) => [Number(r.id), r.k]);
 }
 
@@ -69,7 +125,10 @@ async function loadTwice(target: Target): Promise<void> {
   if (target.label === 'MySQL') {
     const missing = await runLoad(['--db', target.url, BASIC]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^lmod-load: mysql:\/\/root@[^ ]+ has no lmod-tracking schema: run `lmod-load migrate` \(with the same --db or --env-file\) first\n$/);
+    assert.match(
+      missing.stderr,
+      /^lmod-load: mysql:\/\/root@[^ ]+ has no lmod-tracking schema: run `lmod-load migrate` \(with the same --db or --env-file\) first\n$/,
+    );
     const migrated = await runLoad(['migrate', '--db', target.url]);
     assert.equal(migrated.code, 0, migrated.stderr);
   }
@@ -85,7 +144,10 @@ async function loadTwice(target: Target): Promise<void> {
     assert.deepEqual(await flatRows(client), EXPECTED_ROWS);
     const usersBefore = await ids(client, 'users');
     const modulesBefore = await ids(client, 'modules');
-    assert.deepEqual(usersBefore.map(([, name]) => name).sort(), ['Alice', 'alice', 'bob', 'carol', 'frank', 'josé', "x'); DROP TABLE module_loads; --"].sort());
+    assert.deepEqual(
+      usersBefore.map(([, name]) => name).sort(),
+      ['Alice', 'alice', 'bob', 'carol', 'frank', 'josé', "x'); DROP TABLE module_loads; --"].sort(),
+    );
 
     const again = await runLoad(['--db', target.url, ...(target.options ?? []), BASIC, BAD]);
     assert.equal(again.code, 1);
@@ -100,12 +162,32 @@ async function loadTwice(target: Target): Promise<void> {
     const users = await ids(client, 'users');
     assert.deepEqual(users.at(-1), [Math.max(...usersBefore.map(([id]) => id)) + 1, 'zoe']);
 
-    const counts = await client.query<Record<string, unknown>>('SELECT module, name, version, loads, users, hosts, first_load, last_load FROM version_counts WHERE name = ?', ['gcc']);
-    assert.deepEqual(counts.map((r) => ({ ...r, loads: Number(r.loads), users: Number(r.users), hosts: Number(r.hosts) })), [
-      { module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', loads: 3, users: 3, hosts: 2, first_load: '2023-04-27 07:22:57.622180', last_load: '2023-05-01 10:00:00.000008' },
+    const counts = await client.query<Record<string, unknown>>(
+      'SELECT module, name, version, loads, users, hosts, first_load, last_load FROM version_counts WHERE name = ?',
+      ['gcc'],
+    );
+    assert.deepEqual(
+      counts.map((r) => ({ ...r, loads: Number(r.loads), users: Number(r.users), hosts: Number(r.hosts) })),
+      [
+        {
+          module: 'gcc/12.2.0',
+          name: 'gcc',
+          version: '12.2.0',
+          loads: 3,
+          users: 3,
+          hosts: 2,
+          first_load: '2023-04-27 07:22:57.622180',
+          last_load: '2023-05-01 10:00:00.000008',
+        },
+      ],
+    );
+    const packages = await client.query<Record<string, unknown>>('SELECT name, loads, hosts FROM package_counts WHERE name = ?', [
+      'StdEnv',
     ]);
-    const packages = await client.query<Record<string, unknown>>('SELECT name, loads, hosts FROM package_counts WHERE name = ?', ['StdEnv']);
-    assert.deepEqual(packages.map((r) => [r.name, Number(r.loads), Number(r.hosts)]), [['StdEnv', 1, 0]]);
+    assert.deepEqual(
+      packages.map((r) => [r.name, Number(r.loads), Number(r.hosts)]),
+      [['StdEnv', 1, 0]],
+    );
   } finally {
     await client.close();
   }
@@ -124,19 +206,31 @@ test('a log loaded twice into MySQL with --no-load-data (multi-row INSERT): the 
 test('LOAD DATA LOCAL and INSERT store tabs, CR, newlines, backslashes, NUL and a literal \\N verbatim', (t) =>
   withMysql(t, 'escapes', true, async (db) => {
     const values = ['a\tb', 'c\r\nd', 'back\\slash\\', '\u0000', '\\N', 'N', '\\', 'end\\t'];
-    const ndjson = values.map((v, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid: v, extra: { note: v } }))).join('\n') + '\n';
+    const ndjson =
+      values.map((v, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid: v, extra: { note: v } }))).join('\n') +
+      '\n';
     const second = await createTestDatabase('escapes2');
     assert.ok(second);
     try {
       assert.equal((await runLoad(['migrate', '--quiet', '--db', second.url])).code, 0);
-      for (const [url, options] of [[db.url, []], [second.url, ['--no-load-data']]] as const) {
+      for (const [url, options] of [
+        [db.url, []],
+        [second.url, ['--no-load-data']],
+      ] as const) {
         const run = await runLoad(['--db', url, ...options], { stdin: ndjson });
         assert.equal(summaryOf(run.stderr), `lmod-load: 8 read, 8 new, 0 already present, 0 rejected`);
         const client = await openClient(parseDbUrl(url));
         try {
           const rows = await client.query<{ jobid: string; extra: string }>('SELECT jobid, extra FROM module_loads ORDER BY time');
-          assert.deepEqual(rows.map((r) => r.jobid), values, options.join(' '));
-          assert.deepEqual(rows.map((r) => (JSON.parse(r.extra) as { note: string }).note), values);
+          assert.deepEqual(
+            rows.map((r) => r.jobid),
+            values,
+            options.join(' '),
+          );
+          assert.deepEqual(
+            rows.map((r) => (JSON.parse(r.extra) as { note: string }).note),
+            values,
+          );
         } finally {
           await client.close();
         }
@@ -172,12 +266,17 @@ test('a value the server cuts though the checks passed: LOAD DATA is rolled back
     try {
       // A column narrower than the checks know: only the server can refuse the value.
       await client.query('ALTER TABLE module_loads MODIFY jobid VARCHAR(4) NULL');
-      const ndjson = ['1', 'toolong', '3'].map((jobid, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid }))).join('\n') + '\n';
+      const ndjson =
+        ['1', 'toolong', '3'].map((jobid, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid }))).join('\n') +
+        '\n';
       const run = await runLoad(['--db', db.url], { stdin: ndjson });
       assert.equal(run.code, 1);
       assert.equal(run.stderr.split('\n')[0], "lmod-load: stdin:2: refused by the database: Data too long for column 'jobid' at row 1");
       assert.equal(summaryOf(run.stderr), 'lmod-load: 3 read, 2 new, 0 already present, 1 rejected');
-      assert.deepEqual((await client.query<{ jobid: string }>('SELECT jobid FROM module_loads ORDER BY time')).map((r) => r.jobid), ['1', '3']);
+      assert.deepEqual(
+        (await client.query<{ jobid: string }>('SELECT jobid FROM module_loads ORDER BY time')).map((r) => r.jobid),
+        ['1', '3'],
+      );
     } finally {
       await client.close();
     }
@@ -187,7 +286,12 @@ test('a value the server cuts though the checks passed: LOAD DATA is rolled back
 async function sameInstant(target: Target): Promise<void> {
   const ndjson = (records: Record<string, unknown>[]): string => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
   const first = record();
-  const others = [record({ user: 'bob' }), record({ host: 'node002' }), record({ module: 'gcc/13.1.0', version: '13.1.0' }), record({ time: '2023-04-27T07:22:57.622181Z' })];
+  const others = [
+    record({ user: 'bob' }),
+    record({ host: 'node002' }),
+    record({ module: 'gcc/13.1.0', version: '13.1.0' }),
+    record({ time: '2023-04-27T07:22:57.622181Z' }),
+  ];
   const one = await runLoad(['--db', target.url], { stdin: ndjson([first]) });
   assert.equal(summaryOf(one.stderr), 'lmod-load: 1 read, 1 new, 0 already present, 0 rejected');
   // A new process, so names are learned from the stored ids; the stored row sits among the new ones.
@@ -235,8 +339,17 @@ async function limits(target: Target): Promise<void> {
   assert.equal(summaryOf(run.stderr), 'lmod-load: 12 read, 3 new, 0 already present, 9 rejected');
   const client = await openClient(parseDbUrl(target.url));
   try {
-    const rows = await client.query<{ user: string; path: string; extra: string | null }>('SELECT user, path, extra FROM module_loads_flat ORDER BY time');
-    assert.deepEqual(rows.map((r) => [r.user, r.path.length, r.extra?.length ?? null]), [[emoji255, 41, null], ["alice", 768, null], ["alice", 41, 65_010]]);
+    const rows = await client.query<{ user: string; path: string; extra: string | null }>(
+      'SELECT user, path, extra FROM module_loads_flat ORDER BY time',
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.user, r.path.length, r.extra?.length ?? null]),
+      [
+        [emoji255, 41, null],
+        ['alice', 768, null],
+        ['alice', 41, 65_010],
+      ],
+    );
   } finally {
     await client.close();
   }
@@ -253,7 +366,10 @@ test('no MySQL configured: the SQLite default in the working directory, announce
   const cwd = tempDir('default');
   const run = await runLoad([], { cwd, stdin: gzipSync(readFileSync(BASIC)) });
   assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stderr.split('\n')[0], 'lmod-load: no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into sqlite:./lmod_tracking.sqlite');
+  assert.equal(
+    run.stderr.split('\n')[0],
+    'lmod-load: no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into sqlite:./lmod_tracking.sqlite',
+  );
   assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
   assert.ok(existsSync(join(cwd, 'lmod_tracking.sqlite')));
   const quiet = await runLoad(['--quiet', BASIC], { cwd });
@@ -262,18 +378,24 @@ test('no MySQL configured: the SQLite default in the working directory, announce
 
 test('--dry-run validates without any database; --max-errors stops with exit 2', async () => {
   const cwd = tempDir('dry');
-  const run = await runLoad(['--dry-run', BASIC, BAD], { cwd, env: { DB_USER: 'nobody', DB_NAME: 'nothing', DB_HOST: '127.0.0.1', DB_PORT: '1' } });
+  const run = await runLoad(['--dry-run', BASIC, BAD], {
+    cwd,
+    env: { DB_USER: 'nobody', DB_NAME: 'nothing', DB_HOST: '127.0.0.1', DB_PORT: '1' },
+  });
   assert.equal(run.code, 1);
   assert.equal(summaryOf(run.stderr), 'lmod-load: 17 read, 9 valid, 8 rejected');
   assert.ok(!existsSync(join(cwd, 'lmod_tracking.sqlite')));
   const stopped = await runLoad(['--dry-run', '--max-errors', '2', BAD], { cwd });
   assert.equal(stopped.code, 2);
   const tail = stopped.stderr.trimEnd().split('\n').slice(-3);
-  assert.deepEqual([tail[0], summaryOf(tail[1]), tail[2]], [
-    `lmod-load: ${BAD}:4: user is longer than 255 characters`,
-    'lmod-load: 4 read, 0 valid, 3 rejected, 1 not loaded',
-    'lmod-load: stopped after 3 errors (--max-errors 2)',
-  ]);
+  assert.deepEqual(
+    [tail[0], summaryOf(tail[1]), tail[2]],
+    [
+      `lmod-load: ${BAD}:4: user is longer than 255 characters`,
+      'lmod-load: 4 read, 0 valid, 3 rejected, 1 not loaded',
+      'lmod-load: stopped after 3 errors (--max-errors 2)',
+    ],
+  );
 });
 
 test('a missing input is reported, the others load, exit 2', async () => {
@@ -295,7 +417,9 @@ test('connection errors name host, port, user and database and never the passwor
   writeFileSync(join(cwd, '.env'), 'DB_USER=lmod\nDB_PASS=Pa55word-xyz\nDB_NAME=lmoddb\nDB_HOST=127.0.0.1\nDB_PORT=1\n');
   const fromEnv = await runLoad(['migrate'], { cwd });
   assert.equal(fromEnv.code, 2);
-  assert.ok(fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'));
+  assert.ok(
+    fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'),
+  );
   assert.ok(!fromEnv.stderr.includes('Pa55word'));
 });
 
@@ -304,7 +428,10 @@ test('access denied by a real server: DB_USER/DB_PASS named, the password not', 
     const url = db.url.replace('mysql://root', 'mysql://lmod_nobody:Pa55word-xyz');
     const run = await runLoad(['--db', url, BASIC]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /^lmod-load: cannot connect to MySQL database lmod_test_denied_\w+ at [\d.]+:\d+ as user lmod_nobody: access denied: check DB_USER and DB_PASS\n$/);
+    assert.match(
+      run.stderr,
+      /^lmod-load: cannot connect to MySQL database lmod_test_denied_\w+ at [\d.]+:\d+ as user lmod_nobody: access denied: check DB_USER and DB_PASS\n$/,
+    );
   }));
 
 test('migrate twice is harmless, on MySQL and SQLite', async (t) => {
@@ -351,12 +478,26 @@ async function migrateFromV2(url: string): Promise<void> {
   try {
     const v2 =
       client.dialect === 'mysql'
-        ? ['ALTER TABLE module_loads DROP INDEX ix_loads_module, DROP INDEX ix_loads_user, ADD INDEX ix_loads_module (module_id, time, user_id), ADD INDEX ix_loads_user (user_id, time), ADD INDEX ix_loads_userload (userload, module_id, user_id)']
-        : ['DROP INDEX ix_loads_module', 'DROP INDEX ix_loads_user', 'CREATE INDEX ix_loads_module ON module_loads (module_id, time, user_id)', 'CREATE INDEX ix_loads_user ON module_loads (user_id, time)', 'CREATE INDEX ix_loads_userload ON module_loads (userload, module_id, user_id)'];
+        ? [
+            'ALTER TABLE module_loads DROP INDEX ix_loads_module, DROP INDEX ix_loads_user, ADD INDEX ix_loads_module (module_id, time, user_id), ADD INDEX ix_loads_user (user_id, time), ADD INDEX ix_loads_userload (userload, module_id, user_id)',
+          ]
+        : [
+            'DROP INDEX ix_loads_module',
+            'DROP INDEX ix_loads_user',
+            'CREATE INDEX ix_loads_module ON module_loads (module_id, time, user_id)',
+            'CREATE INDEX ix_loads_user ON module_loads (user_id, time)',
+            'CREATE INDEX ix_loads_userload ON module_loads (userload, module_id, user_id)',
+          ];
     for (const statement of [...v2, 'DELETE FROM lmod_schema WHERE version > 2']) await client.query(statement);
     const migrated = await runLoad(['migrate', '--db', url]);
-    assert.deepEqual([migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')], [0, `schema migrated from v2 to v${LATEST_VERSION}\n`]);
-    assert.deepEqual(await loadIndexes(client), ['ix_loads_module(module_id,time,user_id,userload)', 'ix_loads_user(user_id,time,userload)']);
+    assert.deepEqual(
+      [migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')],
+      [0, `schema migrated from v2 to v${LATEST_VERSION}\n`],
+    );
+    assert.deepEqual(await loadIndexes(client), [
+      'ix_loads_module(module_id,time,user_id,userload)',
+      'ix_loads_user(user_id,time,userload)',
+    ]);
     const [row] = await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads');
     assert.equal(Number(row.n), 5);
   } finally {
@@ -364,7 +505,8 @@ async function migrateFromV2(url: string): Promise<void> {
   }
 }
 
-test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (SQLite)', () => migrateFromV2(sqliteTarget().url));
+test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (SQLite)', () =>
+  migrateFromV2(sqliteTarget().url));
 
 test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (MySQL)', (t) =>
   withMysql(t, 'v2to3', false, (db) => migrateFromV2(db.url)));
@@ -393,9 +535,20 @@ test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-lo
     execFileSync(client, args, { input: sql.stdout });
     const tables = execFileSync(client, [...args, '-N', '-e', 'SHOW FULL TABLES'], { encoding: 'utf8' });
     assert.deepEqual(tables.trim().split('\n').sort(), [
-      'hosts\tBASE TABLE', 'lmod_schema\tBASE TABLE', 'module_loads\tBASE TABLE', 'module_loads_flat\tVIEW', 'modules\tBASE TABLE',
-      'package_counts\tVIEW', 'paths\tBASE TABLE', 'summary_packages\tBASE TABLE', 'summary_periods\tBASE TABLE', 'summary_state\tBASE TABLE',
-      'summary_users\tBASE TABLE', 'summary_versions\tBASE TABLE', 'users\tBASE TABLE', 'version_counts\tVIEW',
+      'hosts\tBASE TABLE',
+      'lmod_schema\tBASE TABLE',
+      'module_loads\tBASE TABLE',
+      'module_loads_flat\tVIEW',
+      'modules\tBASE TABLE',
+      'package_counts\tVIEW',
+      'paths\tBASE TABLE',
+      'summary_packages\tBASE TABLE',
+      'summary_periods\tBASE TABLE',
+      'summary_state\tBASE TABLE',
+      'summary_users\tBASE TABLE',
+      'summary_versions\tBASE TABLE',
+      'users\tBASE TABLE',
+      'version_counts\tVIEW',
     ]);
     const run = await runLoad(['--db', db.url, BASIC]);
     assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
@@ -411,11 +564,21 @@ test('a MySQL schema that is older or newer than this lmod-load: exit 2 naming w
       await client.run('INSERT INTO lmod_schema (version, applied_at) VALUES (?, UTC_TIMESTAMP())', [LATEST_VERSION + 1]);
       const newer = await runLoad(['--db', db.url, BASIC]);
       assert.equal(newer.code, 2);
-      assert.match(newer.stderr, new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`));
+      assert.match(
+        newer.stderr,
+        new RegExp(
+          `has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`,
+        ),
+      );
       await client.run('DELETE FROM lmod_schema WHERE version >= ?', [LATEST_VERSION]);
       const older = await runLoad(['--db', db.url, BASIC]);
       assert.equal(older.code, 2);
-      assert.match(older.stderr, new RegExp(`has schema v${LATEST_VERSION - 1}, this lmod-load needs v${LATEST_VERSION}: run \`lmod-load migrate\` \\(with the same --db or --env-file\\) first\\n$`));
+      assert.match(
+        older.stderr,
+        new RegExp(
+          `has schema v${LATEST_VERSION - 1}, this lmod-load needs v${LATEST_VERSION}: run \`lmod-load migrate\` \\(with the same --db or --env-file\\) first\\n$`,
+        ),
+      );
       assert.equal((await runLoad(['migrate', '--quiet', '--db', db.url])).code, 0);
       assert.equal(summaryOf((await runLoad(['--db', db.url, BASIC])).stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
     } finally {
@@ -429,7 +592,13 @@ test('DB_* settings with DB_SOCKET: loads through the Unix socket', (t) =>
     const [row] = await client.query<{ socket: string }>('SELECT @@socket AS socket').finally(() => client.close());
     if (!existsSync(row.socket)) return t.skip(`the server's socket ${row.socket} is not on this machine`);
     const url = new URL(db.url);
-    const env = { DB_USER: decodeURIComponent(url.username), DB_PASS: decodeURIComponent(url.password), DB_NAME: db.name, DB_HOST: 'localhost', DB_SOCKET: row.socket };
+    const env = {
+      DB_USER: decodeURIComponent(url.username),
+      DB_PASS: decodeURIComponent(url.password),
+      DB_NAME: db.name,
+      DB_HOST: 'localhost',
+      DB_SOCKET: row.socket,
+    };
     const run = await runLoad([BASIC], { env });
     assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
   }));
@@ -442,7 +611,10 @@ test('an SQLite schema newer than this lmod-load is refused with exit 2, not wri
     await client.run("INSERT INTO lmod_schema (version, applied_at) VALUES (?, '2030-01-01 00:00:00')", [LATEST_VERSION + 1]);
     const newer = await runLoad(['--db', `sqlite:${path}`, BASIC]);
     assert.equal(newer.code, 2);
-    assert.match(newer.stderr, new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`));
+    assert.match(
+      newer.stderr,
+      new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`),
+    );
   } finally {
     await client.close();
   }

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync, SpawnSyncOptions } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -27,7 +38,13 @@ interface Run {
 
 /** Runs lmod-parse as a user would, in the scratch directory holding copies of the fixtures. */
 function lmodParse(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Run {
-  const spawnOptions: SpawnSyncOptions = { cwd: TMP, input: options.input ?? '', encoding: 'utf8', env: { ...process.env, ...options.env }, maxBuffer: 1 << 28 };
+  const spawnOptions: SpawnSyncOptions = {
+    cwd: TMP,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    maxBuffer: 1 << 28,
+  };
   const r = spawnSync(process.execPath, [BIN, ...args], spawnOptions);
   return { status: r.status, stdout: r.stdout as unknown as string, stderr: r.stderr as unknown as string };
 }
@@ -38,8 +55,25 @@ function stderrLines(run: Run): string[] {
 
 /** What malformed.log gives on stderr, line by line, for an input named `name`. */
 function malformedMessages(name: string): string[] {
-  const reasons = ['empty user', 'no module', 'no user', 'no module', 'no time', 'bad time', 'empty time', 'cut short (unterminated quote)',
-    'cut short (ends in a word without =)', 'bad JSON payload', 'JSON payload is not an object', 'empty user', 'no time', 'bad time', 'no time', 'bad time', 'empty user'];
+  const reasons = [
+    'empty user',
+    'no module',
+    'no user',
+    'no module',
+    'no time',
+    'bad time',
+    'empty time',
+    'cut short (unterminated quote)',
+    'cut short (ends in a word without =)',
+    'bad JSON payload',
+    'JSON payload is not an object',
+    'empty user',
+    'no time',
+    'bad time',
+    'no time',
+    'bad time',
+    'empty user',
+  ];
   const lines = readFileSync(join(FIXTURES, 'malformed.log'), 'utf8').trimEnd().split('\n');
   return lines.map((line, i) => {
     const excerpt = line.slice(0, 120).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
@@ -65,7 +99,10 @@ test('malformed lines: the exact stderr line with FILE:LINE, reason and excerpt;
   assert.deepEqual(stderrLines(run), malformedMessages('malformed.log'));
   assert.ok(run.stderr.includes('user= module=a\\x01b\\x09path=/x'), 'control characters shown as \\xNN');
   // The excerpt is the first 120 characters.
-  assert.equal(stderrLines(run)[1], 'lmod-parse: malformed.log:2: no module: Jun 28 10:00:01 tss-hpccm-t01 ModuleUsageTracking[2574390]: user=rootmodule=cmsh path=/cm/local/modulefiles/cmsh host=ts');
+  assert.equal(
+    stderrLines(run)[1],
+    'lmod-parse: malformed.log:2: no module: Jun 28 10:00:01 tss-hpccm-t01 ModuleUsageTracking[2574390]: user=rootmodule=cmsh path=/cm/local/modulefiles/cmsh host=ts',
+  );
   assert.equal(run.status, 1);
 });
 
@@ -83,8 +120,13 @@ test('stdin with no argument and with -, named stdin in messages and sources', (
   const dash = lmodParse(['-q', '-'], { input: readFileSync(join(FIXTURES, 'malformed.log')) });
   assert.deepEqual(stderrLines(dash), malformedMessages('stdin'));
   assert.equal(dash.status, 1);
-  const sourced = lmodParse([...FIXTURE_OPTIONS, '-q', '--with-source', 'formats.log', '-'], { input: 'ModuleUsageTracking: user=s module=m time=1\n' });
-  const sources = sourced.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { source: string }).source);
+  const sourced = lmodParse([...FIXTURE_OPTIONS, '-q', '--with-source', 'formats.log', '-'], {
+    input: 'ModuleUsageTracking: user=s module=m time=1\n',
+  });
+  const sources = sourced.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { source: string }).source);
   assert.deepEqual(sources, [...Array.from({ length: 32 }, (_, i) => `formats.log:${i + 1}`), 'stdin:1']);
 });
 
@@ -133,7 +175,10 @@ test('a missing file is reported by name, the other files are still read, exit 2
 
 test('--max-errors N stops after more than N malformed lines with exit 2', () => {
   const run = lmodParse(['--max-errors', '2', 'malformed.log']);
-  assert.deepEqual(stderrLines(run), [...malformedMessages('malformed.log').slice(0, 3), 'lmod-parse: stopped after 3 errors (--max-errors 2)']);
+  assert.deepEqual(stderrLines(run), [
+    ...malformedMessages('malformed.log').slice(0, 3),
+    'lmod-parse: stopped after 3 errors (--max-errors 2)',
+  ]);
   assert.equal(run.status, 2);
   const zero = lmodParse(['--max-errors', '0', 'malformed.log']);
   assert.deepEqual(stderrLines(zero), [malformedMessages('malformed.log')[0], 'lmod-parse: stopped after 1 errors (--max-errors 0)']);
@@ -151,12 +196,20 @@ test('--max-errors: the records before the line that stopped the run are written
 });
 
 test('--max-line: longer lines are reported by number without excerpt and skipped; the rest parses', () => {
-  const lengths = readFileSync(join(FIXTURES, 'formats.log'), 'utf8').trimEnd().split('\n').map((l) => l.length);
+  const lengths = readFileSync(join(FIXTURES, 'formats.log'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.length);
   const run = lmodParse([...FIXTURE_OPTIONS, '-q', '--max-line', '200', 'formats.log']);
   const long = lengths.flatMap((n, i) => (n > 200 ? [i + 1] : []));
   assert.ok(long.length >= 3);
-  assert.deepEqual(stderrLines(run), long.map((n) => `lmod-parse: formats.log:${n}: line longer than 200 bytes`));
-  const kept = FORMATS_NDJSON.trimEnd().split('\n').filter((_, i) => lengths[i] <= 200);
+  assert.deepEqual(
+    stderrLines(run),
+    long.map((n) => `lmod-parse: formats.log:${n}: line longer than 200 bytes`),
+  );
+  const kept = FORMATS_NDJSON.trimEnd()
+    .split('\n')
+    .filter((_, i) => lengths[i] <= 200);
   assert.equal(run.stdout, kept.map((l) => `${l}\n`).join(''));
   assert.equal(run.status, 1);
 });
@@ -187,14 +240,24 @@ test('a 50 MB line without newline is reported and skipped with peak RSS far bel
   const lines = r.stderr.trimEnd().split('\n');
   const peakKb = Number(/^peak (\d+)$/.exec(lines.pop() ?? '')?.[1]);
   assert.deepEqual(lines, ['lmod-parse: huge.log:2: line longer than 65536 bytes', 'Command exited with non-zero status 1']);
-  assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { user: string }).user), ['a', 'b']);
+  assert.deepEqual(
+    r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { user: string }).user),
+    ['a', 'b'],
+  );
   // Holding the line would take 50 MB for the text alone, several times that while joining chunks.
   assert.ok(peakKb > 0 && peakKb < 120 * 1024, `peak RSS ${peakKb} kB`);
 });
 
 test('--tag REGEX is matched against the whole tag', () => {
   const input = 'May  1 09:00:05 n1 MySite_Tracker[5]: user=quinn module=lammps/2023 time=1700000012\n';
-  const users = (args: string[]) => lmodParse(['-q', ...args], { input }).stdout.trimEnd().split('\n').filter((l) => l !== '').length;
+  const users = (args: string[]) =>
+    lmodParse(['-q', ...args], { input })
+      .stdout.trimEnd()
+      .split('\n')
+      .filter((l) => l !== '').length;
   assert.equal(users([]), 0);
   assert.equal(users(['--tag', 'MySite']), 0);
   assert.equal(users(['--tag', 'Tracker']), 0);
@@ -203,7 +266,14 @@ test('--tag REGEX is matched against the whole tag', () => {
 });
 
 test('usage errors exit 2; --help (with examples) and --version exit 0', () => {
-  for (const args of [['--tz', 'Mars/Olympus'], ['--year', 'soon'], ['--tag', '('], ['--max-errors', '-1'], ['--max-line', '0'], ['--bogus']]) {
+  for (const args of [
+    ['--tz', 'Mars/Olympus'],
+    ['--year', 'soon'],
+    ['--tag', '('],
+    ['--max-errors', '-1'],
+    ['--max-line', '0'],
+    ['--bogus'],
+  ]) {
     const run = lmodParse(args);
     assert.equal(run.status, 2, args.join(' '));
     assert.equal(run.stdout, '');
@@ -224,7 +294,8 @@ test('--help shows no "default: null" for --max-errors', () => {
 
 test('--tz: default is the machine zone; UTC, offsets and IANA names apply to RFC 3164 stamps', () => {
   const line = 'Nov  5 13:29:32 host ModuleUsage[1]: user=a module=m\n';
-  const time = (args: string[], tz: string) => (JSON.parse(lmodParse(['-q', '--year', '2024', ...args], { input: line, env: { TZ: tz } }).stdout) as { time: string }).time;
+  const time = (args: string[], tz: string) =>
+    (JSON.parse(lmodParse(['-q', '--year', '2024', ...args], { input: line, env: { TZ: tz } }).stdout) as { time: string }).time;
   assert.equal(time([], 'Asia/Tokyo'), '2024-11-05T04:29:32.000000Z');
   assert.equal(time([], 'UTC'), '2024-11-05T13:29:32.000000Z');
   assert.equal(time(['--tz', 'UTC'], 'Asia/Tokyo'), '2024-11-05T13:29:32.000000Z');
@@ -238,25 +309,41 @@ test('without --year the year comes from the file mtime (stdin: now), at most a 
   const mtime = new Date('2021-06-15T12:00:00Z');
   utimesSync(join(TMP, 'june.log'), mtime, mtime);
   utimesSync(join(TMP, 'late.log'), mtime, mtime);
-  const times = (run: Run) => run.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { time: string }).time);
+  const times = (run: Run) =>
+    run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { time: string }).time);
   assert.deepEqual(times(lmodParse(['-q', '--tz', 'UTC', 'june.log', 'late.log'])), [
-    '2021-06-16T06:00:00.000000Z', '2021-06-17T06:00:00.000000Z', '2020-06-20T06:00:00.000000Z',
+    '2021-06-16T06:00:00.000000Z',
+    '2021-06-17T06:00:00.000000Z',
+    '2020-06-20T06:00:00.000000Z',
   ]);
   const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const stamp = (d: Date) => `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)}`;
   const now = Date.now();
   const past = new Date(Math.floor(now / 1000) * 1000 - 3 * 86400e3);
   const future = new Date(Math.floor(now / 1000) * 1000 + 3 * 86400e3);
-  assert.deepEqual(times(lmodParse(['-q', '--tz', 'UTC'], { input: `${stamp(past)} h lmod: user=a module=m\n` })), [past.toISOString().replace('.000Z', '.000000Z')]);
+  assert.deepEqual(times(lmodParse(['-q', '--tz', 'UTC'], { input: `${stamp(past)} h lmod: user=a module=m\n` })), [
+    past.toISOString().replace('.000Z', '.000000Z'),
+  ]);
   const back = new Date(future);
   back.setUTCFullYear(future.getUTCFullYear() - 1);
-  assert.deepEqual(times(lmodParse(['-q', '--tz', 'UTC'], { input: `${stamp(future)} h lmod: user=a module=m\n` })), [back.toISOString().replace('.000Z', '.000000Z')]);
+  assert.deepEqual(times(lmodParse(['-q', '--tz', 'UTC'], { input: `${stamp(future)} h lmod: user=a module=m\n` })), [
+    back.toISOString().replace('.000Z', '.000000Z'),
+  ]);
 });
 
 test('the same file given twice: its first stamp takes --year both times', () => {
-  writeFileSync(join(TMP, 'year.log'), 'Jan  1 06:00:00 h lmod: user=a module=m\nJun  1 06:00:00 h lmod: user=a module=m\nDec 31 06:00:00 h lmod: user=a module=m\n');
+  writeFileSync(
+    join(TMP, 'year.log'),
+    'Jan  1 06:00:00 h lmod: user=a module=m\nJun  1 06:00:00 h lmod: user=a module=m\nDec 31 06:00:00 h lmod: user=a module=m\n',
+  );
   const run = lmodParse(['-q', '--tz', 'UTC', '--year', '2020', 'year.log', 'year.log']);
-  const times = run.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { time: string }).time);
+  const times = run.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { time: string }).time);
   const once = ['2020-01-01T06:00:00.000000Z', '2020-06-01T06:00:00.000000Z', '2020-12-31T06:00:00.000000Z'];
   assert.deepEqual(times, [...once, ...once]);
 });

@@ -13,11 +13,16 @@ import { splitModule } from '../src/record';
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'parse');
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-const SEEDS = ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'].flatMap((name) => readFileSync(join(FIXTURES, name), 'utf8').split('\n'));
+const SEEDS = ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'].flatMap((name) =>
+  readFileSync(join(FIXTURES, name), 'utf8').split('\n'),
+);
 
 /** parseLine must not throw, and whatever it returns must be a well-formed outcome. */
 function checkLine(line: string, random: () => number): void {
-  const context = { isTrackingTag: tagMatcher(/^(?:MySite_Tracker)$/), years: new YearResolver(zoneConverter('Europe/Berlin'), random() < 0.5 ? 2024 : undefined, new Date('2024-06-01T00:00:00Z')) };
+  const context = {
+    isTrackingTag: tagMatcher(/^(?:MySite_Tracker)$/),
+    years: new YearResolver(zoneConverter('Europe/Berlin'), random() < 0.5 ? 2024 : undefined, new Date('2024-06-01T00:00:00Z')),
+  };
   const outcome = parseLine(line, context);
   const kinds = ['record', 'skip', 'malformed'].filter((k) => k in outcome);
   assert.equal(kinds.length, 1, JSON.stringify(line));
@@ -36,13 +41,45 @@ function randomString(random: () => number, length: number): string {
   for (let i = 0; i < length; i++) {
     const pick = random();
     // Mostly ASCII (where the syntax is), some BMP, some astral characters.
-    const code = pick < 0.8 ? Math.floor(random() * 128) : pick < 0.95 ? Math.floor(random() * 0xd800) : 0x10000 + Math.floor(random() * 0xfffff);
+    const code =
+      pick < 0.8 ? Math.floor(random() * 128) : pick < 0.95 ? Math.floor(random() * 0xd800) : 0x10000 + Math.floor(random() * 0xfffff);
     s += String.fromCodePoint(code);
   }
   return s;
 }
 
-const PIECES = [' ', '\t', ',', '=', '"', "'", '\\', '[', ']', ':', '::', '{', '}', '-', '<13>1 ', 'user=', 'module=', 'time=', 'mode=', 'cmd=', 'Error=', '{"user":', '"date":', 'lmod', 'ModuleUsageTracking', 'é', '🚀', '\x00', '\x7f', '\ufffd'];
+const PIECES = [
+  ' ',
+  '\t',
+  ',',
+  '=',
+  '"',
+  "'",
+  '\\',
+  '[',
+  ']',
+  ':',
+  '::',
+  '{',
+  '}',
+  '-',
+  '<13>1 ',
+  'user=',
+  'module=',
+  'time=',
+  'mode=',
+  'cmd=',
+  'Error=',
+  '{"user":',
+  '"date":',
+  'lmod',
+  'ModuleUsageTracking',
+  'é',
+  '🚀',
+  '\x00',
+  '\x7f',
+  '\ufffd',
+];
 
 function mutate(line: string, random: () => number): string {
   let out = line;
@@ -90,7 +127,11 @@ test('the CLI survives a fuzzed file: every stdout line is a record, every stder
     }
     const input = Buffer.concat(parts);
     writeFileSync(join(dir, 'fuzz.log'), input);
-    const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'lmod-parse.js'), '--max-line', '300', 'fuzz.log'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'lmod-parse.js'), '--max-line', '300', 'fuzz.log'], {
+      cwd: dir,
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     assert.ok(run.status === 0 || run.status === 1, `exit ${run.status}: ${run.stderr.slice(-500)}`);
     const records = run.stdout === '' ? [] : run.stdout.trimEnd().split('\n');
     for (const line of records) assert.match((JSON.parse(line) as { time: string }).time, ISO);

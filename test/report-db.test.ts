@@ -8,7 +8,7 @@ import { parseDbUrl } from '../src/db/config';
 import { NO_FILTERS } from '../src/report/queries';
 import { modulesReport, trendReport, unusedReport } from '../src/report/reports';
 import { SKIP_NOTICE } from './helpers/mysql';
-import { FIXTURES, loadFixture, mysqlTarget, ndjson, report, run, sqliteTarget, Target } from './helpers/report';
+import { FIXTURES, loadFixture, mysqlTarget, ndjson, report, run, sqliteTarget, type Target } from './helpers/report';
 
 /**
  * Every report on the fixture test/fixtures/report/loads.ndjson (19 loads by alice, bob, carol
@@ -26,10 +26,32 @@ function daysSince(iso: string): number {
 
 const t = (s: string) => `${s}Z`;
 const mod = (name: string, versions: number, loads: number, users: number, hosts: number, first: string, last: string) => ({
-  name, versions, loads, users, hosts, first_load: t(first), last_load: t(last),
+  name,
+  versions,
+  loads,
+  users,
+  hosts,
+  first_load: t(first),
+  last_load: t(last),
 });
-const ver = (module: string, name: string, version: string | null, loads: number, users: number, hosts: number, first: string, last: string) => ({
-  module, name, version, loads, users, hosts, first_load: t(first), last_load: t(last),
+const ver = (
+  module: string,
+  name: string,
+  version: string | null,
+  loads: number,
+  users: number,
+  hosts: number,
+  first: string,
+  last: string,
+) => ({
+  module,
+  name,
+  version,
+  loads,
+  users,
+  hosts,
+  first_load: t(first),
+  last_load: t(last),
 });
 const period = (p: string, loads: number, users: number) => ({ period: p, loads, users });
 
@@ -145,21 +167,75 @@ function cases(): [string, string[], unknown[]][] {
       'users --user: the modules one user loaded',
       ['users', '--user', 'alice'],
       [
-        { user: 'alice', module: 'gcc/12.2.0', loads: 2, first_load: t('2024-01-01T00:00:00.000000'), last_load: t('2024-02-10T10:10:10.101010') },
-        { user: 'alice', module: 'python/3.11.4', loads: 2, first_load: t('2024-01-15T00:00:00.000000'), last_load: t('2024-03-20T15:00:00.000000') },
-        { user: 'alice', module: 'StdEnv', loads: 1, first_load: t('2024-01-01T08:30:00.123456'), last_load: t('2024-01-01T08:30:00.123456') },
-        { user: 'alice', module: 'intel/2019', loads: 1, first_load: t('2023-06-15T10:00:00.000000'), last_load: t('2023-06-15T10:00:00.000000') },
-        { user: 'alice', module: 'mpi/openmpi/4.1.5', loads: 1, first_load: t('2024-02-10T10:10:11.000000'), last_load: t('2024-02-10T10:10:11.000000') },
+        {
+          user: 'alice',
+          module: 'gcc/12.2.0',
+          loads: 2,
+          first_load: t('2024-01-01T00:00:00.000000'),
+          last_load: t('2024-02-10T10:10:10.101010'),
+        },
+        {
+          user: 'alice',
+          module: 'python/3.11.4',
+          loads: 2,
+          first_load: t('2024-01-15T00:00:00.000000'),
+          last_load: t('2024-03-20T15:00:00.000000'),
+        },
+        {
+          user: 'alice',
+          module: 'StdEnv',
+          loads: 1,
+          first_load: t('2024-01-01T08:30:00.123456'),
+          last_load: t('2024-01-01T08:30:00.123456'),
+        },
+        {
+          user: 'alice',
+          module: 'intel/2019',
+          loads: 1,
+          first_load: t('2023-06-15T10:00:00.000000'),
+          last_load: t('2023-06-15T10:00:00.000000'),
+        },
+        {
+          user: 'alice',
+          module: 'mpi/openmpi/4.1.5',
+          loads: 1,
+          first_load: t('2024-02-10T10:10:11.000000'),
+          last_load: t('2024-02-10T10:10:11.000000'),
+        },
       ],
     ],
     [
       'users --user glob over two users, within a host',
       ['users', '--user', '?ave', '--user', 'bob', '--host', 'node2'],
       [
-        { user: 'bob', module: 'gcc/12.2.0', loads: 1, first_load: t('2024-02-01T00:00:00.000000'), last_load: t('2024-02-01T00:00:00.000000') },
-        { user: 'bob', module: 'gcc/9.4.0', loads: 1, first_load: t('2023-12-31T23:59:59.999999'), last_load: t('2023-12-31T23:59:59.999999') },
-        { user: 'dave', module: 'gcc/12.2.0', loads: 1, first_load: t('2024-02-01T00:00:00.000000'), last_load: t('2024-02-01T00:00:00.000000') },
-        { user: 'dave', module: 'mpi/openmpi/4.1.5', loads: 1, first_load: t('2024-01-31T23:59:59.999999'), last_load: t('2024-01-31T23:59:59.999999') },
+        {
+          user: 'bob',
+          module: 'gcc/12.2.0',
+          loads: 1,
+          first_load: t('2024-02-01T00:00:00.000000'),
+          last_load: t('2024-02-01T00:00:00.000000'),
+        },
+        {
+          user: 'bob',
+          module: 'gcc/9.4.0',
+          loads: 1,
+          first_load: t('2023-12-31T23:59:59.999999'),
+          last_load: t('2023-12-31T23:59:59.999999'),
+        },
+        {
+          user: 'dave',
+          module: 'gcc/12.2.0',
+          loads: 1,
+          first_load: t('2024-02-01T00:00:00.000000'),
+          last_load: t('2024-02-01T00:00:00.000000'),
+        },
+        {
+          user: 'dave',
+          module: 'mpi/openmpi/4.1.5',
+          loads: 1,
+          first_load: t('2024-01-31T23:59:59.999999'),
+          last_load: t('2024-01-31T23:59:59.999999'),
+        },
       ],
     ],
     [
@@ -183,44 +259,127 @@ function cases(): [string, string[], unknown[]][] {
     [
       'unused for one user, inventory narrowed by --module',
       ['unused', '--inventory', AVAIL, '--user', 'dave', '--module', 'gcc', '--module', 'mpi/*'],
-      [
-        { module: 'gcc/9.4.0', name: 'gcc', version: '9.4.0', last_load: t('2023-12-31T23:59:59.999999') },
-      ],
+      [{ module: 'gcc/9.4.0', name: 'gcc', version: '9.4.0', last_load: t('2023-12-31T23:59:59.999999') }],
     ],
     [
       'stale: last load before the cutoff, oldest first',
       ['stale', '--older-than', `${daysSince('2024-03-02T00:00:00Z')}d`],
       [
-        { module: 'intel/2019', name: 'intel', version: '2019', loads: 1, users: 1, first_load: t('2023-06-15T10:00:00.000000'), last_load: t('2023-06-15T10:00:00.000000') },
-        { module: 'gcc/9.4.0', name: 'gcc', version: '9.4.0', loads: 1, users: 1, first_load: t('2023-12-31T23:59:59.999999'), last_load: t('2023-12-31T23:59:59.999999') },
-        { module: 'StdEnv', name: 'StdEnv', version: null, loads: 1, users: 1, first_load: t('2024-01-01T08:30:00.123456'), last_load: t('2024-01-01T08:30:00.123456') },
-        { module: 'mpi/openmpi/4.1.5', name: 'mpi/openmpi', version: '4.1.5', loads: 2, users: 2, first_load: t('2024-01-31T23:59:59.999999'), last_load: t('2024-02-10T10:10:11.000000') },
-        { module: 'my_tool/1.0', name: 'my_tool', version: '1.0', loads: 1, users: 1, first_load: t('2024-02-29T12:00:00.000000'), last_load: t('2024-02-29T12:00:00.000000') },
-        { module: 'myxtool/1.0', name: 'myxtool', version: '1.0', loads: 1, users: 1, first_load: t('2024-03-01T00:00:00.000000'), last_load: t('2024-03-01T00:00:00.000000') },
+        {
+          module: 'intel/2019',
+          name: 'intel',
+          version: '2019',
+          loads: 1,
+          users: 1,
+          first_load: t('2023-06-15T10:00:00.000000'),
+          last_load: t('2023-06-15T10:00:00.000000'),
+        },
+        {
+          module: 'gcc/9.4.0',
+          name: 'gcc',
+          version: '9.4.0',
+          loads: 1,
+          users: 1,
+          first_load: t('2023-12-31T23:59:59.999999'),
+          last_load: t('2023-12-31T23:59:59.999999'),
+        },
+        {
+          module: 'StdEnv',
+          name: 'StdEnv',
+          version: null,
+          loads: 1,
+          users: 1,
+          first_load: t('2024-01-01T08:30:00.123456'),
+          last_load: t('2024-01-01T08:30:00.123456'),
+        },
+        {
+          module: 'mpi/openmpi/4.1.5',
+          name: 'mpi/openmpi',
+          version: '4.1.5',
+          loads: 2,
+          users: 2,
+          first_load: t('2024-01-31T23:59:59.999999'),
+          last_load: t('2024-02-10T10:10:11.000000'),
+        },
+        {
+          module: 'my_tool/1.0',
+          name: 'my_tool',
+          version: '1.0',
+          loads: 1,
+          users: 1,
+          first_load: t('2024-02-29T12:00:00.000000'),
+          last_load: t('2024-02-29T12:00:00.000000'),
+        },
+        {
+          module: 'myxtool/1.0',
+          name: 'myxtool',
+          version: '1.0',
+          loads: 1,
+          users: 1,
+          first_load: t('2024-03-01T00:00:00.000000'),
+          last_load: t('2024-03-01T00:00:00.000000'),
+        },
       ],
     ],
     [
       'stale limited to an inventory and a user',
       ['stale', '--older-than', `${daysSince('2024-03-02T00:00:00Z')}d`, '--inventory', SPIDER, '--user', 'alice'],
       [
-        { module: 'StdEnv', name: 'StdEnv', version: null, loads: 1, users: 1, first_load: t('2024-01-01T08:30:00.123456'), last_load: t('2024-01-01T08:30:00.123456') },
-        { module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', loads: 2, users: 1, first_load: t('2024-01-01T00:00:00.000000'), last_load: t('2024-02-10T10:10:10.101010') },
-        { module: 'mpi/openmpi/4.1.5', name: 'mpi/openmpi', version: '4.1.5', loads: 1, users: 1, first_load: t('2024-02-10T10:10:11.000000'), last_load: t('2024-02-10T10:10:11.000000') },
+        {
+          module: 'StdEnv',
+          name: 'StdEnv',
+          version: null,
+          loads: 1,
+          users: 1,
+          first_load: t('2024-01-01T08:30:00.123456'),
+          last_load: t('2024-01-01T08:30:00.123456'),
+        },
+        {
+          module: 'gcc/12.2.0',
+          name: 'gcc',
+          version: '12.2.0',
+          loads: 2,
+          users: 1,
+          first_load: t('2024-01-01T00:00:00.000000'),
+          last_load: t('2024-02-10T10:10:10.101010'),
+        },
+        {
+          module: 'mpi/openmpi/4.1.5',
+          name: 'mpi/openmpi',
+          version: '4.1.5',
+          loads: 1,
+          users: 1,
+          first_load: t('2024-02-10T10:10:11.000000'),
+          last_load: t('2024-02-10T10:10:11.000000'),
+        },
       ],
     ],
     [
       'trend per month (the default), empty months listed',
       ['trend'],
       [
-        period('2023-06-01', 1, 1), period('2023-07-01', 0, 0), period('2023-08-01', 0, 0), period('2023-09-01', 0, 0),
-        period('2023-10-01', 0, 0), period('2023-11-01', 0, 0), period('2023-12-01', 1, 1), period('2024-01-01', 7, 4),
-        period('2024-02-01', 5, 4), period('2024-03-01', 5, 3),
+        period('2023-06-01', 1, 1),
+        period('2023-07-01', 0, 0),
+        period('2023-08-01', 0, 0),
+        period('2023-09-01', 0, 0),
+        period('2023-10-01', 0, 0),
+        period('2023-11-01', 0, 0),
+        period('2023-12-01', 1, 1),
+        period('2024-01-01', 7, 4),
+        period('2024-02-01', 5, 4),
+        period('2024-03-01', 5, 3),
       ],
     ],
     [
       'trend per ISO week (Monday) over an exclusive --until',
       ['trend', '--every', 'week', '--since', '2024-01-01', '--until', '2024-02-01'],
-      [period('2024-01-01', 3, 2), period('2024-01-08', 2, 1), period('2024-01-15', 1, 1), period('2024-01-22', 0, 0), period('2024-01-29', 1, 1)],
+      [
+        period('2024-01-01', 3, 2),
+        period('2024-01-08', 2, 1),
+        period('2024-01-15', 1, 1),
+        period('2024-01-22', 0, 0),
+        period('2024-01-29', 1, 1),
+      ],
     ],
     [
       'trend per day for one module, from --since to --until',
@@ -262,7 +421,8 @@ async function reportsOn(target: Target): Promise<void> {
     for (const [name, args, expected] of cases()) {
       assert.deepEqual(await reportNdjson(target.url, args), expected, `${target.dialect}: ${name}${summarized ? ' (summarized)' : ''}`);
     }
-    for (const [i, args] of SUMMARIZED_AS_LOADS.entries()) assert.deepEqual(await reportNdjson(target.url, args), fromLoads[i], `${args.join(' ')} (summarized)`);
+    for (const [i, args] of SUMMARIZED_AS_LOADS.entries())
+      assert.deepEqual(await reportNdjson(target.url, args), fromLoads[i], `${args.join(' ')} (summarized)`);
   }
   // The library, as other Node programs use it.
   const client = await openClient(parseDbUrl(target.url));
@@ -271,8 +431,16 @@ async function reportsOn(target: Target): Promise<void> {
     assert.deepEqual(top.rows, [ALL_BY_NAME[0]]);
     const trend = await trendReport(client, { ...NO_FILTERS, users: ['dave'] }, 'day');
     assert.deepEqual(trend.rows, [period('2024-01-31', 1, 1), period('2024-02-01', 1, 1)]);
-    const unused = await unusedReport(client, { ...NO_FILTERS, hosts: ['node1'] }, ['gcc/12.2.0', 'gcc/9.4.0', 'python/3.11.4', 'zlib/1.3']);
-    assert.deepEqual(unused.rows.map((r) => r.module), ['gcc/9.4.0', 'zlib/1.3']);
+    const unused = await unusedReport(client, { ...NO_FILTERS, hosts: ['node1'] }, [
+      'gcc/12.2.0',
+      'gcc/9.4.0',
+      'python/3.11.4',
+      'zlib/1.3',
+    ]);
+    assert.deepEqual(
+      unused.rows.map((r) => r.module),
+      ['gcc/9.4.0', 'zlib/1.3'],
+    );
   } finally {
     await client.close();
   }
@@ -295,7 +463,8 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     }
   };
   await setIntelLoads(999);
-  const intel = async (): Promise<unknown> => (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
+  const intel = async (): Promise<unknown> =>
+    (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
   const first = '2023-06-15T10:00:00.000000';
   assert.deepEqual(await intel(), { ...mod('intel', 1, 1, 1, 1, first, first), loads: 999 });
   const dir = mkdtempSync(join(tmpdir(), 'lmod-summary-'));
@@ -311,15 +480,24 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     writeFileSync(erin, intelLoad('2024-04-01T10:00:00.000000', 'erin'));
     assert.match(await lmodLoad([erin]), /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n$/);
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
-    assert.match(await lmodLoad(['summarize']), /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods rows\) in \d+\.\d\d s\n$/);
+    assert.match(
+      await lmodLoad(['summarize']),
+      /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods rows\) in \d+\.\d\d s\n$/,
+    );
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
     await setIntelLoads(999);
     const frank = join(dir, 'frank.ndjson');
     writeFileSync(frank, intelLoad('2024-04-02T10:00:00.000000', 'frank'));
-    assert.match(await lmodLoad(['--summarize', frank]), /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n[^\n]*: summaries stored \(14 packages, 18 versions, 12 users, 694 periods rows\) in \d+\.\d\d s\n$/);
+    assert.match(
+      await lmodLoad(['--summarize', frank]),
+      /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n[^\n]*: summaries stored \(14 packages, 18 versions, 12 users, 694 periods rows\) in \d+\.\d\d s\n$/,
+    );
     assert.deepEqual(await intel(), mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'));
     await setIntelLoads(999);
-    assert.match(await lmodLoad(['--summarize', erin]), /: 1 read, 0 new, 1 already present, 0 rejected in [^\n]*\n[^\n]*: summaries are up to date\n$/);
+    assert.match(
+      await lmodLoad(['--summarize', erin]),
+      /: 1 read, 0 new, 1 already present, 0 rejected in [^\n]*\n[^\n]*: summaries are up to date\n$/,
+    );
     assert.deepEqual(await intel(), { ...mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'), loads: 999 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -396,13 +574,25 @@ test('usage errors exit 2 with one line on stderr and nothing on stdout', async 
     const db = ['--db', url];
     const expectations: [string[], string][] = [
       [['top'], 'lmod-report: unknown report "top": choose modules, users, unused, stale, trend (see lmod-report --help)\n'],
-      [['unused'], 'lmod-report: unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`) (see lmod-report --help)\n'],
+      [
+        ['unused'],
+        'lmod-report: unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`) (see lmod-report --help)\n',
+      ],
       [['modules', '--every', 'week'], 'lmod-report: --every applies to trend only (see lmod-report --help)\n'],
       [['trend', '--top', '3'], 'lmod-report: --top applies to modules, users, stale only (see lmod-report --help)\n'],
       [['users', '--sort', 'users'], 'lmod-report: --sort for users must be loads or modules (see lmod-report --help)\n'],
-      [['modules', '--since', 'last week'], 'lmod-report: --since "last week": expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d (see lmod-report --help)\n'],
-      [['modules', '--until', '2024-02-30'], 'lmod-report: --until "2024-02-30": expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d (see lmod-report --help)\n'],
-      [['stale', '--older-than', '2024-01-01'], 'lmod-report: --older-than "2024-01-01": expected a duration like 180d, 26w or 1y (see lmod-report --help)\n'],
+      [
+        ['modules', '--since', 'last week'],
+        'lmod-report: --since "last week": expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d (see lmod-report --help)\n',
+      ],
+      [
+        ['modules', '--until', '2024-02-30'],
+        'lmod-report: --until "2024-02-30": expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d (see lmod-report --help)\n',
+      ],
+      [
+        ['stale', '--older-than', '2024-01-01'],
+        'lmod-report: --older-than "2024-01-01": expected a duration like 180d, 26w or 1y (see lmod-report --help)\n',
+      ],
       [['modules', '--user', 'a[b'], 'lmod-report: --user: unclosed [ in pattern "a[b" (see lmod-report --help)\n'],
       [['unused', '--inventory', 'no/such/file'], 'lmod-report: no/such/file: No such file or directory\n'],
     ];
@@ -422,7 +612,10 @@ test('an inventory line that is not a module name: reported with file and line, 
     writeFileSync(inventory, '/opt/modulefiles/Core:\ngcc/12.2.0\nLmod has detected the following error\nzlib/1.3(default)\n');
     const r = await run('lmod-report', ['--db', url, '--format', 'ndjson', 'unused', '--inventory', inventory]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `lmod-report: ${inventory}:3: not a module name (contains white space): Lmod has detected the following error\n`);
+    assert.equal(
+      r.stderr,
+      `lmod-report: ${inventory}:3: not a module name (contains white space): Lmod has detected the following error\n`,
+    );
     assert.deepEqual(ndjson(r.stdout), [{ module: 'zlib/1.3', name: 'zlib', version: '1.3', last_load: null }]);
   });
 });
@@ -432,7 +625,11 @@ test('database problems: a missing SQLite file is not created, a database withou
   try {
     const missing = await run('lmod-report', ['--db', target.url, 'modules']);
     const path = target.url.slice('sqlite:'.length);
-    assert.deepEqual(missing, { code: 2, stdout: '', stderr: `lmod-report: no database at ${path}: load records with lmod-load first, or name one with --db\n` });
+    assert.deepEqual(missing, {
+      code: 2,
+      stdout: '',
+      stderr: `lmod-report: no database at ${path}: load records with lmod-load first, or name one with --db\n`,
+    });
     const empty = await run('lmod-report', ['--db', target.url, 'modules']);
     assert.equal(empty.code, 2, 'still missing: the first run created nothing');
     writeFileSync(path, '');
@@ -450,7 +647,11 @@ test('database problems: a missing SQLite file is not created, a database withou
   try {
     const r = await run('lmod-report', ['--db', mysql.url, 'trend']);
     const described = mysql.url.replace(/^mysql:\/\/root@127\.0\.0\.1:3306\//, 'mysql://root@127.0.0.1:3306/');
-    assert.deepEqual(r, { code: 2, stdout: '', stderr: `lmod-report: ${described} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first\n` });
+    assert.deepEqual(r, {
+      code: 2,
+      stdout: '',
+      stderr: `lmod-report: ${described} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first\n`,
+    });
     const refused = await run('lmod-report', ['--db', 'mysql://root@127.0.0.1:1/x', 'trend']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /^lmod-report: cannot connect to MySQL database x at 127\.0\.0\.1:1 as user root: connection refused/);

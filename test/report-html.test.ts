@@ -23,14 +23,25 @@ interface Browser {
   close(): Promise<void>;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { chromium } = require('playwright-core') as { chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> } };
+const { chromium } = require('playwright-core') as {
+  chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> };
+};
 
 /**
  * The --format html page in a real headless Chromium (Debian's, installed by .ci/setup.d/chromium.sh):
  * no console errors, no network requests, and bars that match the fixture's numbers.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface BarInfo {
   label: string;
@@ -74,20 +85,69 @@ test('the HTML page renders in Chromium with the expected bars and tables', { ti
         })`,
       )) as BarInfo[];
     const modules = await bars('chart-modules');
-    const expectedUsers: [string, number][] = [['gcc', 4], ['python', 3], ['mpi/openmpi', 2], ['Gcc', 1], ['StdEnv', 1], ['intel', 1], ['my_tool', 1], ['myxtool', 1]];
-    assert.deepEqual(modules.map((b) => [b.label, b.value]), expectedUsers);
+    const expectedUsers: [string, number][] = [
+      ['gcc', 4],
+      ['python', 3],
+      ['mpi/openmpi', 2],
+      ['Gcc', 1],
+      ['StdEnv', 1],
+      ['intel', 1],
+      ['my_tool', 1],
+      ['myxtool', 1],
+    ];
+    assert.deepEqual(
+      modules.map((b) => [b.label, b.value]),
+      expectedUsers,
+    );
     // The longest bar is 480 units; the others in proportion to distinct users.
-    assert.deepEqual(modules.map((b) => Math.round(b.width)), expectedUsers.map(([, users]) => (users / 4) * 480));
+    assert.deepEqual(
+      modules.map((b) => Math.round(b.width)),
+      expectedUsers.map(([, users]) => (users / 4) * 480),
+    );
     const labels = await page.evaluate(`[...document.querySelectorAll('svg#chart-modules text.label')].map((x) => x.textContent)`);
-    assert.deepEqual(labels, expectedUsers.map(([name]) => name));
+    assert.deepEqual(
+      labels,
+      expectedUsers.map(([name]) => name),
+    );
 
     // The fixture spans June 2023 to March 2024: more than half a year, so month bars.
     const loads = await bars('chart-loads');
-    const months = ['2023-06-01', '2023-07-01', '2023-08-01', '2023-09-01', '2023-10-01', '2023-11-01', '2023-12-01', '2024-01-01', '2024-02-01', '2024-03-01'];
-    assert.deepEqual(loads.map((b) => [b.label, b.value]), months.map((m, i) => [m, [1, 0, 0, 0, 0, 0, 1, 7, 5, 5][i]]));
-    assert.deepEqual(loads.map((b) => Math.round(b.height)), [29, 0, 0, 0, 0, 0, 29, 200, 143, 143]);
+    const months = [
+      '2023-06-01',
+      '2023-07-01',
+      '2023-08-01',
+      '2023-09-01',
+      '2023-10-01',
+      '2023-11-01',
+      '2023-12-01',
+      '2024-01-01',
+      '2024-02-01',
+      '2024-03-01',
+    ];
+    assert.deepEqual(
+      loads.map((b) => [b.label, b.value]),
+      months.map((m, i) => [m, [1, 0, 0, 0, 0, 0, 1, 7, 5, 5][i]]),
+    );
+    assert.deepEqual(
+      loads.map((b) => Math.round(b.height)),
+      [29, 0, 0, 0, 0, 0, 29, 200, 143, 143],
+    );
     const users = await bars('chart-users');
-    assert.deepEqual(users.map((b) => [b.value, Math.round(b.height)]), [[1, 50], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0], [1, 50], [4, 200], [4, 200], [3, 150]]);
+    assert.deepEqual(
+      users.map((b) => [b.value, Math.round(b.height)]),
+      [
+        [1, 50],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [1, 50],
+        [4, 200],
+        [4, 200],
+        [3, 150],
+      ],
+    );
 
     const tables = await page.evaluate(
       `[...document.querySelectorAll('section')].map((s) => ({ id: s.id, charts: s.querySelectorAll('svg').length, rows: s.querySelectorAll('tbody tr').length, firstRow: s.querySelector('tbody tr').textContent }))`,

@@ -2,9 +2,9 @@ import { isatty } from 'node:tty';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
 import { parseDuration, PERIODS } from '../dedupe/time';
-import { DedupeOutput, Deduper } from '../dedupe/deduper';
+import { type DedupeOutput, Deduper } from '../dedupe/deduper';
 import { writevAll } from '../io/fd';
-import { ByteConsumer, describeInputError, feedInputs, inputNames } from '../io/input';
+import { type ByteConsumer, describeInputError, feedInputs, inputNames } from '../io/input';
 import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
@@ -41,8 +41,14 @@ export async function dedupe(argv: string[]): Promise<number> {
   ])
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-k, --key <fields>', 'comma-separated record fields that identify a record (extra.NAME reaches into extra)', DEFAULT_KEY)
-    .addOption(new Option('--per <period>', 'keep the first record per key per UTC hour, day, week (ISO, Monday) or month').choices(PERIODS))
-    .option('--window <duration>', 'forget keys whose time is older than the newest time minus this (10m, 1h, 2d); the key must contain time', duration)
+    .addOption(
+      new Option('--per <period>', 'keep the first record per key per UTC hour, day, week (ISO, Monday) or month').choices(PERIODS),
+    )
+    .option(
+      '--window <duration>',
+      'forget keys whose time is older than the newest time minus this (10m, 1h, 2d); the key must contain time',
+      duration,
+    )
     .option('--count', 'instead of records, write one object per key (per --per bucket) with count, first and last time')
     .option('--max-errors <n>', 'stop with exit code 2 after more than N rejected lines', nonNegativeInt)
     .option('-q, --quiet', 'no summary on stderr');
@@ -77,7 +83,10 @@ export async function dedupe(argv: string[]): Promise<number> {
     progress.stop();
     const { stats } = deduper;
     if (!options.quiet) {
-      const counts: [string, number][] = [['records in', stats.in], [options.count ? 'keys out' : 'out', stats.out]];
+      const counts: [string, number][] = [
+        ['records in', stats.in],
+        [options.count ? 'keys out' : 'out', stats.out],
+      ];
       if (!options.count) counts.push(['dropped as duplicates', stats.duplicates]);
       counts.push(['rejected', stats.rejected]);
       if (stats.late > 0) counts.push([options.count ? 'too late to count' : 'too late to check', stats.late]);
@@ -102,7 +111,11 @@ function dedupeToStdout(deduper: Deduper): ByteConsumer & { finish(): void } {
     try {
       work();
     } finally {
-      if (out.length > 0) writevAll(1, out.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+      if (out.length > 0)
+        writevAll(
+          1,
+          out.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)),
+        );
       out.length = 0;
     }
   };

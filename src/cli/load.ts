@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { Command } from 'commander';
-import { describeDb, resolveDbConfig, DbConfig, DbConfigError } from '../db/config';
+import type { Command } from 'commander';
+import { describeDb, resolveDbConfig, type DbConfig, DbConfigError } from '../db/config';
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
-import { OpenedStore, openStore } from '../db/open-store';
-import { Loader, LoadFailure } from '../load/loader';
+import { type OpenedStore, openStore } from '../db/open-store';
+import { Loader, type LoadFailure } from '../load/loader';
 import { summariesCurrent } from '../report/summaries';
 import { summarize } from '../report/summarize';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
@@ -47,21 +47,36 @@ function dbOptions(program: Command): Command {
 let code = EXIT_OK;
 
 function buildProgram(): Command {
-  const program = newProgram(PROGRAM, 'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.', [
-    'lmod-parse /var/log/lmod/lmod.log | lmod-load',
-    'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
-    'lmod-load records.ndjson.gz --dry-run',
-    'lmod-load migrate            # create or upgrade the schema first (MySQL)',
-    'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
-    'lmod-load summarize          # store the whole-table reports so they answer at once',
-  ]);
+  const program = newProgram(
+    PROGRAM,
+    'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.',
+    [
+      'lmod-parse /var/log/lmod/lmod.log | lmod-load',
+      'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
+      'lmod-load records.ndjson.gz --dry-run',
+      'lmod-load migrate            # create or upgrade the schema first (MySQL)',
+      'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
+      'lmod-load summarize          # store the whole-table reports so they answer at once',
+    ],
+  );
   dbOptions(program)
-    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`)
+    .usage(
+      `[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`,
+    )
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
-    .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)", positiveInt)
+    .option(
+      '--batch-bytes <bytes>',
+      "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)",
+      positiveInt,
+    )
     .option('-j, --in-flight <n>', 'MySQL batches loaded at the same time', positiveInt, DEFAULT_IN_FLIGHT)
-    .option('--retries <n>', 'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)', nonNegativeInt, DEFAULT_RETRY.retries)
+    .option(
+      '--retries <n>',
+      'retries of a batch after a lost connection, deadlock or lock wait timeout (backoff 0.25 s doubling to 8 s)',
+      nonNegativeInt,
+      DEFAULT_RETRY.retries,
+    )
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
     .option('--summarize', 'after loading, store the whole-table reports afresh (as `lmod-load summarize`) unless they are current')
@@ -86,7 +101,9 @@ function buildProgram(): Command {
   dbOptions(migrateCommand);
   const summarizeCommand = program
     .command('summarize')
-    .description('Store the whole-table reports (lmod-report without filters, or with --userload-only only), computed afresh from every load, so they answer at once until the next load.')
+    .description(
+      'Store the whole-table reports (lmod-report without filters, or with --userload-only only), computed afresh from every load, so they answer at once until the next load.',
+    )
     .option('-q, --quiet', 'no notice')
     .action(async (_options, command: Command) => {
       code = await runSummarize(command.optsWithGlobals());
@@ -126,7 +143,8 @@ async function runMigrate(options: { db?: string; envFile?: string; sql?: boolea
     const before = await migrate(client);
     if (!options.quiet) {
       const latest = before.latest;
-      const done = before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
+      const done =
+        before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
       process.stderr.write(`${PROGRAM}: ${client.description}: ${done}\n`);
     }
   } finally {
@@ -158,7 +176,9 @@ async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = 
   const rows = await summarize(opened.client);
   if (quiet) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const what = Object.entries(rows).map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`).join(', ');
+  const what = Object.entries(rows)
+    .map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replace('summary_', '')}`)
+    .join(', ');
   process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
 }
 
@@ -193,7 +213,9 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
       ...DEFAULT_RETRY,
       retries: options.retries,
       onRetry: (err, attempt, delay) =>
-        diagnostics.message(`${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`),
+        diagnostics.message(
+          `${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`,
+        ),
     },
   });
   const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);
@@ -217,9 +239,19 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   progress.stop();
   const counts = sink.counts;
   if (!options.quiet || sink.failure !== undefined) {
-    const labels: [string, number][] = store === null
-      ? [['read', counts.read], ['valid', counts.inserted], ['rejected', counts.rejected]]
-      : [['read', counts.read], ['new', counts.inserted], ['already present', counts.present], ['rejected', counts.rejected]];
+    const labels: [string, number][] =
+      store === null
+        ? [
+            ['read', counts.read],
+            ['valid', counts.inserted],
+            ['rejected', counts.rejected],
+          ]
+        : [
+            ['read', counts.read],
+            ['new', counts.inserted],
+            ['already present', counts.present],
+            ['rejected', counts.rejected],
+          ];
     if (counts.unloaded > 0) labels.push(['not loaded', counts.unloaded]);
     process.stderr.write(summaryLine(PROGRAM, labels, progress.seconds(), ['records', counts.read]));
   }
@@ -274,7 +306,10 @@ function awaitSignal(): { received: Promise<number>; dispose(): void } {
     onInt = () => resolve(EXIT_SIGINT);
     onTerm = () => resolve(EXIT_SIGTERM);
   });
-  const handlers: [NodeJS.Signals, () => void][] = [['SIGINT', onInt], ['SIGTERM', onTerm]];
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', onInt],
+    ['SIGTERM', onTerm],
+  ];
   for (const [name, handler] of handlers) process.once(name, handler);
   return {
     received,
@@ -286,4 +321,3 @@ function awaitSignal(): { received: Promise<number>; dispose(): void } {
     },
   };
 }
-

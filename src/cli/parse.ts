@@ -48,12 +48,16 @@ function timeZone(value: string): string {
 function command() {
   return newProgram(PROGRAM, 'Turn Lmod module-usage syslog lines into NDJSON load records, one per line.', [
     'lmod-parse /var/log/lmod/lmod.log-*.gz | lmod-dedupe | lmod-load',
-    "lmod-parse lmod.log | jq -c 'select(.user==\"alice\")'",
+    'lmod-parse lmod.log | jq -c \'select(.user=="alice")\'',
     "zcat old.log.gz | lmod-parse --year 2023 --tz Europe/Berlin --tag 'MySite_Tracking' > loads.ndjson",
   ])
     .argument('[files...]', 'syslog files read in order; - or none for stdin; .gz detected by content')
     .option('--tag <regex>', "a site's own syslog tag, in addition to the known ones (whole-tag match)", regex)
-    .option('--year <year>', 'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time', positiveInt)
+    .option(
+      '--year <year>',
+      'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time',
+      positiveInt,
+    )
     .option('--tz <zone>', "zone of RFC 3164 stamps: UTC, +02:00 or an IANA name; default: this machine's", timeZone)
     .option('--max-errors <n>', 'stop with exit 2 after more than N malformed lines', nonNegativeInt)
     .option('--max-line <bytes>', 'longer lines are reported and skipped', positiveInt, DEFAULT_MAX_LINE)
@@ -112,7 +116,19 @@ async function run(argv: string[]): Promise<number> {
   }
   const { lines, records, skipped, malformed } = parser.counts;
   if (!options.quiet) {
-    toStderr(summaryLine(PROGRAM, [['lines', lines], ['records', records], ['skipped', skipped], ['malformed', malformed]], progress.seconds(), ['lines', lines]));
+    toStderr(
+      summaryLine(
+        PROGRAM,
+        [
+          ['lines', lines],
+          ['records', records],
+          ['skipped', skipped],
+          ['malformed', malformed],
+        ],
+        progress.seconds(),
+        ['lines', lines],
+      ),
+    );
   }
   if (failedInputs > 0) return EXIT_FATAL;
   return malformed > 0 ? EXIT_REJECTED : EXIT_OK;

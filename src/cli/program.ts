@@ -18,7 +18,13 @@ export function newProgram(name: string, description: string, examples: string[]
     .showSuggestionAfterError(true)
     .configureOutput({
       // `lmod-load: unknown option '--x' (Did you mean --db?) (see lmod-load --help)`, as the commands' own errors read.
-      outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see ${name} --help)\n`),
+      outputError: (text, write) =>
+        write(
+          `${name}: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see ${name} --help)\n`,
+        ),
     });
 }
 

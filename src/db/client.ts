@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import * as mysql from 'mysql2';
 import type { Pool } from 'mysql2/promise';
-import { DbConfig, DbConfigError, MysqlConfig, SqliteConfig, describeDb } from './config';
+import { type DbConfig, DbConfigError, type MysqlConfig, type SqliteConfig, describeDb } from './config';
 
 /** What the tools need from either database: rows out, statements run, and a close. */
 export interface SqlClient {
@@ -26,8 +26,7 @@ export interface OpenOptions {
  * Sessions are strict (an over-long value is an error, never a silent truncation) and in
  * UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept.
  */
-const SESSION_SETUP =
-  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY', time_zone = '+00:00'";
+const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY', time_zone = '+00:00'";
 
 export class MysqlClient implements SqlClient {
   readonly dialect = 'mysql';
@@ -85,7 +84,11 @@ export class MysqlClient implements SqlClient {
  * writers queue) and commits, unless `keep` says no for its result or it throws: then the
  * transaction is rolled back. Resolves with the body's result.
  */
-export async function inTransaction<C extends SqlClient, T>(client: C, body: (tx: C) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+export async function inTransaction<C extends SqlClient, T>(
+  client: C,
+  body: (tx: C) => Promise<T>,
+  keep: (result: T) => boolean = () => true,
+): Promise<T> {
   const run = async (tx: C, begin: string): Promise<T> => {
     await tx.run(begin);
     let result: T;
@@ -230,7 +233,10 @@ function advice(err: NodeJS.ErrnoException, config: MysqlConfig): string {
 
 export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlConfig): string {
   const where = config.socketPath !== undefined ? `socket ${config.socketPath}` : `${config.host}:${config.port}`;
-  return redact(`cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`, config.password);
+  return redact(
+    `cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`,
+    config.password,
+  );
 }
 
 /** A driver message never should hold the password; if one ever does, it is masked. */

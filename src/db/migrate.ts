@@ -1,5 +1,5 @@
-import { MysqlClient, SqlClient } from './client';
-import { MIGRATIONS, Migration } from './migrations';
+import { MysqlClient, type SqlClient } from './client';
+import { MIGRATIONS, type Migration } from './migrations';
 
 export type Dialect = 'mysql' | 'sqlite';
 
@@ -75,6 +75,9 @@ async function applyPending(client: SqlClient): Promise<SchemaStatus> {
 /** The whole schema as a script a DBA can read and apply (`mariadb DB < schema.sql`). */
 export function ddl(dialect: Dialect): string {
   const header = `-- lmod-tracking schema v${LATEST_VERSION} (${dialect}); safe to apply again.\n`;
-  const parts = [SCHEMA_TABLE[dialect], ...MIGRATIONS.flatMap((m) => [`-- v${m.version}: ${m.description}`, ...migrationStatements(m, dialect)])];
+  const parts = [
+    SCHEMA_TABLE[dialect],
+    ...MIGRATIONS.flatMap((m) => [`-- v${m.version}: ${m.description}`, ...migrationStatements(m, dialect)]),
+  ];
   return header + parts.map((p) => (p.startsWith('--') ? p : `${p};`)).join('\n\n') + '\n';
 }

@@ -1,9 +1,9 @@
 import { escape } from 'mysql2';
 import type { LoadRow } from './row';
-import { inTransaction, MysqlClient } from './client';
-import { DIMENSIONS, Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
+import { inTransaction, type MysqlClient } from './client';
+import { DIMENSIONS, type Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
-import { BatchResult, BUMP_GENERATION, LoadStore, compareIdentity } from './store';
+import { type BatchResult, BUMP_GENERATION, type LoadStore, compareIdentity } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
 const LOOKUP_CHUNK = 500;
@@ -44,7 +44,9 @@ export class MysqlStore implements LoadStore {
 
   /** `loadData: false` keeps to multi-row INSERTs even where the server allows LOAD DATA LOCAL. */
   static async open(client: MysqlClient, maxInFlight: number, loadData = true): Promise<MysqlStore> {
-    const [row] = await client.query<{ packet: number; local: number | null }>('SELECT @@max_allowed_packet AS packet, @@local_infile AS local');
+    const [row] = await client.query<{ packet: number; local: number | null }>(
+      'SELECT @@max_allowed_packet AS packet, @@local_infile AS local',
+    );
     const bytes = Math.min(STATEMENT_BYTES_CAP, Math.floor(Number(row.packet) / 2));
     return new MysqlStore(client, bytes, maxInFlight, loadData && Number(row.local) === 1);
   }
@@ -210,7 +212,10 @@ export class MysqlStore implements LoadStore {
       bytes = head.length;
     };
     for (const key of keys) {
-      const tuple = `(${dimension.values(key).map((v) => escape(v)).join(',')})`;
+      const tuple = `(${dimension
+        .values(key)
+        .map((v) => escape(v))
+        .join(',')})`;
       if (bytes + tuple.length * 3 > this.maxBatchBytes) await flush();
       tuples.push(tuple);
       bytes += tuple.length * 3 + 1;

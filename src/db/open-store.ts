@@ -1,9 +1,9 @@
-import { MysqlClient, SqliteClient, openClient } from './client';
-import { DbConfig, DbConfigError } from './config';
+import { type MysqlClient, SqliteClient, openClient } from './client';
+import { type DbConfig, DbConfigError } from './config';
 import { migrate, schemaStatus } from './migrate';
 import { MysqlStore } from './mysql-store';
 import { SqliteStore } from './sqlite-store';
-import { LoadStore } from './store';
+import type { LoadStore } from './store';
 
 export interface OpenedStore {
   client: MysqlClient | SqliteClient;
@@ -30,7 +30,8 @@ export async function openStore(config: DbConfig, inFlight: number, loadData = t
       return { client, store: new SqliteStore(client) };
     }
     if (status.current < status.latest) {
-      const what = status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
+      const what =
+        status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
       throw new DbConfigError(`${client.description} ${what}: run \`lmod-load migrate\` (with the same --db or --env-file) first`);
     }
     return { client, store: await MysqlStore.open(client, inFlight, loadData) };

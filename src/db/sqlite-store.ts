@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { LoadRow } from './row';
 import type { SqliteClient } from './client';
-import { DIMENSIONS, Dimension, IdCache } from './dimensions';
-import { BatchResult, BUMP_GENERATION, LoadStore } from './store';
+import { DIMENSIONS, type Dimension, IdCache } from './dimensions';
+import { type BatchResult, BUMP_GENERATION, type LoadStore } from './store';
 
 interface DimensionStatements {
   dimension: Dimension;
@@ -30,7 +30,9 @@ export class SqliteStore implements LoadStore {
       dimension,
       cache: new IdCache(),
       select: db.prepare(`SELECT id FROM ${dimension.table} WHERE ${dimension.key} = ?`).pluck(),
-      insert: db.prepare(`INSERT INTO ${dimension.table} (${dimension.columns.join(', ')}) VALUES (${dimension.columns.map(() => '?').join(', ')})`),
+      insert: db.prepare(
+        `INSERT INTO ${dimension.table} (${dimension.columns.join(', ')}) VALUES (${dimension.columns.map(() => '?').join(', ')})`,
+      ),
     }));
     this.insertFact = db.prepare(
       'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) ' +

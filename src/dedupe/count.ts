@@ -1,4 +1,4 @@
-import { KeySpec, KeyValue } from './key-spec';
+import type { KeySpec, KeyValue } from './key-spec';
 import { formatRecordTime } from './time';
 
 /** One key's tally in `--count` mode. */
@@ -38,7 +38,10 @@ export class CountTable {
  */
 export function countClash(spec: KeySpec, label?: string): string | undefined {
   const taken: string[] = [...COUNT_FIELDS, ...(label === undefined ? [] : [label])];
-  return spec.paths.slice(0, spec.keyLength).find((path) => taken.includes(path[0]))?.join('.');
+  return spec.paths
+    .slice(0, spec.keyLength)
+    .find((path) => taken.includes(path[0]))
+    ?.join('.');
 }
 
 /** `{"day":"2023-04-27","module":"gcc/12.2.0","count":3,"first":"...","last":"..."}` */

@@ -3,11 +3,11 @@ import { CountTable, countLine } from './count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from './extract';
 import { KeyHasher } from './hash';
 import { HashSet64 } from './hash-set';
-import { KeyValue } from './key-spec';
+import type { KeyValue } from './key-spec';
 import { LayoutKeyScanner } from './layout-keys/scanner';
-import { DedupeOptions, DedupePlan, planDedupe } from './plan';
+import { type DedupeOptions, type DedupePlan, planDedupe } from './plan';
 import { RecentBuckets } from './recent-buckets';
-import { parseRecordTime, TIME_FORMAT, TimeParts } from './time';
+import { parseRecordTime, TIME_FORMAT, type TimeParts } from './time';
 
 export interface DeduperOptions extends DedupeOptions {
   /** Longest line in bytes. */

@@ -1,5 +1,5 @@
 import { LayoutMatcher } from './layout-matcher';
-import { KeySpec, KeyValue } from './key-spec';
+import type { KeySpec, KeyValue } from './key-spec';
 
 /** Why a line yields no key; the reasons lmod-dedupe prints. */
 export const NOT_JSON = 'not JSON';

@@ -1,4 +1,4 @@
-import { KeyValue } from './key-spec';
+import type { KeyValue } from './key-spec';
 
 /**
  * A 64-bit non-cryptographic hash of a key's values: two 32-bit lanes, each a
@@ -33,7 +33,7 @@ export class KeyHasher {
     b = (b + a) | 0;
     this.high = a >>> 0;
     // Zero marks an empty slot in the table; the bias this leaves is 2^-64.
-    this.low = (b >>> 0) || (this.high === 0 ? 1 : 0);
+    this.low = b >>> 0 || (this.high === 0 ? 1 : 0);
   }
 
   /** Four code units a round while they fit in a byte each (the usual case), else two. */

@@ -1,6 +1,5 @@
 import { RECORD_FIELDS } from '../record';
-import { KeySpec, KeyValue } from './key-spec';
-
+import type { KeySpec, KeyValue } from './key-spec';
 
 // A string without escapes, control characters or non-ASCII (those lines take the careful path).
 const STRING = '"[^"\\\\\\x00-\\x1f\\x80-\\uffff]*"';
@@ -37,7 +36,10 @@ export class LayoutMatcher {
       pattern += `${i === 0 ? '' : ','}"${field}":${wanted ? CAPTURE : SCALAR}`;
     });
     pattern += `${EXTRA}${SOURCE}\\}(?![^\\n])`;
-    return new LayoutMatcher(new RegExp(pattern, 'y'), slots.map((field) => groupOfField.get(field) as number));
+    return new LayoutMatcher(
+      new RegExp(pattern, 'y'),
+      slots.map((field) => groupOfField.get(field) as number),
+    );
   }
 
   /**

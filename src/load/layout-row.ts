@@ -1,4 +1,4 @@
-import { LIMITS, LoadRow } from '../db/row';
+import { LIMITS, type LoadRow } from '../db/row';
 import { RECORD_FIELDS } from '../record';
 import { toDbTime } from './validate';
 

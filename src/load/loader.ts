@@ -2,7 +2,7 @@ import type { LoadRow } from '../db/row';
 import type { LoadStore } from '../db/store';
 import { LineWindow } from '../lines/line-window';
 import { layoutRow } from './layout-row';
-import { RetryOptions, isTransient, withRetry } from './retry';
+import { type RetryOptions, isTransient, withRetry } from './retry';
 import { toRow } from './validate';
 
 export interface LoadCounts {

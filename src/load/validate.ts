@@ -1,4 +1,4 @@
-import { LIMITS, LoadRow } from '../db/row';
+import { LIMITS, type LoadRow } from '../db/row';
 import { splitModule } from '../record';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
@@ -34,7 +34,21 @@ function checkRecord(value: unknown, source: string, line: number): LoadRow {
   if (userload !== null && typeof userload !== 'boolean') throw new Invalid('userload must be true, false or null');
   const extra = extraJson(record.extra);
   const bytes = 64 + 3 * ((jobid?.length ?? 0) + (extra?.length ?? 0));
-  return { time, user, host, module, name, version, path, jobid, userload: userload === null ? null : userload ? 1 : 0, extra, source, line, bytes };
+  return {
+    time,
+    user,
+    host,
+    module,
+    name,
+    version,
+    path,
+    jobid,
+    userload: userload === null ? null : userload ? 1 : 0,
+    extra,
+    source,
+    line,
+    bytes,
+  };
 }
 
 function field(record: Record<string, unknown>, key: string): unknown {

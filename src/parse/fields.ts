@@ -1,20 +1,34 @@
-import { LoadRecord, splitModule } from '../record';
+import { type LoadRecord, splitModule } from '../record';
 import { epochToIso } from './epoch';
 
 /** Where a message's keys go in the record. Looked up as written, then lower-cased. */
 type Field = 'user' | 'module' | 'path' | 'host' | 'time' | 'jobid' | 'userload' | 'auto' | 'mode' | 'command' | 'error';
 
 const ALIASES = new Map<string, Field>([
-  ['user', 'user'], ['username', 'user'], ['u', 'user'],
-  ['module', 'module'], ['m', 'module'],
-  ['path', 'path'], ['fn', 'path'], ['fullpath', 'path'], ['modulefile', 'path'],
-  ['host', 'host'], ['h', 'host'], ['syshost', 'host'],
+  ['user', 'user'],
+  ['username', 'user'],
+  ['u', 'user'],
+  ['module', 'module'],
+  ['m', 'module'],
+  ['path', 'path'],
+  ['fn', 'path'],
+  ['fullpath', 'path'],
+  ['modulefile', 'path'],
+  ['host', 'host'],
+  ['h', 'host'],
+  ['syshost', 'host'],
   ['time', 'time'],
-  ['jobid', 'jobid'], ['job_id', 'jobid'], ['j', 'jobid'], ['job', 'jobid'],
-  ['userload', 'userload'], ['ul', 'userload'], ['requested', 'userload'],
+  ['jobid', 'jobid'],
+  ['job_id', 'jobid'],
+  ['j', 'jobid'],
+  ['job', 'jobid'],
+  ['userload', 'userload'],
+  ['ul', 'userload'],
+  ['requested', 'userload'],
   ['auto', 'auto'],
   ['mode', 'mode'],
-  ['cmd', 'command'], ['command', 'command'],
+  ['cmd', 'command'],
+  ['command', 'command'],
   ['error', 'error'],
 ]);
 
@@ -33,7 +47,12 @@ export interface HeaderFallback {
  * Builds the record from a message's pairs (already split, in order). The first value of
  * a field wins; keys that are no field are kept in `extra`.
  */
-export function recordFromPairs(keys: string[], values: unknown[], header: HeaderFallback, epochKeys: ReadonlySet<string> = NO_KEYS): Outcome {
+export function recordFromPairs(
+  keys: string[],
+  values: unknown[],
+  header: HeaderFallback,
+  epochKeys: ReadonlySet<string> = NO_KEYS,
+): Outcome {
   let user: string | undefined;
   let module: string | undefined;
   let path: string | undefined;
@@ -48,22 +67,48 @@ export function recordFromPairs(keys: string[], values: unknown[], header: Heade
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const value = values[i];
-    const field = epochKeys.has(key) ? 'time' : ALIASES.get(key) ?? ALIASES.get(key.toLowerCase());
+    const field = epochKeys.has(key) ? 'time' : (ALIASES.get(key) ?? ALIASES.get(key.toLowerCase()));
     switch (field) {
-      case 'user': user ??= text(value); continue;
-      case 'module': module ??= text(value); continue;
-      case 'path': path ??= text(value); continue;
-      case 'host': host ??= text(value); continue;
-      case 'time': time ??= text(value); continue;
-      case 'jobid': jobid ??= text(value); continue;
-      case 'userload': if (userload === undefined) userload = flag(value); continue;
-      case 'auto': if (userload === undefined) { const auto = flag(value); userload = auto === null ? null : !auto; } continue;
-      case 'command': command = true; break;
-      case 'error': error = true; break;
-      case 'mode': mode ??= text(value); break;
+      case 'user':
+        user ??= text(value);
+        continue;
+      case 'module':
+        module ??= text(value);
+        continue;
+      case 'path':
+        path ??= text(value);
+        continue;
+      case 'host':
+        host ??= text(value);
+        continue;
+      case 'time':
+        time ??= text(value);
+        continue;
+      case 'jobid':
+        jobid ??= text(value);
+        continue;
+      case 'userload':
+        if (userload === undefined) userload = flag(value);
+        continue;
+      case 'auto':
+        if (userload === undefined) {
+          const auto = flag(value);
+          userload = auto === null ? null : !auto;
+        }
+        continue;
+      case 'command':
+        command = true;
+        break;
+      case 'error':
+        error = true;
+        break;
+      case 'mode':
+        mode ??= text(value);
+        break;
     }
     extra ??= {};
-    if (!Object.hasOwn(extra, key)) Object.defineProperty(extra, key, { value: text(value), enumerable: true, writable: true, configurable: true });
+    if (!Object.hasOwn(extra, key))
+      Object.defineProperty(extra, key, { value: text(value), enumerable: true, writable: true, configurable: true });
   }
   if (mode !== undefined && mode !== 'load') return { skip: 'unload' };
   if (error) return { skip: 'failed' };
@@ -99,14 +144,28 @@ export function recordFromPairs(keys: string[], values: unknown[], header: Heade
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 function text(value: unknown): string {
-  return typeof value === 'string' ? value : value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string'
+    ? value
+    : value === null || value === undefined
+      ? ''
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
 }
 
 function flag(value: unknown): boolean | null {
   switch (typeof value === 'string' ? value.toLowerCase() : value) {
-    case 'yes': case 'true': case '1': case true: case 1:
+    case 'yes':
+    case 'true':
+    case '1':
+    case true:
+    case 1:
       return true;
-    case 'no': case 'false': case '0': case false: case 0:
+    case 'no':
+    case 'false':
+    case '0':
+    case false:
+    case 0:
       return false;
     default:
       return null;

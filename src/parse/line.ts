@@ -1,6 +1,6 @@
-import { HeaderFallback, Outcome, recordFromPairs } from './fields';
-import { rfc3164ToIso, rfc3339ToIso, YearResolver } from './header-time';
-import { Header, readHeader, readTag } from './header';
+import { type HeaderFallback, type Outcome, recordFromPairs } from './fields';
+import { rfc3164ToIso, rfc3339ToIso, type YearResolver } from './header-time';
+import { type Header, readHeader, readTag } from './header';
 import { scanPairs } from './pairs';
 
 /**
@@ -41,7 +41,8 @@ export function parseLine(line: string, context: ParseContext): ParseOutcome {
   if (header.stamp === null && header.month === 0 && line.charCodeAt(0) === 123) {
     // Without a tag only user and module make a JSON line a tracking one.
     const outcome = fromJson(line, header, context);
-    const foreign = 'malformed' in outcome ? NOT_TRACKING_JSON.has(outcome.malformed) : 'skip' in outcome && outcome.skip === 'not-tracking';
+    const foreign =
+      'malformed' in outcome ? NOT_TRACKING_JSON.has(outcome.malformed) : 'skip' in outcome && outcome.skip === 'not-tracking';
     return foreign ? { skip: 'foreign' } : outcome;
   }
   const tag = readTag(line, header.tagAt, header.rfc5424);

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_LINE } from '../lines/line-window';
-import { YearResolver, zoneConverter, ZoneConverter } from './header-time';
+import { YearResolver, zoneConverter, type ZoneConverter } from './header-time';
 import { DocumentedScanner } from './documented/scanner';
 import { parseLine, tagMatcher } from './line';
 import { recordToNdjson } from './serialize';

@@ -1,4 +1,4 @@
-import { LoadRecord } from '../record';
+import type { LoadRecord } from '../record';
 
 /** Characters that JSON strings must escape; most values have none, so they skip JSON.stringify. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

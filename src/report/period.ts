@@ -8,8 +8,7 @@ import { durationSeconds } from '../time/duration';
 
 export { durationSeconds as parseDuration };
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** A stored-time string for a Date plus extra microseconds (0-999). */
 function storedTime(date: Date, micros: number): string {
@@ -33,8 +32,12 @@ export function parseTimeBound(text: string, now: Date): string | null {
   const date = new Date(ms);
   // Date.UTC rolls 2024-02-30 over into March: refuse instead of guessing.
   if (
-    date.getUTCFullYear() !== fields[0] || date.getUTCMonth() !== fields[1] || date.getUTCDate() !== fields[2] ||
-    date.getUTCHours() !== fields[3] || date.getUTCMinutes() !== fields[4] || date.getUTCSeconds() !== fields[5]
+    date.getUTCFullYear() !== fields[0] ||
+    date.getUTCMonth() !== fields[1] ||
+    date.getUTCDate() !== fields[2] ||
+    date.getUTCHours() !== fields[3] ||
+    date.getUTCMinutes() !== fields[4] ||
+    date.getUTCSeconds() !== fields[5]
   ) {
     return null;
   }

@@ -1,4 +1,4 @@
-import { anyGlobCondition, Dialect } from './glob';
+import { anyGlobCondition, type Dialect } from './glob';
 
 /**
  * The SQL of every report, for both dialects. The queries read `module_loads` by its integer ids
@@ -64,7 +64,11 @@ function whereClause(f: IdFilters, extra: string[] = []): Query {
     parts.push('l.time < ?');
     params.push(f.until);
   }
-  for (const [ids, column] of [[f.userIds, 'l.user_id'], [f.hostIds, 'l.host_id'], [f.moduleIds, 'l.module_id']] as const) {
+  for (const [ids, column] of [
+    [f.userIds, 'l.user_id'],
+    [f.hostIds, 'l.host_id'],
+    [f.moduleIds, 'l.module_id'],
+  ] as const) {
     if (ids === null) continue;
     parts.push(ids.length === 0 ? '1 = 0' : `${column} IN (${ids.map((id) => Math.trunc(id)).join(', ')})`);
   }

@@ -2,21 +2,21 @@ import { splitModule } from '../record';
 import { globToRegExp } from './glob';
 import { isoTime } from './period';
 import {
-  Every,
-  Filters,
-  IdFilters,
+  type Every,
+  type Filters,
+  type IdFilters,
   idLookupQuery,
-  NameTable,
+  type NameTable,
   lastLoadsQuery,
   loadedModulesQuery,
   rangeCountsQuery,
-  ModulesOptions,
+  type ModulesOptions,
   modulesQuery,
-  Query,
+  type Query,
   spanQuery,
   staleQuery,
   userModulesQuery,
-  UserSort,
+  type UserSort,
   usersQuery,
 } from './queries';
 import {
@@ -49,7 +49,11 @@ function cell(key: string, value: unknown, numeric: boolean): Cell {
 }
 
 function tableFrom(rows: Row[], title: string, columns: Column[]): ReportTable {
-  return { title, columns, rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c.key, cell(c.key, r[c.key], c.numeric === true)]))) };
+  return {
+    title,
+    columns,
+    rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c.key, cell(c.key, r[c.key], c.numeric === true)]))),
+  };
 }
 
 async function tableOf(client: QueryClient, q: Query, title: string, columns: Column[]): Promise<ReportTable> {
@@ -117,9 +121,17 @@ export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: Mo
 export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
   const variant = await summaryFor(client, f);
   const head = o.by === 'version' ? [text('module'), text('name'), text('version')] : [text('name'), count('versions')];
-  const columns = [...head, count('loads'), count('users'), count('hosts'), text('first_load', 'first load'), text('last_load', 'last load')];
+  const columns = [
+    ...head,
+    count('loads'),
+    count('users'),
+    count('hosts'),
+    text('first_load', 'first load'),
+    text('last_load', 'last load'),
+  ];
   const title = `Top ${o.by === 'version' ? 'module versions' : 'modules'} by ${o.sort === 'users' ? 'distinct users' : 'loads'}`;
-  if (variant !== null) return tableOf(client, (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top), title, columns);
+  if (variant !== null)
+    return tableOf(client, (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top), title, columns);
   const rows = await moduleCountRows(client, await resolveFilters(client, f), { ...o, blankHostId: await blankHostId(client) });
   return tableFrom(rows, title, columns);
 }
@@ -168,8 +180,22 @@ export async function unusedReport(client: QueryClient, f: Filters, inventory: s
 }
 
 /** `stale`: versions last loaded before the cutoff, optionally only those in an inventory. */
-export async function staleReport(client: QueryClient, f: Filters, cutoff: string, top: number | null, inventory: string[] | null): Promise<ReportTable> {
-  const columns = [text('module'), text('name'), text('version'), count('loads'), count('users'), text('first_load', 'first load'), text('last_load', 'last load')];
+export async function staleReport(
+  client: QueryClient,
+  f: Filters,
+  cutoff: string,
+  top: number | null,
+  inventory: string[] | null,
+): Promise<ReportTable> {
+  const columns = [
+    text('module'),
+    text('name'),
+    text('version'),
+    count('loads'),
+    count('users'),
+    text('first_load', 'first load'),
+    text('last_load', 'last load'),
+  ];
   const limit = inventory === null ? top : null;
   const variant = await summaryFor(client, f);
   const q = variant !== null ? staleSummaryQuery(variant, cutoff, limit) : staleQuery(await resolveFilters(client, f), cutoff, limit);
@@ -221,7 +247,12 @@ export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first
  * (SQLite) or table (MariaDB) over every row, while a range of the time-ordered key needs only a
  * small one per period: 3-5x faster in SQLite, 2x in MariaDB (bench/40-report).
  */
-export async function periodCounts(client: QueryClient, ids: IdFilters, start: string, end: string): Promise<{ loads: number; users: number }> {
+export async function periodCounts(
+  client: QueryClient,
+  ids: IdFilters,
+  start: string,
+  end: string,
+): Promise<{ loads: number; users: number }> {
   const since = ids.since !== null && ids.since > start ? ids.since : start;
   const until = ids.until !== null && ids.until < end ? ids.until : end;
   const q = rangeCountsQuery({ ...ids, since, until });
@@ -240,13 +271,21 @@ export async function trendReport(client: QueryClient, f: Filters, every: Every)
     rows = await trendRows(client, f, every);
   } else {
     const q = periodsSummaryQuery(variant, every);
-    rows = (await client.query<Row>(q.sql, q.params)).map((r) => ({ period: String(r.period), loads: Number(r.loads), users: Number(r.users) }));
+    rows = (await client.query<Row>(q.sql, q.params)).map((r) => ({
+      period: String(r.period),
+      loads: Number(r.loads),
+      users: Number(r.users),
+    }));
   }
   return { title: `Loads and distinct users per ${every}`, columns: [text('period'), count('loads'), count('users')], rows };
 }
 
 /** trend's rows, counted from the loads. */
-export async function trendRows(client: QueryClient, f: Filters, every: Every): Promise<{ period: string; loads: number; users: number }[]> {
+export async function trendRows(
+  client: QueryClient,
+  f: Filters,
+  every: Every,
+): Promise<{ period: string; loads: number; users: number }[]> {
   const span = f.since !== null && f.until !== null ? null : await loadSpan(client, f);
   const firstTime = f.since ?? span?.first;
   const lastDay = f.until !== null ? lastDayBefore(f.until) : span?.last;

@@ -63,5 +63,8 @@ export function staleSummaryQuery(variant: number, cutoff: string, top: number |
 }
 
 export function periodsSummaryQuery(variant: number, every: Every): Query {
-  return { sql: 'SELECT period, loads, users FROM summary_periods WHERE userload_only = ? AND every = ? ORDER BY period', params: [variant, every] };
+  return {
+    sql: 'SELECT period, loads, users FROM summary_periods WHERE userload_only = ? AND every = ? ORDER BY period',
+    params: [variant, every],
+  };
 }

@@ -1,7 +1,7 @@
-import { inTransaction, SqlClient } from '../db/client';
+import { inTransaction, type SqlClient } from '../db/client';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
-import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, SummaryTableName, writeSummaryRows } from './summary-store';
+import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, type SummaryTableName, writeSummaryRows } from './summary-store';
 
 type Row = Record<string, unknown>;
 
@@ -30,7 +30,12 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     keep('summary_versions', variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
     const q = usersQuery(ids, 'loads', null);
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
-    for (const every of EVERY) keep('summary_periods', variant, (await trendRows(client, filters, every)).map((r) => ({ ...r, every })));
+    for (const every of EVERY)
+      keep(
+        'summary_periods',
+        variant,
+        (await trendRows(client, filters, every)).map((r) => ({ ...r, every })),
+      );
   }
   await inTransaction(client, async (tx) => {
     await lockSummaryState(tx);

@@ -1,6 +1,6 @@
-import { Transform, TransformCallback } from 'node:stream';
-import { DedupeOutput, Deduper, DeduperOptions, DedupeStats } from '../dedupe/deduper';
-import { LogParser, NdjsonSink, ParseCounts, ParseOptions } from '../parse/log-parser';
+import { Transform, type TransformCallback } from 'node:stream';
+import { type DedupeOutput, Deduper, type DeduperOptions, type DedupeStats } from '../dedupe/deduper';
+import { LogParser, type NdjsonSink, type ParseCounts, type ParseOptions } from '../parse/log-parser';
 
 /**
  * lmod-parse's and lmod-dedupe's engines as Transform streams, for other Node programs: the

@@ -50,7 +50,9 @@ export const SYSTEMD_ANALYZE = findProgram(['/usr/bin/systemd-analyze', 'systemd
 
 /** The programs named that are missing, as a skip reason, or null. */
 export function missing(programs: Record<string, string | null>): string | null {
-  const names = Object.entries(programs).filter(([, path]) => path === null).map(([name]) => name);
+  const names = Object.entries(programs)
+    .filter(([, path]) => path === null)
+    .map(([name]) => name);
   return names.length === 0 ? null : `not installed: ${names.join(', ')}`;
 }
 
@@ -61,7 +63,11 @@ export function tempDir(label: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): SpawnSyncReturns<string> {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
   if (result.error) throw result.error;
   return result;
@@ -72,7 +78,11 @@ export function lines(text: string): string[] {
 }
 
 /** Runs a project CLI (`node bin/lmod-xxx.js`). */
-export function cli(verb: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
+export function cli(
+  verb: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): SpawnSyncReturns<string> {
   return run(process.execPath, [join(ROOT, 'bin', `lmod-${verb}.js`), ...args], options);
 }
 
@@ -82,7 +92,11 @@ export function cli(verb: string, args: string[], options: { env?: NodeJS.Proces
  */
 export class PrivateRsyslog {
   readonly socket: string;
-  private constructor(readonly dir: string, private readonly child: ChildProcess, private readonly output: string) {
+  private constructor(
+    readonly dir: string,
+    private readonly child: ChildProcess,
+    private readonly output: string,
+  ) {
     this.socket = join(dir, 'log.sock');
   }
 
@@ -91,12 +105,15 @@ export class PrivateRsyslog {
     const work = join(dir, 'rsyslog-work');
     run('mkdir', ['-p', work]);
     const conf = join(dir, 'rsyslog.conf');
-    writeFileSync(conf, [
-      `global(workDirectory="${work}")`,
-      'module(load="imuxsock" SysSock.Use="off")',
-      `input(type="imuxsock" Socket="${socket}")`,
-      rules,
-    ].join('\n') + '\n');
+    writeFileSync(
+      conf,
+      [
+        `global(workDirectory="${work}")`,
+        'module(load="imuxsock" SysSock.Use="off")',
+        `input(type="imuxsock" Socket="${socket}")`,
+        rules,
+      ].join('\n') + '\n',
+    );
     const output = join(dir, 'rsyslogd.out');
     const fd = openSync(output, 'w');
     const child = spawn(RSYSLOGD!, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', fd, fd] });

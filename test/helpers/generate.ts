@@ -13,8 +13,30 @@ export function prng(seed: number): () => number {
   };
 }
 
-const PACKAGES = ['gcc', 'openmpi', 'python', 'cuda', 'intel', 'hdf5', 'netcdf', 'fftw', 'R', 'matlab', 'gromacs', 'lammps',
-  'mpi/openmpi', 'bio/samtools', 'bio/bwa', 'cmake', 'boost', 'julia', 'StdEnv', 'miniconda3', 'py-numpy', 'openblas'];
+const PACKAGES = [
+  'gcc',
+  'openmpi',
+  'python',
+  'cuda',
+  'intel',
+  'hdf5',
+  'netcdf',
+  'fftw',
+  'R',
+  'matlab',
+  'gromacs',
+  'lammps',
+  'mpi/openmpi',
+  'bio/samtools',
+  'bio/bwa',
+  'cmake',
+  'boost',
+  'julia',
+  'StdEnv',
+  'miniconda3',
+  'py-numpy',
+  'openblas',
+];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 export interface GenerateOptions {
@@ -44,13 +66,13 @@ function moduleNames(count: number, random: () => number): string[] {
     const pkg = PACKAGES[i % PACKAGES.length];
     if (pkg === 'StdEnv' && i >= PACKAGES.length) names.push(`${pkg}/${2018 + (i % 7)}`);
     else if (pkg === 'StdEnv') names.push(pkg);
-    else names.push(`${pkg}/${1 + Math.floor(i / PACKAGES.length) % 13}.${Math.floor(random() * 10)}.${i % 7}`);
+    else names.push(`${pkg}/${1 + (Math.floor(i / PACKAGES.length) % 13)}.${Math.floor(random() * 10)}.${i % 7}`);
   }
   return names;
 }
 
 function zipf(random: () => number, n: number): number {
-  return Math.min(n - 1, Math.floor(Math.pow(n + 1, random()) - 1));
+  return Math.min(n - 1, Math.floor((n + 1) ** random() - 1));
 }
 
 function header(epoch: number, host: string): string {

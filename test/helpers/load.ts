@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createTestDatabase, SKIP_NOTICE, TestDatabase } from './mysql';
+import { createTestDatabase, SKIP_NOTICE, type TestDatabase } from './mysql';
 
 /** Helpers for the lmod-load tests: the real CLI, in a clean directory and environment. */
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -79,7 +79,15 @@ export function manyRecords(count: number, from = 0): string {
     const module = `mod${i % 37}/${i % 5}.0`;
     lines.push(
       JSON.stringify(
-        record({ time: `2023-05-01T12:00:${second}.${micros}Z`, user: `u${i % 101}`, module, name: `mod${i % 37}`, version: `${i % 5}.0`, host: `n${i % 13}`, path: null }),
+        record({
+          time: `2023-05-01T12:00:${second}.${micros}Z`,
+          user: `u${i % 101}`,
+          module,
+          name: `mod${i % 37}`,
+          version: `${i % 5}.0`,
+          host: `n${i % 13}`,
+          path: null,
+        }),
       ),
     );
   }

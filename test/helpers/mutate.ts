@@ -1,7 +1,35 @@
 /** Seeded mutations of log lines, for the fuzz-style equivalence tests. */
 
 /** Characters the mutations insert: separators, quotes, digits, non-ASCII, controls. */
-export const ALPHABET = [' ', '\t', ',', '=', '"', '\\', '[', ']', ':', '{', '}', '0', '9', '.', 'é', '🚀', '\u00a0', '\u2028', '\x01', '\x7f', '\ufffd', '\r', 'a', 'Z', '/', '-', '_'];
+export const ALPHABET = [
+  ' ',
+  '\t',
+  ',',
+  '=',
+  '"',
+  '\\',
+  '[',
+  ']',
+  ':',
+  '{',
+  '}',
+  '0',
+  '9',
+  '.',
+  'é',
+  '🚀',
+  '\u00a0',
+  '\u2028',
+  '\x01',
+  '\x7f',
+  '\ufffd',
+  '\r',
+  'a',
+  'Z',
+  '/',
+  '-',
+  '_',
+];
 
 /** Up to three random insertions, deletions or replacements. */
 export function mutate(line: string, random: () => number, alphabet: string[], from = 0): string {

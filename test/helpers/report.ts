@@ -18,7 +18,11 @@ export interface Run {
   stderr: string;
 }
 
-export function run(bin: 'lmod-load' | 'lmod-report', args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function run(
+  bin: 'lmod-load' | 'lmod-report',
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   const { cwd = ROOT, env = process.env } = options;
   return new Promise((resolve) => {
     execFile(process.execPath, [join(ROOT, 'bin', `${bin}.js`), ...args], { cwd, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
@@ -29,7 +33,10 @@ export function run(bin: 'lmod-load' | 'lmod-report', args: string[], options: {
 }
 
 export function ndjson(text: string): unknown[] {
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }
 
 /** A database of each dialect for a test file: a temporary SQLite file, and MySQL when a server is there. */
@@ -51,7 +58,10 @@ export async function mysqlTarget(label: string): Promise<Target | null> {
 
 /** Schema and the fixture through the real loader, as an administrator would fill the database. */
 export async function loadFixture(url: string, file = LOADS): Promise<void> {
-  for (const args of [['migrate', '--db', url], ['--quiet', '--db', url, file]]) {
+  for (const args of [
+    ['migrate', '--db', url],
+    ['--quiet', '--db', url, file],
+  ]) {
     const r = await run('lmod-load', args);
     if (r.code !== 0) throw new Error(`lmod-load ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   }

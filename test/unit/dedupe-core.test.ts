@@ -5,10 +5,19 @@ import { pipeline } from 'node:stream/promises';
 import { CountTable, countLine } from '../../src/dedupe/count';
 import { KeyHasher } from '../../src/dedupe/hash';
 import { HashSet64 } from '../../src/dedupe/hash-set';
-import { KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
 import { planDedupe } from '../../src/dedupe/plan';
 import { RecentBuckets } from '../../src/dedupe/recent-buckets';
-import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, Period, sliceOf, TimeParts } from '../../src/dedupe/time';
+import {
+  bucketLabel,
+  bucketOf,
+  formatRecordTime,
+  parseDuration,
+  parseRecordTime,
+  type Period,
+  sliceOf,
+  type TimeParts,
+} from '../../src/dedupe/time';
 import type { DeduperOptions } from '../../src/dedupe/deduper';
 import { DedupeStage } from '../../src/stream/stages';
 import { prng } from '../helpers/generate';
@@ -25,8 +34,17 @@ describe('record times', () => {
     assert.equal(time('2023-04-27T07:22:57.622180Z').micros, 1682580177622180);
     assert.equal(time('1970-01-01T00:00:00.000000Z').micros, 0);
     assert.equal(time('2024-02-29T23:59:59.999999Z').micros, Date.UTC(2024, 1, 29, 23, 59, 59) * 1000 + 999999);
-    for (const bad of ['2023-02-29T00:00:00.000000Z', '2023-04-27T24:00:00.000000Z', '2023-04-27T07:60:00.000000Z', '2023-13-01T00:00:00.000000Z',
-      '2023-04-27T07:22:57.62218Z', '2023-04-27T07:22:57Z', '2023-04-27 07:22:57.622180Z', '2023-04-27T07:22:57.622180+00:00', '2023-04-27T07:22:57.62218xZ']) {
+    for (const bad of [
+      '2023-02-29T00:00:00.000000Z',
+      '2023-04-27T24:00:00.000000Z',
+      '2023-04-27T07:60:00.000000Z',
+      '2023-13-01T00:00:00.000000Z',
+      '2023-04-27T07:22:57.62218Z',
+      '2023-04-27T07:22:57Z',
+      '2023-04-27 07:22:57.622180Z',
+      '2023-04-27T07:22:57.622180+00:00',
+      '2023-04-27T07:22:57.62218xZ',
+    ]) {
       assert.equal(parseRecordTime(bad), null, bad);
     }
   });
@@ -83,7 +101,26 @@ describe('key hashes', () => {
 
   test('equal values hash equally; field boundaries and types count', () => {
     assert.equal(hashOf(['alice', 'gcc']), hashOf(['alice', 'gcc'.slice(0)]));
-    const distinct = [['ab', 'c'], ['a', 'bc'], ['abc'], [null], ['null'], [true], ['true'], [false], [1], ['1'], [{ a: '1' }], ['', ''], [''], [], ['é'], ['e\u0301'], ['😀'], ['\u0000']];
+    const distinct = [
+      ['ab', 'c'],
+      ['a', 'bc'],
+      ['abc'],
+      [null],
+      ['null'],
+      [true],
+      ['true'],
+      [false],
+      [1],
+      ['1'],
+      [{ a: '1' }],
+      ['', ''],
+      [''],
+      [],
+      ['é'],
+      ['e\u0301'],
+      ['😀'],
+      ['\u0000'],
+    ];
     const hashes = distinct.map(hashOf);
     assert.equal(new Set(hashes).size, distinct.length);
   });
@@ -98,7 +135,11 @@ describe('HashSet64', () => {
   test('says whether a hash is new, across growth; (0, x) and (x, 0) are ordinary values', () => {
     const set = new HashSet64(16);
     const random = prng(11);
-    const added: [number, number][] = [[0, 1], [1, 0], [0xffffffff, 0xffffffff]];
+    const added: [number, number][] = [
+      [0, 1],
+      [1, 0],
+      [0xffffffff, 0xffffffff],
+    ];
     for (let i = 0; i < 5000; i++) added.push([Math.floor(random() * 2 ** 32), Math.floor(random() * 2 ** 32)]);
     for (const [h, l] of added) assert.equal(set.add(h, l), true);
     for (const [h, l] of added) assert.equal(set.add(h, l), false);
@@ -117,7 +158,10 @@ describe('RecentBuckets', () => {
   test('keeps the newest bucket and the one before; retires older ones oldest first', () => {
     const retired: number[] = [];
     let made = 0;
-    const buckets = new RecentBuckets(() => ++made, (bucket) => retired.push(bucket));
+    const buckets = new RecentBuckets(
+      () => ++made,
+      (bucket) => retired.push(bucket),
+    );
     assert.equal(buckets.at(10), 1);
     assert.equal(buckets.at(11), 2);
     assert.equal(buckets.at(10), 1);
@@ -157,7 +201,11 @@ describe('counts', () => {
 });
 
 /** Runs the stage over one input's chunks and collects output and messages. */
-async function runStage(options: DeduperOptions, inputs: Buffer[], source = 'x'): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
+async function runStage(
+  options: DeduperOptions,
+  inputs: Buffer[],
+  source = 'x',
+): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
   const messages: string[] = [];
   const stage = new DedupeStage({
     ...options,
@@ -220,7 +268,8 @@ describe('DedupeStage', () => {
   });
 
   test('--max-errors: records kept before the line that stops the stream still go out, either way in', async () => {
-    const text = '{"time":"2023-04-27T07:22:57.622180Z","user":"a","module":"m","host":null}\n{"user":"b"}\n{"time":"2023-04-27T07:22:57.622180Z","user":"c","module":"m","host":null}\n';
+    const text =
+      '{"time":"2023-04-27T07:22:57.622180Z","user":"a","module":"m","host":null}\n{"user":"b"}\n{"time":"2023-04-27T07:22:57.622180Z","user":"c","module":"m","host":null}\n';
     for (const input of [[Buffer.from(text)], randomChunks(Buffer.from(text), prng(3))]) {
       const parts: Buffer[] = [];
       const stage = new DedupeStage({
@@ -228,7 +277,11 @@ describe('DedupeStage', () => {
           throw new Error('stop');
         },
       });
-      const done = pipeline(Readable.from(input), stage, new Writable({ write: (chunk: Buffer, _e, callback) => (parts.push(chunk), callback()) }));
+      const done = pipeline(
+        Readable.from(input),
+        stage,
+        new Writable({ write: (chunk: Buffer, _e, callback) => (parts.push(chunk), callback()) }),
+      );
       await assert.rejects(done, /stop/);
       assert.equal(Buffer.concat(parts).toString(), text.split('\n')[0] + '\n');
     }
@@ -256,7 +309,9 @@ describe('DedupeStage', () => {
         const lines: string[] = [];
         for (let i = 0; i < 1000; i++) {
           const n = b * 1000 + i;
-          lines.push(`{"time":"2023-04-27T07:22:57.${String(n % 1e6).padStart(6, '0')}Z","user":"u${n % 2000}","module":"gcc/${n % 300}","host":"node${n % 500}"}\n`);
+          lines.push(
+            `{"time":"2023-04-27T07:22:57.${String(n % 1e6).padStart(6, '0')}Z","user":"u${n % 2000}","module":"gcc/${n % 300}","host":"node${n % 500}"}\n`,
+          );
           inBytes += lines[i].length;
         }
         yield Buffer.from(lines.join(''));

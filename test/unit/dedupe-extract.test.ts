@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LayoutMatcher } from '../../src/dedupe/layout-matcher';
 import { extractParsed, KeyExtractor } from '../../src/dedupe/extract';
-import { KeySpec, KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { type KeySpec, type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
 import { prng } from '../helpers/generate';
 
 const RECORD =
@@ -43,8 +43,14 @@ function assertSameAsParse(line: string, spec: KeySpec): void {
 
 describe('key extraction', () => {
   test('reads the key fields of a record in lmod-parse layout', () => {
-    assert.deepEqual(viaExtractor(RECORD, SPECS[0]), { reason: null, values: ['2023-04-27T07:22:57.622180Z', 'alice', 'n1', 'gcc/12.2.0'] });
-    assert.deepEqual(viaExtractor(RECORD, SPECS[1]), { reason: null, values: ['alice', 'n1', 'gcc/12.2.0', '2023-04-27T07:22:57.622180Z'] });
+    assert.deepEqual(viaExtractor(RECORD, SPECS[0]), {
+      reason: null,
+      values: ['2023-04-27T07:22:57.622180Z', 'alice', 'n1', 'gcc/12.2.0'],
+    });
+    assert.deepEqual(viaExtractor(RECORD, SPECS[1]), {
+      reason: null,
+      values: ['alice', 'n1', 'gcc/12.2.0', '2023-04-27T07:22:57.622180Z'],
+    });
     assert.deepEqual(viaExtractor(RECORD, SPECS[2]), { reason: null, values: ['2023a', true, null] });
     assert.deepEqual(viaExtractor(RECORD, SPECS[3]), { reason: null, values: [{ stack: '2023a', cluster: 'alpha' }] });
   });
@@ -105,7 +111,30 @@ describe('key extraction', () => {
 
   test('same as JSON.parse on 20,000 randomly damaged records', () => {
     const random = prng(3);
-    const pieces = ['"', '\\', '\\"', '\\u00e9', '\\ud83d', '\\n', '{', '}', '[', ']', ',', ':', ' ', '\t', 'null', 'true', '1', 'é', '😀', '\u2028', '"host":"n9",', '"extra":{},'];
+    const pieces = [
+      '"',
+      '\\',
+      '\\"',
+      '\\u00e9',
+      '\\ud83d',
+      '\\n',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      ' ',
+      '\t',
+      'null',
+      'true',
+      '1',
+      'é',
+      '😀',
+      '\u2028',
+      '"host":"n9",',
+      '"extra":{},',
+    ];
     for (let i = 0; i < 20000; i++) {
       let line = RECORD;
       const edits = 1 + Math.floor(random() * 3);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { LayoutKeyScanner } from '../../src/dedupe/layout-keys/scanner';
 import { extractParsed } from '../../src/dedupe/extract';
 import { KeyHasher } from '../../src/dedupe/hash';
-import { KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
+import { type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
 import { parseRecordTime } from '../../src/dedupe/time';
 import { prng } from '../helpers/generate';
 import { ALPHABET, mutate } from '../helpers/mutate';
@@ -15,7 +15,13 @@ function scanAll(scanner: LayoutKeyScanner, bytes: Buffer): Uint32Array {
   return scanner.scan(scanner.window.start, scanner.window.completeEnd());
 }
 
-const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid,userload', 'path,version,name,time,userload,jobid,host,module,user'];
+const KEYS = [
+  'time,user,host,module',
+  'user,host,module',
+  'module',
+  'user,jobid,userload',
+  'path,version,name,time,userload,jobid,host,module,user',
+];
 
 /**
  * Every line the scanner takes has the key hash KeyHasher gives for JSON.parse's values, and a
@@ -45,7 +51,7 @@ function assertHashesAgree(lines: string[], key: string): number {
   return taken;
 }
 
-test('key scanner: the hash of every lmod-parse record it takes is KeyHasher\'s, for keys of every shape', () => {
+test("key scanner: the hash of every lmod-parse record it takes is KeyHasher's, for keys of every shape", () => {
   const records = parsedRecords(13);
   for (const key of KEYS) {
     const taken = assertHashesAgree(records, key);
@@ -66,7 +72,8 @@ test('key scanner: 100,000 seeded mutations are taken only with the right hash',
 });
 
 test('key scanner: times that are no real instant, and layouts it does not know, go the general way', () => {
-  const base = '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
+  const base =
+    '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
   const lines = [
     base,
     base.replace('2024-02-29', '2000-02-29'),
@@ -88,7 +95,10 @@ test('key scanner: times that are no real instant, and layouts it does not know,
   const scanner = LayoutKeyScanner.forSpec(parseKeySpec('time,user', false), 1 << 20)!;
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   const results = scanAll(scanner, bytes);
-  assert.deepEqual(lines.map((_, i) => results[4 * i + 1]), [1, 1, ...lines.slice(2).map(() => 0)]);
+  assert.deepEqual(
+    lines.map((_, i) => results[4 * i + 1]),
+    [1, 1, ...lines.slice(2).map(() => 0)],
+  );
   assertHashesAgree(lines, 'time,user');
 });
 

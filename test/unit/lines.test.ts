@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_MAX_LINE, LineWindow, WindowMemory } from '../../src/lines/line-window';
+import { DEFAULT_MAX_LINE, LineWindow, type WindowMemory } from '../../src/lines/line-window';
 
 /** What a LineWindow hands out: each line as text (null when too long), and its number. */
 interface Split {
@@ -142,14 +142,20 @@ test('LineWindow: a 50 MB line without newline is dropped, the memory bounded by
     const dropped = unread.indexOf(0);
     assert.equal(dropped, Math.floor((maxLine + 1) / size) + 1, `${size}-byte chunks: dropped as soon as it is too long`);
     assert.ok(Math.max(...unread) <= maxLine + 1 + size, `${size}-byte chunks: held ${Math.max(...unread)} unread bytes`);
-    assert.ok(unread.slice(dropped).every((n) => n === 0), `${size}-byte chunks: nothing kept once the line is too long`);
+    assert.ok(
+      unread.slice(dropped).every((n) => n === 0),
+      `${size}-byte chunks: nothing kept once the line is too long`,
+    );
     assert.ok(window.capacity <= 2 * (maxLine + 1 + size), `${size}-byte chunks: the window has room for ${window.capacity} bytes`);
-    assert.ok(window.memory.length <= 2 * (maxLine + 1 + size), `${size}-byte chunks: the window's memory is ${window.memory.length} bytes`);
+    assert.ok(
+      window.memory.length <= 2 * (maxLine + 1 + size),
+      `${size}-byte chunks: the window's memory is ${window.memory.length} bytes`,
+    );
     assert.deepEqual(lines, [null, 'after'], `${size}-byte chunks`);
   }
 });
 
-test('LineWindow: latin1 gives each line\'s bytes one character a byte, text their UTF-8 decoding; byte by byte equals one piece', () => {
+test("LineWindow: latin1 gives each line's bytes one character a byte, text their UTF-8 decoding; byte by byte equals one piece", () => {
   const invalid = Buffer.concat([Buffer.from('user=a'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' module=m\r\n')]);
   const input = Buffer.concat([MIXED.subarray(0, MIXED.lastIndexOf('\n') + 1), invalid, Buffer.from('tail ü')]);
   const text = split([input]).lines;
@@ -162,7 +168,10 @@ test('LineWindow: latin1 gives each line\'s bytes one character a byte, text the
     .split('\n')
     .map((line) => line.replace(/\r$/, ''));
   assert.deepEqual(whole, expectedBytes);
-  assert.deepEqual(whole.map((l) => (l === null ? null : Buffer.from(l, 'latin1').toString('utf8'))), text);
+  assert.deepEqual(
+    whole.map((l) => (l === null ? null : Buffer.from(l, 'latin1').toString('utf8'))),
+    text,
+  );
   assert.equal(text.at(-2), 'user=a\ufffd\ufffd\ufffd module=m');
   assert.equal(text.at(-1), 'tail ü');
 });
@@ -217,6 +226,15 @@ test('LineWindow: restart numbers the lines of the next input from 1; a memory w
     }
     if (window.finish()) got.push([window.lineNo, handedOut(window, 'text')]);
   }
-  assert.deepEqual(got, [[1, 'one'], [2, 'two'], [3, 'three'], [1, 'four'], [2, 'five']]);
-  assert.ok(buffer.subarray(0, 4096).every((b) => b === 0), 'nothing written below the base');
+  assert.deepEqual(got, [
+    [1, 'one'],
+    [2, 'two'],
+    [3, 'three'],
+    [1, 'four'],
+    [2, 'five'],
+  ]);
+  assert.ok(
+    buffer.subarray(0, 4096).every((b) => b === 0),
+    'nothing written below the base',
+  );
 });

@@ -18,17 +18,31 @@ test('no MySQL configured: the SQLite default', () => {
 });
 
 test('DB_* from the environment, with defaults for host and port', () => {
-  assert.deepEqual(resolveDbConfig({ env: { DB_USER: 'lmod', DB_PASS: 's3cret', DB_NAME: 'tracking' }, envFile: undefined, db: undefined }), {
-    dialect: 'mysql',
-    host: 'localhost',
-    port: 3306,
-    user: 'lmod',
-    password: 's3cret',
-    database: 'tracking',
-  });
   assert.deepEqual(
-    resolveDbConfig({ env: { DB_USER: 'u', DB_NAME: 'd', DB_HOST: 'db1', DB_PORT: '3307', DB_SOCKET: '/run/mysqld.sock', DB_SSL_CA: '/etc/ca.pem' } }),
-    { dialect: 'mysql', host: 'db1', port: 3307, user: 'u', password: '', database: 'd', socketPath: '/run/mysqld.sock', tls: { caFile: '/etc/ca.pem', verify: true } },
+    resolveDbConfig({ env: { DB_USER: 'lmod', DB_PASS: 's3cret', DB_NAME: 'tracking' }, envFile: undefined, db: undefined }),
+    {
+      dialect: 'mysql',
+      host: 'localhost',
+      port: 3306,
+      user: 'lmod',
+      password: 's3cret',
+      database: 'tracking',
+    },
+  );
+  assert.deepEqual(
+    resolveDbConfig({
+      env: { DB_USER: 'u', DB_NAME: 'd', DB_HOST: 'db1', DB_PORT: '3307', DB_SOCKET: '/run/mysqld.sock', DB_SSL_CA: '/etc/ca.pem' },
+    }),
+    {
+      dialect: 'mysql',
+      host: 'db1',
+      port: 3307,
+      user: 'u',
+      password: '',
+      database: 'd',
+      socketPath: '/run/mysqld.sock',
+      tls: { caFile: '/etc/ca.pem', verify: true },
+    },
   );
 });
 
@@ -56,9 +70,15 @@ test('./.env is read from the working directory', () => {
 });
 
 test('half a MySQL configuration is an error naming what is missing', () => {
-  assert.throws(() => resolveDbConfig({ env: { DB_USER: 'u' } }), { message: 'DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into' });
-  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd' } }), { message: 'DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)' });
-  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd', DB_USER: 'u', DB_PORT: 'x' } }), { message: 'DB_PORT must be a port number (1-65535), not "x"' });
+  assert.throws(() => resolveDbConfig({ env: { DB_USER: 'u' } }), {
+    message: 'DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into',
+  });
+  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd' } }), {
+    message: 'DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)',
+  });
+  assert.throws(() => resolveDbConfig({ env: { DB_NAME: 'd', DB_USER: 'u', DB_PORT: 'x' } }), {
+    message: 'DB_PORT must be a port number (1-65535), not "x"',
+  });
 });
 
 test('--db URLs override the environment', () => {
@@ -72,9 +92,24 @@ test('--db URLs override the environment', () => {
     tls: { verify: true },
   });
   assert.deepEqual(parseDbUrl('mysql://u@h/d?ssl=/etc/ca.pem&socket=/tmp/s'), {
-    dialect: 'mysql', host: 'h', port: 3306, user: 'u', password: '', database: 'd', socketPath: '/tmp/s', tls: { caFile: '/etc/ca.pem', verify: true },
+    dialect: 'mysql',
+    host: 'h',
+    port: 3306,
+    user: 'u',
+    password: '',
+    database: 'd',
+    socketPath: '/tmp/s',
+    tls: { caFile: '/etc/ca.pem', verify: true },
   });
-  assert.deepEqual(parseDbUrl('mysql://u@h/d?ssl=skip-verify'), { dialect: 'mysql', host: 'h', port: 3306, user: 'u', password: '', database: 'd', tls: { verify: false } });
+  assert.deepEqual(parseDbUrl('mysql://u@h/d?ssl=skip-verify'), {
+    dialect: 'mysql',
+    host: 'h',
+    port: 3306,
+    user: 'u',
+    password: '',
+    database: 'd',
+    tls: { verify: false },
+  });
   assert.deepEqual(parseDbUrl('sqlite:/var/lib/lmod.sqlite'), { dialect: 'sqlite', path: '/var/lib/lmod.sqlite', isDefault: false });
   assert.deepEqual(parseDbUrl('sqlite:rel.sqlite'), { dialect: 'sqlite', path: 'rel.sqlite', isDefault: false });
 });
@@ -88,22 +123,32 @@ test('bad --db URLs are refused without echoing the password', () => {
     ['mysql://u:topsecret@h/d?sslmode=x', '--db: unknown URL parameter "sslmode" (known: ssl, socket)'],
     ['sqlite:', '--db sqlite:PATH needs a file path, e.g. sqlite:./lmod_tracking.sqlite'],
   ]) {
-    assert.throws(() => parseDbUrl(url), (err: Error) => {
-      assert.ok(err instanceof DbConfigError);
-      assert.equal(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parseDbUrl(url),
+      (err: Error) => {
+        assert.ok(err instanceof DbConfigError);
+        assert.equal(err.message, message);
+        return true;
+      },
+    );
   }
 });
 
 test('describeDb and connection errors name host, port, user and database, never the password', async () => {
   const config = parseDbUrl('mysql://lmod:hunter22@127.0.0.1:1/lmoddb');
   assert.equal(describeDb(config), 'mysql://lmod@127.0.0.1:1/lmoddb');
-  assert.equal(describeDb(parseDbUrl('mysql://lmod:hunter22@localhost/lmoddb?socket=/run/m.sock')), 'mysql://lmod@localhost (socket /run/m.sock)/lmoddb');
+  assert.equal(
+    describeDb(parseDbUrl('mysql://lmod:hunter22@localhost/lmoddb?socket=/run/m.sock')),
+    'mysql://lmod@localhost (socket /run/m.sock)/lmoddb',
+  );
   await assert.rejects(openClient(config), {
-    message: 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
+    message:
+      'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
   });
   if (config.dialect !== 'mysql') throw new Error('mysql expected');
   const leaky = Object.assign(new Error('auth failed for hunter22'), { code: 'ER_SOMETHING' });
-  assert.equal(describeConnectError(leaky, config), 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)');
+  assert.equal(
+    describeConnectError(leaky, config),
+    'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)',
+  );
 });

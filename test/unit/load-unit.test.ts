@@ -40,7 +40,8 @@ class MemoryStore implements LoadStore {
 
 function lines(count: number, extra: (i: number) => Record<string, unknown> = () => ({})): Buffer {
   const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(`${JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) }))}\n`);
+  for (let i = 0; i < count; i++)
+    out.push(`${JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) }))}\n`);
   return Buffer.from(out.join(''));
 }
 
@@ -73,7 +74,10 @@ test('batches are capped by rows and by bytes', async () => {
   // Each row with a 1,000-character extra is bounded at 64 + 3 * 1,010 bytes.
   const byBytes = new MemoryStore(Infinity, 1);
   const big = sinkFor(byBytes, 100, 7000);
-  await feed(big, lines(5, () => ({ extra: { note: 'x'.repeat(1000) } })));
+  await feed(
+    big,
+    lines(5, () => ({ extra: { note: 'x'.repeat(1000) } })),
+  );
   assert.deepEqual(byBytes.batches, [2, 2, 1]);
 });
 
@@ -83,7 +87,10 @@ test('a record the server refuses is found by splitting its batch; the rest load
   );
   const messages: string[] = [];
   const sink = sinkFor(refusing, 8, Infinity, messages);
-  await feed(sink, lines(8, (i) => (i === 5 ? { user: 'mallory' } : {})));
+  await feed(
+    sink,
+    lines(8, (i) => (i === 5 ? { user: 'mallory' } : {})),
+  );
   assert.deepEqual(messages, ["lmod-load: in.ndjson:6: refused by the database: Data too long for column 'name' at row 1\n"]);
   assert.deepEqual(sink.counts, { read: 8, inserted: 7, present: 0, rejected: 1, unloaded: 0 });
   assert.deepEqual(refusing.batches, [4, 1, 2]);
@@ -103,20 +110,26 @@ test('withRetry retries transient errors with backoff, and no others', async () 
 
   calls = 0;
   await assert.rejects(
-    withRetry(async () => {
-      calls++;
-      throw Object.assign(new Error('lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
-    }, { retries: 2, baseDelayMs: 1, maxDelayMs: 1 }),
+    withRetry(
+      async () => {
+        calls++;
+        throw Object.assign(new Error('lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
+      },
+      { retries: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    ),
     { message: 'lost' },
   );
   assert.equal(calls, 3);
 
   calls = 0;
   await assert.rejects(
-    withRetry(async () => {
-      calls++;
-      throw Object.assign(new Error("Table 'module_loads' doesn't exist"), { code: 'ER_NO_SUCH_TABLE' });
-    }, { retries: 2, baseDelayMs: 1, maxDelayMs: 1 }),
+    withRetry(
+      async () => {
+        calls++;
+        throw Object.assign(new Error("Table 'module_loads' doesn't exist"), { code: 'ER_NO_SUCH_TABLE' });
+      },
+      { retries: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    ),
     { code: 'ER_NO_SUCH_TABLE' },
   );
   assert.equal(calls, 1);
@@ -140,8 +153,14 @@ test('toRow: the database shape of a contract record', () => {
     line: 3,
     bytes: 64 + 3 * (4 + 9),
   });
-  assert.equal(toRow(record({ time: '2023-04-27T24:00:00.000000Z' }), 'f', 1), 'time "2023-04-27T24:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z');
-  assert.equal(toRow(record({ time: '0999-12-31T00:00:00.000000Z' }), 'f', 1), 'time "0999-12-31T00:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z');
+  assert.equal(
+    toRow(record({ time: '2023-04-27T24:00:00.000000Z' }), 'f', 1),
+    'time "2023-04-27T24:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z',
+  );
+  assert.equal(
+    toRow(record({ time: '0999-12-31T00:00:00.000000Z' }), 'f', 1),
+    'time "0999-12-31T00:00:00.000000Z" is not a UTC time like 2023-04-27T07:22:57.622180Z',
+  );
   assert.equal(toRow(record({ module: 'StdEnv', name: 'StdEnv', version: '' }), 'f', 1), 'version must be null for module "StdEnv"');
   assert.equal(toRow(record({ extra: ['a'] }), 'f', 1), 'extra must be an object of strings');
   assert.equal(toRow(record({ host: 7 }), 'f', 1), 'host must be a string or null');
@@ -178,7 +197,9 @@ test('layoutRow: lmod-parse records give the rows toRow gives, without JSON.pars
 test('layoutRow: 100,000 seeded mutations of records are taken only when toRow agrees', () => {
   const records = parsedRecords(11);
   const random = prng(31);
-  const mutants = Array.from({ length: 100000 }, () => mutate(records[Math.floor(random() * records.length)], random, [...ALPHABET, 'null', 'true', '/', '"', 'Z']));
+  const mutants = Array.from({ length: 100000 }, () =>
+    mutate(records[Math.floor(random() * records.length)], random, [...ALPHABET, 'null', 'true', '/', '"', 'Z']),
+  );
   const taken = assertLayoutAgrees(mutants, 'mutant');
   assert.ok(taken > 5000, `took ${taken} mutants`);
 });
@@ -203,7 +224,22 @@ test('layoutRow: declines what toRow refuses or reads differently', () => {
   ]) {
     assert.equal(layoutRow(declined, 'in', 1), null, declined);
   }
-  assert.deepEqual(layoutRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3), {
-    time: '2023-04-27 07:22:57.622180', user: 'alice', host: '', module: 'StdEnv', name: 'StdEnv', version: null, path: null, jobid: null, userload: null, extra: null, source: 'in', line: 3, bytes: 64,
-  });
+  assert.deepEqual(
+    layoutRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3),
+    {
+      time: '2023-04-27 07:22:57.622180',
+      user: 'alice',
+      host: '',
+      module: 'StdEnv',
+      name: 'StdEnv',
+      version: null,
+      path: null,
+      jobid: null,
+      userload: null,
+      extra: null,
+      source: 'in',
+      line: 3,
+      bytes: 64,
+    },
+  );
 });

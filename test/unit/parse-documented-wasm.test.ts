@@ -18,7 +18,7 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'parse');
  * Values are printable ASCII but space, quotes, `,`, `=` and `\` (nothing to unquote or escape);
  * the optional RFC 3164 header has a day of 1-31; `jobid=`/`userload=` stand before or after `time=`.
  */
-const VALUE = "[!#-&(-+\\--<>-\\[\\]-~]+";
+const VALUE = '[!#-&(-+\\--<>-\\[\\]-~]+';
 const HEADER = '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:0?[1-9]|[12]\\d|3[01]) \\d\\d:\\d\\d:\\d\\d [^\\s:\\[]+ )?';
 const DOCUMENTED = new RegExp(
   `^${HEADER}ModuleUsageTracking(?:\\[\\d+\\])?: user=${VALUE} module=${VALUE} path=${VALUE} host=${VALUE}` +
@@ -72,9 +72,10 @@ function assertScannerIsReference(lines: Iterable<string>, label: string): numbe
 const fixtureLines = (name: string): string[] => readFileSync(join(FIXTURES, name), 'utf8').split('\n');
 const generated = (): string[] => [...logLines({ lines: 20000, seed: 7, variety: true, foreign: 0.01, malformed: 0.01 })];
 
-test('WebAssembly scanner: takes exactly the fixture lines in the documented format, with the general parser\'s NDJSON', () => {
+test("WebAssembly scanner: takes exactly the fixture lines in the documented format, with the general parser's NDJSON", () => {
   let taken = 0;
-  for (const name of ['formats.log', 'malformed.log', 'skipped.log', 'wild.log']) taken += assertScannerIsReference(fixtureLines(name), name);
+  for (const name of ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'])
+    taken += assertScannerIsReference(fixtureLines(name), name);
   assert.ok(taken >= 10, `took only ${taken} fixture lines`);
 });
 
@@ -109,7 +110,9 @@ test('WebAssembly scanner: edges of the layout', () => {
     ...['0', '00', '1', '01', '09', '10', '29', '30', '31', '32', '39', '40', '123'].map(
       (day) => `Nov ${day} 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`,
     ),
-    ...['Jan', 'Dec', 'Sept', 'jan', 'Foo'].map((month) => `${month} 1 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`),
+    ...['Jan', 'Dec', 'Sept', 'jan', 'Foo'].map(
+      (month) => `${month} 1 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`,
+    ),
     'Feb 29 23:59:59 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
     'Feb 29 23:59:59  ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
     'Feb 29 23:59:5 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
@@ -129,7 +132,9 @@ function drain(scanner: DocumentedScanner, got: [number, string | null][]): void
   for (;;) {
     const run = scanner.convert();
     if (run.ndjson !== null) {
-      const records = Buffer.from(run.ndjson).toString('latin1').split(/(?<=\n)/);
+      const records = Buffer.from(run.ndjson)
+        .toString('latin1')
+        .split(/(?<=\n)/);
       assert.equal(records.length, run.lines);
       records.forEach((record, i) => got.push([window.lineNo - run.lines + i + 1, record]));
     }
@@ -145,7 +150,14 @@ test('DocumentedScanner: lines split anywhere between appends or fills, CRLF, a 
   const maxLine = 100;
   const ndjson = reference(documented) as string;
   // The last line, without newline, is the caller's (LogParser parses it with the general parser).
-  const expected: [number, string | null][] = [[1, ndjson], [2, 'foreign line'], [3, null], [4, ndjson], [5, null], [6, documented]];
+  const expected: [number, string | null][] = [
+    [1, ndjson],
+    [2, 'foreign line'],
+    [3, null],
+    [4, ndjson],
+    [5, null],
+    [6, documented],
+  ];
   const finish = (scanner: DocumentedScanner, got: [number, string | null][]): [number, string | null][] => {
     const w = scanner.window;
     if (w.finish()) got.push([w.lineNo, w.lineStart < 0 ? null : w.latin1(w.lineStart, w.lineEnd)]);
@@ -189,6 +201,9 @@ test('DocumentedScanner: a 20 MB line is dropped as one too-long line while memo
   assert.ok(window.capacity <= 2 * (1000 + 1 + piece.length), `the window holds ${window.capacity} bytes of input`);
   window.append(Buffer.from('\nnext\n'));
   drain(scanner, got);
-  assert.deepEqual(got, [[1, null], [2, 'next']]);
+  assert.deepEqual(got, [
+    [1, null],
+    [2, 'next'],
+  ]);
   assert.ok(process.memoryUsage().arrayBuffers - before < 4 * 1024 * 1024, 'the WebAssembly memory grew with the line');
 });

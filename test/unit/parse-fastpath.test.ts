@@ -94,7 +94,10 @@ test('fast path: a value starting with a single quote is unquoted like the gener
 });
 
 test('fast path: an RFC 3164 header with day 00 or 32-39 is not taken, the general parser decides (day 00: foreign)', () => {
-  const lines = ['Nov 00 13:29:32 host ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000', 'Nov 39 13:29:32 host ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000'];
+  const lines = [
+    'Nov 00 13:29:32 host ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
+    'Nov 39 13:29:32 host ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
+  ];
   assert.deepEqual(fastPath(lines), [null, null]);
   assert.equal(general(lines[0]), JSON.stringify({ skip: 'foreign' }));
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { YearResolver, zoneConverter } from '../../src/parse/header-time';
-import { parseLine, ParseOutcome, tagMatcher } from '../../src/parse/line';
+import { parseLine, type ParseOutcome, tagMatcher } from '../../src/parse/line';
 import { recordToNdjson } from '../../src/parse/serialize';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'parse');
@@ -54,22 +54,51 @@ test('time=1682580178.901394 becomes .901394Z, never .901393 (no float on the wa
 
 const ALIASES: [string, string, string, unknown][] = [
   // key, value, field, expected
-  ['user', 'x1', 'user', 'x1'], ['username', 'x1', 'user', 'x1'], ['USER', 'x1', 'user', 'x1'], ['U', 'x1', 'user', 'x1'], ['User', 'x1', 'user', 'x1'],
-  ['module', 'a/1', 'module', 'a/1'], ['MODULE', 'a/1', 'module', 'a/1'], ['M', 'a/1', 'module', 'a/1'],
-  ['path', '/p', 'path', '/p'], ['fn', '/p', 'path', '/p'], ['FULLPATH', '/p', 'path', '/p'], ['FN', '/p', 'path', '/p'], ['modulefile', '/p', 'path', '/p'],
-  ['host', 'h1', 'host', 'h1'], ['HOST', 'h1', 'host', 'h1'], ['H', 'h1', 'host', 'h1'], ['syshost', 'h1', 'host', 'h1'],
-  ['jobid', '77', 'jobid', '77'], ['JOB_ID', '77', 'jobid', '77'], ['J', '77', 'jobid', '77'], ['job', '77', 'jobid', '77'],
-  ['jobid', 'nil', 'jobid', 'nil'], ['jobid', 'interactive', 'jobid', 'interactive'], ['jobid', '', 'jobid', null],
-  ['userload', 'yes', 'userload', true], ['UL', 'true', 'userload', true], ['requested', '1', 'userload', true],
-  ['userload', 'no', 'userload', false], ['UL', 'false', 'userload', false], ['requested', '0', 'userload', false],
-  ['userload', 'sometimes', 'userload', null], ['path', '', 'path', null],
-  ['time', '1700000000.5', 'time', '2023-11-14T22:13:20.500000Z'], ['TIME', '1700000000', 'time', '2023-11-14T22:13:20.000000Z'],
-  ['time', '1700000000.12345678', 'time', '2023-11-14T22:13:20.123456Z'], ['time', '1700000000.999999999', 'time', '2023-11-14T22:13:20.999999Z'],
+  ['user', 'x1', 'user', 'x1'],
+  ['username', 'x1', 'user', 'x1'],
+  ['USER', 'x1', 'user', 'x1'],
+  ['U', 'x1', 'user', 'x1'],
+  ['User', 'x1', 'user', 'x1'],
+  ['module', 'a/1', 'module', 'a/1'],
+  ['MODULE', 'a/1', 'module', 'a/1'],
+  ['M', 'a/1', 'module', 'a/1'],
+  ['path', '/p', 'path', '/p'],
+  ['fn', '/p', 'path', '/p'],
+  ['FULLPATH', '/p', 'path', '/p'],
+  ['FN', '/p', 'path', '/p'],
+  ['modulefile', '/p', 'path', '/p'],
+  ['host', 'h1', 'host', 'h1'],
+  ['HOST', 'h1', 'host', 'h1'],
+  ['H', 'h1', 'host', 'h1'],
+  ['syshost', 'h1', 'host', 'h1'],
+  ['jobid', '77', 'jobid', '77'],
+  ['JOB_ID', '77', 'jobid', '77'],
+  ['J', '77', 'jobid', '77'],
+  ['job', '77', 'jobid', '77'],
+  ['jobid', 'nil', 'jobid', 'nil'],
+  ['jobid', 'interactive', 'jobid', 'interactive'],
+  ['jobid', '', 'jobid', null],
+  ['userload', 'yes', 'userload', true],
+  ['UL', 'true', 'userload', true],
+  ['requested', '1', 'userload', true],
+  ['userload', 'no', 'userload', false],
+  ['UL', 'false', 'userload', false],
+  ['requested', '0', 'userload', false],
+  ['userload', 'sometimes', 'userload', null],
+  ['path', '', 'path', null],
+  ['time', '1700000000.5', 'time', '2023-11-14T22:13:20.500000Z'],
+  ['TIME', '1700000000', 'time', '2023-11-14T22:13:20.000000Z'],
+  ['time', '1700000000.12345678', 'time', '2023-11-14T22:13:20.123456Z'],
+  ['time', '1700000000.999999999', 'time', '2023-11-14T22:13:20.999999Z'],
 ];
 
 test('key aliases map to their fields (exact, then lower-cased)', () => {
   for (const [key, value, field, expected] of ALIASES) {
-    const pairs = new Map([['user', 'x0'], ['module', 'a/0'], ['time', '1700000000']]);
+    const pairs = new Map([
+      ['user', 'x0'],
+      ['module', 'a/0'],
+      ['time', '1700000000'],
+    ]);
     // The alias goes first, so the default pair for the same field does not win.
     const line = `Apr 27 03:22:57 hdr ModuleUsageTracking: ${key}=${value} ${[...pairs].map(([k, v]) => `${k}=${v}`).join(' ')}`;
     assert.deepEqual(recordOf(line)[field], expected, line);
@@ -93,14 +122,33 @@ test('JSON payload values become strings in extra; the first occurrence of a key
 });
 
 test('tags: the known ones are tracking, others are foreign; [pid] optional', () => {
-  const tracking = ['ModuleUsageTracking', 'ModuleUsage', 'GoodLawd_ModuleUsage', 'Site-2_ModuleUsageTracking', 'lmod', 'lmod-1.0', 'lmod-8.7.32', 'modules', 'module'];
+  const tracking = [
+    'ModuleUsageTracking',
+    'ModuleUsage',
+    'GoodLawd_ModuleUsage',
+    'Site-2_ModuleUsageTracking',
+    'lmod',
+    'lmod-1.0',
+    'lmod-8.7.32',
+    'modules',
+    'module',
+  ];
   for (const tag of tracking) {
     for (const pid of ['', '[42]']) {
       const outcome = parseOne(`Apr 27 03:22:57 n1 ${tag}${pid}: user=a module=m time=1`);
       assert.ok('record' in outcome, `${tag}${pid}: ${JSON.stringify(outcome)}`);
     }
   }
-  const foreign = ['GoodLawdModuleUsageTracking', 'ModuleUsageTrackingX', 'lmodx', 'lmod-beta', 'XALT_LOGGING_owens', 'sshd', '_ModuleUsage', 'Modules'];
+  const foreign = [
+    'GoodLawdModuleUsageTracking',
+    'ModuleUsageTrackingX',
+    'lmodx',
+    'lmod-beta',
+    'XALT_LOGGING_owens',
+    'sshd',
+    '_ModuleUsage',
+    'Modules',
+  ];
   for (const tag of foreign) assert.deepEqual(parseOne(`Apr 27 03:22:57 n1 ${tag}[1]: user=a module=m time=1`), { skip: 'foreign' }, tag);
 });
 
@@ -113,8 +161,30 @@ test('--tag adds a site tag, matched against the whole tag', () => {
 });
 
 test('skipped.log: blank, foreign, command, unload, failed-load and message-less lines are skipped', () => {
-  const expected = ['empty', 'empty', 'foreign', 'foreign', 'foreign', 'not-tracking', 'foreign', 'foreign', 'command', 'command', 'command', 'unload', 'command',
-    'unload', 'failed', 'foreign', 'foreign', 'foreign', 'not-tracking', 'foreign', 'foreign', 'foreign'];
+  const expected = [
+    'empty',
+    'empty',
+    'foreign',
+    'foreign',
+    'foreign',
+    'not-tracking',
+    'foreign',
+    'foreign',
+    'command',
+    'command',
+    'command',
+    'unload',
+    'command',
+    'unload',
+    'failed',
+    'foreign',
+    'foreign',
+    'foreign',
+    'not-tracking',
+    'foreign',
+    'foreign',
+    'foreign',
+  ];
   const lines = fixtureLines('skipped.log');
   assert.equal(lines.length, expected.length);
   const ctx = context();
@@ -122,8 +192,25 @@ test('skipped.log: blank, foreign, command, unload, failed-load and message-less
 });
 
 test('malformed.log: each malformed kind gives its reason', () => {
-  const expected = ['empty user', 'no module', 'no user', 'no module', 'no time', 'bad time', 'empty time', 'cut short (unterminated quote)',
-    'cut short (ends in a word without =)', 'bad JSON payload', 'JSON payload is not an object', 'empty user', 'no time', 'bad time', 'no time', 'bad time', 'empty user'];
+  const expected = [
+    'empty user',
+    'no module',
+    'no user',
+    'no module',
+    'no time',
+    'bad time',
+    'empty time',
+    'cut short (unterminated quote)',
+    'cut short (ends in a word without =)',
+    'bad JSON payload',
+    'JSON payload is not an object',
+    'empty user',
+    'no time',
+    'bad time',
+    'no time',
+    'bad time',
+    'empty user',
+  ];
   const lines = fixtureLines('malformed.log');
   assert.equal(lines.length, expected.length);
   const ctx = context();
@@ -132,7 +219,7 @@ test('malformed.log: each malformed kind gives its reason', () => {
 
 test('pairs: bare values end at space, tab or comma; quotes keep spaces and commas; single quotes keep backslashes', () => {
   const r = recordOf(`lmod: user='o\\'b' module="a, b/1" path=/x,host=h\tjobid="j \\"q\\"" time=1`);
-  assert.equal(r.user, "o\\");
+  assert.equal(r.user, 'o\\');
   assert.equal(r.module, 'a, b/1');
   assert.equal(r.path, '/x');
   assert.equal(r.host, 'h');
@@ -152,7 +239,15 @@ test('wild.log (published real lines): 57 records, the 7 broken lines reported b
   });
   assert.equal(records, 57);
   assert.equal(skipped, 49);
-  assert.deepEqual(malformed, ['66: empty user', '67: no module', '82: no time', '84: no time', '85: no time', '88: no time', '91: no time']);
+  assert.deepEqual(malformed, [
+    '66: empty user',
+    '67: no module',
+    '82: no time',
+    '84: no time',
+    '85: no time',
+    '88: no time',
+    '91: no time',
+  ]);
 });
 
 test('RFC 5424: a BOM before the message, several structured data elements with quoted ] and spaces', () => {

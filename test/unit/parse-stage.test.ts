@@ -8,7 +8,7 @@ import { prng } from '../helpers/generate';
 import { DEFAULT_MAX_LINE } from '../../src/lines/line-window';
 import { YearResolver, zoneConverter } from '../../src/parse/header-time';
 import { parseLine, tagMatcher } from '../../src/parse/line';
-import { LogParser, NdjsonSink, ParseCounts, ParseOptions } from '../../src/parse/log-parser';
+import { LogParser, type NdjsonSink, type ParseCounts, type ParseOptions } from '../../src/parse/log-parser';
 import { recordToNdjson } from '../../src/parse/serialize';
 import { ParseStage } from '../../src/stream/stages';
 
@@ -25,19 +25,45 @@ interface StageRun {
 /** Bytes (as the given chunks) through ParseStage, as a library user pipes a file into it. */
 async function runStage(chunks: Buffer[], options: ParseOptions = {}, maxLength?: number): Promise<StageRun> {
   const malformed: string[] = [];
-  const stage = new ParseStage({ source: 'in.log', year: 2024, tz: 'UTC', tag: TAG, maxLength, ...options, onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  const stage = new ParseStage({
+    source: 'in.log',
+    year: 2024,
+    tz: 'UTC',
+    tag: TAG,
+    maxLength,
+    ...options,
+    onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`),
+  });
   let ndjson = '';
-  const sink = new Writable({ write(chunk: Buffer, _e, callback) { ndjson += chunk.toString(); callback(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, callback) {
+      ndjson += chunk.toString();
+      callback();
+    },
+  });
   await pipeline(Readable.from(chunks), stage, sink);
   return { ndjson, malformed, counts: stage.counts };
 }
 
 /** A LogParser and the NDJSON and messages it gave (its text pieces hold one byte per character). */
-function parserRun(options: ParseOptions = {}, maxLength?: number): { parser: LogParser; run: StageRun; sink: NdjsonSink; text: () => string } {
+function parserRun(
+  options: ParseOptions = {},
+  maxLength?: number,
+): { parser: LogParser; run: StageRun; sink: NdjsonSink; text: () => string } {
   const malformed: string[] = [];
-  const parser = new LogParser({ year: 2024, tz: 'UTC', tag: TAG, maxLength, ...options, onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  const parser = new LogParser({
+    year: 2024,
+    tz: 'UTC',
+    tag: TAG,
+    maxLength,
+    ...options,
+    onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`),
+  });
   const pieces: Buffer[] = [];
-  const sink: NdjsonSink = { bytes: (view) => pieces.push(Buffer.from(view)), text: (latin1) => pieces.push(Buffer.from(latin1, 'latin1')) };
+  const sink: NdjsonSink = {
+    bytes: (view) => pieces.push(Buffer.from(view)),
+    text: (latin1) => pieces.push(Buffer.from(latin1, 'latin1')),
+  };
   const run = { ndjson: '', malformed, counts: parser.counts };
   return { parser, run, sink, text: () => Buffer.concat(pieces).toString() };
 }
@@ -98,11 +124,17 @@ test('the whole stage gives identical output fed one byte at a time and in one p
   const records = whole.ndjson.trimEnd().split('\n');
   const formats = fixture('formats.ndjson').toString().trimEnd().split('\n');
   assert.deepEqual(records.slice(0, 32), formats);
-  assert.deepEqual(records.slice(32).map((r) => JSON.parse(r) as { user: string; module: string; time: string }).map((r) => [r.user, r.module, r.time]), [
-    ['zoë', '日本/1.0', '2023-11-14T22:13:20.000001Z'],
-    ['bad\ufffd\ufffdbyte', 'm/1', '2023-11-14T22:13:20.500000Z'],
-    ['end', 'e/1', '1970-01-01T00:00:02.000000Z'],
-  ]);
+  assert.deepEqual(
+    records
+      .slice(32)
+      .map((r) => JSON.parse(r) as { user: string; module: string; time: string })
+      .map((r) => [r.user, r.module, r.time]),
+    [
+      ['zoë', '日本/1.0', '2023-11-14T22:13:20.000001Z'],
+      ['bad\ufffd\ufffdbyte', 'm/1', '2023-11-14T22:13:20.500000Z'],
+      ['end', 'e/1', '1970-01-01T00:00:02.000000Z'],
+    ],
+  );
   assert.deepEqual(whole.counts, { lines: 32 + 17 + 22 + 4, records: 35, skipped: 22, malformed: 18 });
   assert.equal(whole.malformed.at(-1), 'in.log:74: line longer than 400 bytes');
   assert.deepEqual(whole, reference(ALL, {}, 400));
@@ -113,7 +145,10 @@ test('the bound on line length counts bytes, not characters, CRLF not included: 
   const line = (n: number): string => `ModuleUsageTracking: user=a module=${'é'.repeat(n)} time=1`;
   const input = Buffer.from(`${line(180)}\n${line(179)}\n${line(179)}\r\n${line(180)}`);
   const expected: StageRun = {
-    ndjson: `${recordToNdjson({ time: '1970-01-01T00:00:01.000000Z', user: 'a', module: 'é'.repeat(179), name: 'é'.repeat(179), version: null, path: null, host: null, jobid: null, userload: null })}`.repeat(2),
+    ndjson:
+      `${recordToNdjson({ time: '1970-01-01T00:00:01.000000Z', user: 'a', module: 'é'.repeat(179), name: 'é'.repeat(179), version: null, path: null, host: null, jobid: null, userload: null })}`.repeat(
+        2,
+      ),
     malformed: ['in.log:1: line longer than 400 bytes', 'in.log:4: line longer than 400 bytes'],
     counts: { lines: 4, records: 2, skipped: 0, malformed: 2 },
   };
@@ -124,8 +159,15 @@ test('the bound on line length counts bytes, not characters, CRLF not included: 
 
 test('--with-source adds FILE:LINE to every record, after the other fields', async () => {
   const run = await runStage([fixture('formats.log')], { withSource: true });
-  const records = run.ndjson.trimEnd().split('\n').map((r) => JSON.parse(r) as Record<string, unknown>);
-  const formats = fixture('formats.ndjson').toString().trimEnd().split('\n').map((r) => JSON.parse(r) as Record<string, unknown>);
+  const records = run.ndjson
+    .trimEnd()
+    .split('\n')
+    .map((r) => JSON.parse(r) as Record<string, unknown>);
+  const formats = fixture('formats.ndjson')
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((r) => JSON.parse(r) as Record<string, unknown>);
   assert.equal(records.length, 32);
   records.forEach((record, i) => {
     assert.deepEqual(record, { ...formats[i], source: `in.log:${i + 1}` });
@@ -138,9 +180,13 @@ test('each input starts its own year: the first RFC 3164 stamp of every input ta
   parser.write('a.log', Buffer.from('Dec 31 23:00:00 h lmod: user=a module=m\nJan  1 01:00:00 h lmod: user=a module=m\n'), sink);
   parser.write('b.log', Buffer.from('Dec 31 23:30:00 h lmod: user=b module=m\n'), sink);
   parser.end(sink);
-  assert.deepEqual(text().trimEnd().split('\n').map((r) => (JSON.parse(r) as { time: string }).time), [
-    '2020-12-31T23:00:00.000000Z', '2021-01-01T01:00:00.000000Z', '2020-12-31T23:30:00.000000Z',
-  ]);
+  assert.deepEqual(
+    text()
+      .trimEnd()
+      .split('\n')
+      .map((r) => (JSON.parse(r) as { time: string }).time),
+    ['2020-12-31T23:00:00.000000Z', '2021-01-01T01:00:00.000000Z', '2020-12-31T23:30:00.000000Z'],
+  );
 });
 
 /** ALL with documented lines around each of its lines, so runs of converted lines alternate with the others. */
@@ -201,7 +247,9 @@ test('--with-source numbers every line, converted or not, and turns the WebAssem
 });
 
 test('line numbers and years restart with each input, also when a file is named twice', () => {
-  const a = Buffer.from('ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000\nDec 31 23:00:00 h lmod: user=a module=m\nJan  1 01:00:00 h lmod: user=\n');
+  const a = Buffer.from(
+    'ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000\nDec 31 23:00:00 h lmod: user=a module=m\nJan  1 01:00:00 h lmod: user=\n',
+  );
   const b = Buffer.from('Dec 31 23:30:00 h lmod: user=b module=m\nModuleUsageTracking: user=');
   const { parser, run, sink, text } = parserRun();
   for (const [source, chunks] of [
@@ -214,10 +262,21 @@ test('line numbers and years restart with each input, also when a file is named 
     parser.end(sink);
   }
   assert.deepEqual(run.malformed, ['a.log:3: empty user', 'b.log:2: empty user', 'a.log:3: empty user', 'a.log:3: empty user']);
-  assert.deepEqual(text().trimEnd().split('\n').map((r) => (JSON.parse(r) as { time: string }).time), [
-    '1970-01-01T00:00:01.000000Z', '2024-12-31T23:00:00.000000Z', '2024-12-31T23:30:00.000000Z',
-    '1970-01-01T00:00:01.000000Z', '2024-12-31T23:00:00.000000Z', '1970-01-01T00:00:01.000000Z', '2024-12-31T23:00:00.000000Z',
-  ]);
+  assert.deepEqual(
+    text()
+      .trimEnd()
+      .split('\n')
+      .map((r) => (JSON.parse(r) as { time: string }).time),
+    [
+      '1970-01-01T00:00:01.000000Z',
+      '2024-12-31T23:00:00.000000Z',
+      '2024-12-31T23:30:00.000000Z',
+      '1970-01-01T00:00:01.000000Z',
+      '2024-12-31T23:00:00.000000Z',
+      '1970-01-01T00:00:01.000000Z',
+      '2024-12-31T23:00:00.000000Z',
+    ],
+  );
   assert.deepEqual(run.counts, { lines: 11, records: 7, skipped: 0, malformed: 4 });
 });
 
@@ -235,9 +294,17 @@ test('a 20 MB line through the stage is one malformed line, the records around i
     yield Buffer.from(`\r\n${documented}`);
   }
   const malformed: string[] = [];
-  const stage = new ParseStage({ source: 'big.log', onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`) });
+  const stage = new ParseStage({
+    source: 'big.log',
+    onMalformed: (source, line, reason) => malformed.push(`${source}:${line}: ${reason}`),
+  });
   let ndjson = '';
-  const sink = new Writable({ write(chunk: Buffer, _e, callback) { ndjson += chunk.toString(); callback(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, callback) {
+      ndjson += chunk.toString();
+      callback();
+    },
+  });
   await pipeline(Readable.from(input()), stage, sink);
   assert.deepEqual(malformed, ['big.log:2: line longer than 65536 bytes']);
   assert.equal(ndjson, reference(Buffer.from(documented)).ndjson.repeat(2));

@@ -4,14 +4,28 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { layoutRow } from '../../src/load/layout-row';
 import { recordToNdjson } from '../../src/parse/serialize';
-import { LoadRecord, RECORD_FIELDS } from '../../src/record';
+import { type LoadRecord, RECORD_FIELDS } from '../../src/record';
 
 /** RECORD_FIELDS is the one statement of the layout: the writer, the loader's reader and the C header follow it. */
-const RECORD: LoadRecord = { time: '2023-04-27T07:22:57.622180Z', user: 'alice', module: 'gcc/12.2.0', name: 'gcc', version: '12.2.0', path: '/p', host: 'n1', jobid: '7', userload: true };
+const RECORD: LoadRecord = {
+  time: '2023-04-27T07:22:57.622180Z',
+  user: 'alice',
+  module: 'gcc/12.2.0',
+  name: 'gcc',
+  version: '12.2.0',
+  path: '/p',
+  host: 'n1',
+  jobid: '7',
+  userload: true,
+};
 
 test('recordToNdjson writes the fields of RECORD_FIELDS in their order, then extra and source', () => {
   assert.deepEqual(Object.keys(JSON.parse(recordToNdjson(RECORD))), [...RECORD_FIELDS]);
-  assert.deepEqual(Object.keys(JSON.parse(recordToNdjson({ ...RECORD, extra: { a: 'b' }, source: 'f:1' }))), [...RECORD_FIELDS, 'extra', 'source']);
+  assert.deepEqual(Object.keys(JSON.parse(recordToNdjson({ ...RECORD, extra: { a: 'b' }, source: 'f:1' }))), [
+    ...RECORD_FIELDS,
+    'extra',
+    'source',
+  ]);
   assert.equal(recordToNdjson(RECORD), `${JSON.stringify(RECORD)}\n`);
 });
 

@@ -71,7 +71,11 @@ test('globs in JavaScript match whole names, case-sensitively', () => {
   assert.equal(globToRegExp('my_tool*').test('myxtool/1.0'), false);
   assert.equal(globToRegExp('p?thon/[!2]*').test('python/3.11.4'), true);
   const matches = moduleMatcher(['gcc', 'mpi/*']);
-  assert.deepEqual(['gcc/9.4.0', 'gcc', 'Gcc/5.4.0', 'mpi/openmpi/4.1.5', 'R/4.3.1'].filter(matches), ['gcc/9.4.0', 'gcc', 'mpi/openmpi/4.1.5']);
+  assert.deepEqual(['gcc/9.4.0', 'gcc', 'Gcc/5.4.0', 'mpi/openmpi/4.1.5', 'R/4.3.1'].filter(matches), [
+    'gcc/9.4.0',
+    'gcc',
+    'mpi/openmpi/4.1.5',
+  ]);
 });
 
 test('inventory: real `spider -o spider-json` output, hidden modules included', () => {
@@ -155,18 +159,24 @@ test('charts: bar lengths and heights in proportion, labels escaped', () => {
     { label: 'gcc', value: 4 },
     { label: '<b>', value: 1 },
   ]);
-  assert.deepEqual([...bars.matchAll(/<rect class="bar"[^>]* width="([\d.]+)"[^>]*data-label="([^"]*)" data-value="(\d+)"/g)].map((m) => m.slice(1)), [
-    ['480', 'gcc', '4'],
-    ['120', '&#60;b&#62;', '1'],
-  ]);
+  assert.deepEqual(
+    [...bars.matchAll(/<rect class="bar"[^>]* width="([\d.]+)"[^>]*data-label="([^"]*)" data-value="(\d+)"/g)].map((m) => m.slice(1)),
+    [
+      ['480', 'gcc', '4'],
+      ['120', '&#60;b&#62;', '1'],
+    ],
+  );
   const columns = columnChartSvg('t', 'cap', [
     { label: '2024-01-01', value: 3 },
     { label: '2024-02-01', value: 0 },
     { label: '2024-03-01', value: 6 },
   ]);
-  assert.deepEqual([...columns.matchAll(/<rect class="bar"[^>]* height="([\d.]+)" data-label="([^"]*)"/g)].map((m) => m.slice(1)), [
-    ['100', '2024-01-01'],
-    ['0', '2024-02-01'],
-    ['200', '2024-03-01'],
-  ]);
+  assert.deepEqual(
+    [...columns.matchAll(/<rect class="bar"[^>]* height="([\d.]+)" data-label="([^"]*)"/g)].map((m) => m.slice(1)),
+    [
+      ['100', '2024-01-01'],
+      ['0', '2024-02-01'],
+      ['200', '2024-03-01'],
+    ],
+  );
 });

@@ -1,6 +1,6 @@
 import { LineWindow } from '../../lines/line-window';
 import { RECORD_FIELDS } from '../../record';
-import { BaseExports, instantiate, memoryOf } from '../../wasm/instance';
+import { type BaseExports, instantiate, memoryOf } from '../../wasm/instance';
 import type { KeySpec } from '../key-spec';
 import { KEYS_WASM_BASE64 } from './keys-wasm';
 
@@ -71,5 +71,4 @@ export class LayoutKeyScanner {
     this.lines = lines;
     return results;
   }
-
 }

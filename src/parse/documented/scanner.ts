@@ -1,5 +1,5 @@
 import { LineWindow } from '../../lines/line-window';
-import { BaseExports, instantiate, memoryOf } from '../../wasm/instance';
+import { type BaseExports, instantiate, memoryOf } from '../../wasm/instance';
 import { DOCUMENTED_WASM_BASE64 } from './documented-wasm';
 
 interface DocumentedExports extends BaseExports {
