@@ -1,4 +1,4 @@
-import { escape } from 'mysql2';
+import { escape as sqlEscape } from 'mysql2';
 import type { LoadRow } from './row';
 import { inTransaction, type MysqlClient } from './client';
 import { DIMENSIONS, type Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
@@ -214,7 +214,7 @@ export class MysqlStore implements LoadStore {
     for (const key of keys) {
       const tuple = `(${dimension
         .values(key)
-        .map((v) => escape(v))
+        .map((v) => sqlEscape(v))
         .join(',')})`;
       if (bytes + tuple.length * 3 > this.maxBatchBytes) await flush();
       tuples.push(tuple);
@@ -233,7 +233,7 @@ function insertFacts(facts: Fact[]): string {
   const tuples = facts.map(
     (f) =>
       `('${f.time}',${f.userId},${f.hostId},${f.moduleId},${f.pathId ?? 'NULL'},` +
-      `${f.row.jobid === null ? 'NULL' : escape(f.row.jobid)},${f.row.userload ?? 'NULL'},${f.row.extra === null ? 'NULL' : escape(f.row.extra)})`,
+      `${f.row.jobid === null ? 'NULL' : sqlEscape(f.row.jobid)},${f.row.userload ?? 'NULL'},${f.row.extra === null ? 'NULL' : sqlEscape(f.row.extra)})`,
   );
   return (
     'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) VALUES ' +

@@ -24,7 +24,7 @@ export function tagMatcher(extra?: RegExp): (tag: string) => boolean {
   return (tag) => {
     if (tag !== lastTag) {
       lastTag = tag;
-      lastAnswer = DEFAULT_TAGS.test(tag) || (extra !== undefined && extra.test(tag));
+      lastAnswer = DEFAULT_TAGS.test(tag) || extra?.test(tag) === true;
     }
     return lastAnswer;
   };

@@ -53,7 +53,7 @@ export function scanPairs(text: string, from: number): Pairs {
         break;
       }
       const raw = text.slice(i + 1, close);
-      values.push(c === DQUOTE && raw.includes('\\') ? unescape(raw) : raw);
+      values.push(c === DQUOTE && raw.includes('\\') ? unescapeQuoted(raw) : raw);
       i = close + 1;
     } else {
       const valueStart = i;
@@ -74,6 +74,6 @@ function findClosingQuote(text: string, from: number, quote: number): number {
   return -1;
 }
 
-function unescape(raw: string): string {
+function unescapeQuoted(raw: string): string {
   return raw.replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch === 't' ? '\t' : ch));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'mysql2/promise';
+import { type Connection, createConnection } from 'mysql2/promise';
 
 /**
  * MySQL for the tests: LMOD_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306) names a
@@ -22,7 +22,7 @@ export interface TestDatabase {
 
 export async function createTestDatabase(label: string): Promise<TestDatabase | null> {
   const name = `lmod_test_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  let connection;
+  let connection: Connection;
   try {
     connection = await createConnection({ uri: SERVER_URL, connectTimeout: 3000 });
   } catch (err) {
