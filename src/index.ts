@@ -1,7 +1,4 @@
-/**
- * lmod-tracking as a library: the parser, the engines and stream stages, and the database layer
- * that the commands are built from.
- */
+/** lmod-tracking as a library: the parser, the engines and stream stages, and the database layer that the commands are built from. */
 export { LoadRecord, IDENTITY_FIELDS, RECORD_FIELDS, splitModule } from './record';
 
 export { parseLine, tagMatcher, DEFAULT_TAGS, ParseContext, ParseOutcome } from './parse/line';

@@ -40,11 +40,9 @@ for (const verb of ['load', 'report']) {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
     const args = verb === 'report' ? ['modules'] : [];
-    const child = spawn(
-      process.execPath,
-      [join(BIN, `lmod-${verb}.js`), ...args, '--db', `mysql://lmod:Pa55word-xyz@127.0.0.1:${port}/lmod`],
-      { stdio: 'ignore' },
-    );
+    const child = spawn(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args, '--db', `mysql://lmod:Pa55word-xyz@127.0.0.1:${port}/lmod`], {
+      stdio: 'ignore',
+    });
     try {
       while (sockets.length === 0) await new Promise((r) => setTimeout(r, 20));
       const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
@@ -107,8 +105,7 @@ test('on a terminal a progress line is drawn every second and erased before the 
 
 test('lmod-load: subcommands are commander commands; a mistyped one is an unknown command that creates nothing', () => {
   const dir = mkdtempSync(join(TMP, 'subcommand-'));
-  const load = (args: string[]) =>
-    spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), ...args], { input: '', encoding: 'utf8', cwd: dir });
+  const load = (args: string[]) => spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), ...args], { input: '', encoding: 'utf8', cwd: dir });
   const typo = load(['migrat']);
   assert.equal(typo.stderr, "lmod-load: unknown command 'migrat' (Did you mean migrate?) (see lmod-load --help)\n");
   assert.equal(typo.status, 2);
@@ -118,13 +115,7 @@ test('lmod-load: subcommands are commander commands; a mistyped one is an unknow
   assert.equal(option.stderr, "lmod-load: unknown option '--bogus' (see lmod-load --help)\n");
   assert.equal(option.status, 2);
   const help = load(['--help']);
-  assert.match(
-    help.stdout,
-    /^Usage: lmod-load \[options\] \[files\.\.\.\]\n {7}lmod-load migrate \[--sql\] [^\n]*\n {7}lmod-load summarize /,
-  );
+  assert.match(help.stdout, /^Usage: lmod-load \[options\] \[files\.\.\.\]\n {7}lmod-load migrate \[--sql\] [^\n]*\n {7}lmod-load summarize /);
   assert.equal(load(['summarize', '--full']).stderr, "lmod-load: unknown option '--full' (see lmod-load --help)\n");
-  assert.match(
-    load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr,
-    /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/,
-  );
+  assert.match(load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr, /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/);
 });

@@ -259,10 +259,7 @@ test("a node's rsyslogd forwards the lines over TCP to the central one, which wr
     // The shipped node rule, sending to the central rsyslogd above instead of loghost.example.org.
     const shipped = readFileSync(join(CONTRIB, 'rsyslog', 'node-forward.conf'), 'utf8');
     assert.match(shipped, /target="loghost\.example\.org" port="514" protocol="tcp"/);
-    node = await PrivateRsyslog.start(
-      nodeDir,
-      shipped.replace('target="loghost.example.org" port="514"', `target="127.0.0.1" port="${port}"`),
-    );
+    node = await PrivateRsyslog.start(nodeDir, shipped.replace('target="loghost.example.org" port="514"', `target="127.0.0.1" port="${port}"`));
     const message = 'user=alice module=gcc/12.2.0 path=/opt/mf/gcc/12.2.0.lua host=node1 time=1772352902.100123 jobid=4242 userload=yes';
     const r = run(LOGGER!, ['-u', node.socket, '-t', 'ModuleUsageTracking', '-p', 'local0.info', '--', message]);
     assert.equal(r.status, 0, r.stderr);
@@ -355,10 +352,7 @@ test('the service with DB_* in its EnvironmentFile loads into MySQL', async (t) 
     const envFile = join(tmp.path, 'lmod-tracking.env');
     writeFileSync(
       envFile,
-      readFileSync(join(CONTRIB, 'systemd', 'lmod-tracking.env.example'), 'utf8').replace(
-        /^(DB_[A-Z]+)=.*$/gm,
-        (_, key: string) => `${key}=${settings[key]}`,
-      ),
+      readFileSync(join(CONTRIB, 'systemd', 'lmod-tracking.env.example'), 'utf8').replace(/^(DB_[A-Z]+)=.*$/gm, (_, key: string) => `${key}=${settings[key]}`),
     );
     const workDir = join(tmp.path, 'state');
     mkdirSync(workDir);

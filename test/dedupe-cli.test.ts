@@ -195,9 +195,7 @@ describe('lmod-dedupe --per', () => {
     test(`--per ${period}: the first record per key per UTC ${period}, edges to the microsecond`, () => {
       const r = run(['--key', 'user,host,module', '--per', period, 'edges.ndjson']);
       assert.equal(r.stdout, lines('edges.ndjson', ...kept));
-      assert.deepEqual(diagnostics(r.stderr), [
-        `lmod-dedupe: 10 records in, ${kept.length} out, ${10 - kept.length} dropped as duplicates, 0 rejected`,
-      ]);
+      assert.deepEqual(diagnostics(r.stderr), [`lmod-dedupe: 10 records in, ${kept.length} out, ${10 - kept.length} dropped as duplicates, 0 rejected`]);
       assert.equal(r.code, 0);
     });
   }

@@ -28,10 +28,7 @@ function collect(): { sink: Writable; text: () => string } {
 
 test('the README library example: parseLine gives the record', () => {
   const context = { isTrackingTag: lib.tagMatcher(), years: new lib.YearResolver(lib.zoneConverter('UTC'), 2024, new Date()) };
-  const outcome = lib.parseLine(
-    'Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/p host=n1 time=1682580177.622180',
-    context,
-  );
+  const outcome = lib.parseLine('Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/p host=n1 time=1682580177.622180', context);
   assert.deepEqual(outcome, {
     record: {
       time: '2023-04-27T07:22:57.622180Z',

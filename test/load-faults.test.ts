@@ -98,11 +98,7 @@ function proxied(url: string, port: number): string {
 }
 
 /** Runs `body` with the database behind a CuttingProxy that cuts after 120,000 bytes. */
-async function behindProxy(
-  db: TestDatabase,
-  thenRefuse: boolean,
-  body: (url: string, proxy: CuttingProxy) => Promise<void>,
-): Promise<void> {
+async function behindProxy(db: TestDatabase, thenRefuse: boolean, body: (url: string, proxy: CuttingProxy) => Promise<void>): Promise<void> {
   const target = new URL(db.url);
   const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, thenRefuse);
   try {
@@ -216,8 +212,7 @@ async function twoAtOnce(url: string): Promise<void> {
   }
 }
 
-test('two loaders at once on overlapping files into MySQL: exactly the distinct records', (t) =>
-  withMysql(t, 'two', true, (db) => twoAtOnce(db.url)));
+test('two loaders at once on overlapping files into MySQL: exactly the distinct records', (t) => withMysql(t, 'two', true, (db) => twoAtOnce(db.url)));
 
 test('two loaders at once on overlapping files into SQLite: exactly the distinct records', async () => {
   const url = `sqlite:${join(tempDir('two'), 'lmod.sqlite')}`;

@@ -19,30 +19,8 @@ const BAD = join(FIXTURES, 'bad.ndjson');
 
 /** The flat view's rows for basic.ndjson + bad.ndjson, in (time, user, module) order. */
 const EXPECTED_ROWS = [
-  [
-    '2023-04-27 07:22:57.622180',
-    'alice',
-    'node001',
-    'gcc/12.2.0',
-    'gcc',
-    '12.2.0',
-    '/opt/apps/modulefiles/Core/gcc/12.2.0.lua',
-    '4242',
-    1,
-    null,
-  ],
-  [
-    '2023-04-27 07:22:57.622181',
-    'Alice',
-    'node001',
-    'GCC/12.2.0',
-    'GCC',
-    '12.2.0',
-    '/opt/apps/modulefiles/Core/GCC/12.2.0.lua',
-    '4242',
-    1,
-    null,
-  ],
+  ['2023-04-27 07:22:57.622180', 'alice', 'node001', 'gcc/12.2.0', 'gcc', '12.2.0', '/opt/apps/modulefiles/Core/gcc/12.2.0.lua', '4242', 1, null],
+  ['2023-04-27 07:22:57.622181', 'Alice', 'node001', 'GCC/12.2.0', 'GCC', '12.2.0', '/opt/apps/modulefiles/Core/GCC/12.2.0.lua', '4242', 1, null],
   ['2023-04-27 07:23:01.000000', 'bob', null, 'StdEnv', 'StdEnv', null, null, 'interactive', null, null],
   [
     '2023-04-27 07:23:01.000000',
@@ -88,18 +66,7 @@ async function flatRows(client: SqlClient): Promise<unknown[][]> {
   const rows = await client.query<Record<string, unknown>>(
     'SELECT time, user, host, module, name, version, path, jobid, userload, extra FROM module_loads_flat ORDER BY time, user, module',
   );
-  return rows.map((r) => [
-    r.time,
-    r.user,
-    r.host,
-    r.module,
-    r.name,
-    r.version,
-    r.path,
-    r.jobid,
-    r.userload === null ? null : Number(r.userload),
-    r.extra,
-  ]);
+  return rows.map((r) => [r.time, r.user, r.host, r.module, r.name, r.version, r.path, r.jobid, r.userload === null ? null : Number(r.userload), r.extra]);
 }
 
 async function ids(client: SqlClient, table: string): Promise<[number, string][]> {
@@ -181,9 +148,7 @@ async function loadTwice(target: Target): Promise<void> {
         },
       ],
     );
-    const packages = await client.query<Record<string, unknown>>('SELECT name, loads, hosts FROM package_counts WHERE name = ?', [
-      'StdEnv',
-    ]);
+    const packages = await client.query<Record<string, unknown>>('SELECT name, loads, hosts FROM package_counts WHERE name = ?', ['StdEnv']);
     assert.deepEqual(
       packages.map((r) => [r.name, Number(r.loads), Number(r.hosts)]),
       [['StdEnv', 1, 0]],
@@ -206,9 +171,7 @@ test('a log loaded twice into MySQL with --no-load-data (multi-row INSERT): the 
 test('LOAD DATA LOCAL and INSERT store tabs, CR, newlines, backslashes, NUL and a literal \\N verbatim', (t) =>
   withMysql(t, 'escapes', true, async (db) => {
     const values = ['a\tb', 'c\r\nd', 'back\\slash\\', '\u0000', '\\N', 'N', '\\', 'end\\t'];
-    const ndjson =
-      values.map((v, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid: v, extra: { note: v } }))).join('\n') +
-      '\n';
+    const ndjson = values.map((v, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid: v, extra: { note: v } }))).join('\n') + '\n';
     const second = await createTestDatabase('escapes2');
     assert.ok(second);
     try {
@@ -266,9 +229,7 @@ test('a value the server cuts though the checks passed: LOAD DATA is rolled back
     try {
       // A column narrower than the checks know: only the server can refuse the value.
       await client.query('ALTER TABLE module_loads MODIFY jobid VARCHAR(4) NULL');
-      const ndjson =
-        ['1', 'toolong', '3'].map((jobid, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid }))).join('\n') +
-        '\n';
+      const ndjson = ['1', 'toolong', '3'].map((jobid, i) => JSON.stringify(record({ time: `2023-04-27T07:22:57.00000${i}Z`, jobid }))).join('\n') + '\n';
       const run = await runLoad(['--db', db.url], { stdin: ndjson });
       assert.equal(run.code, 1);
       assert.equal(run.stderr.split('\n')[0], "lmod-load: stdin:2: refused by the database: Data too long for column 'jobid' at row 1");
@@ -339,9 +300,7 @@ async function limits(target: Target): Promise<void> {
   assert.equal(summaryOf(run.stderr), 'lmod-load: 12 read, 3 new, 0 already present, 9 rejected');
   const client = await openClient(parseDbUrl(target.url));
   try {
-    const rows = await client.query<{ user: string; path: string; extra: string | null }>(
-      'SELECT user, path, extra FROM module_loads_flat ORDER BY time',
-    );
+    const rows = await client.query<{ user: string; path: string; extra: string | null }>('SELECT user, path, extra FROM module_loads_flat ORDER BY time');
     assert.deepEqual(
       rows.map((r) => [r.user, r.path.length, r.extra?.length ?? null]),
       [
@@ -366,10 +325,7 @@ test('no MySQL configured: the SQLite default in the working directory, announce
   const cwd = tempDir('default');
   const run = await runLoad([], { cwd, stdin: gzipSync(readFileSync(BASIC)) });
   assert.equal(run.code, 0, run.stderr);
-  assert.equal(
-    run.stderr.split('\n')[0],
-    'lmod-load: no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into sqlite:./lmod_tracking.sqlite',
-  );
+  assert.equal(run.stderr.split('\n')[0], 'lmod-load: no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into sqlite:./lmod_tracking.sqlite');
   assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
   assert.ok(existsSync(join(cwd, 'lmod_tracking.sqlite')));
   const quiet = await runLoad(['--quiet', BASIC], { cwd });
@@ -417,9 +373,7 @@ test('connection errors name host, port, user and database and never the passwor
   writeFileSync(join(cwd, '.env'), 'DB_USER=lmod\nDB_PASS=Pa55word-xyz\nDB_NAME=lmoddb\nDB_HOST=127.0.0.1\nDB_PORT=1\n');
   const fromEnv = await runLoad(['migrate'], { cwd });
   assert.equal(fromEnv.code, 2);
-  assert.ok(
-    fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'),
-  );
+  assert.ok(fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'));
   assert.ok(!fromEnv.stderr.includes('Pa55word'));
 });
 
@@ -490,14 +444,8 @@ async function migrateFromV2(url: string): Promise<void> {
           ];
     for (const statement of [...v2, 'DELETE FROM lmod_schema WHERE version > 2']) await client.query(statement);
     const migrated = await runLoad(['migrate', '--db', url]);
-    assert.deepEqual(
-      [migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')],
-      [0, `schema migrated from v2 to v${LATEST_VERSION}\n`],
-    );
-    assert.deepEqual(await loadIndexes(client), [
-      'ix_loads_module(module_id,time,user_id,userload)',
-      'ix_loads_user(user_id,time,userload)',
-    ]);
+    assert.deepEqual([migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')], [0, `schema migrated from v2 to v${LATEST_VERSION}\n`]);
+    assert.deepEqual(await loadIndexes(client), ['ix_loads_module(module_id,time,user_id,userload)', 'ix_loads_user(user_id,time,userload)']);
     const [row] = await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads');
     assert.equal(Number(row.n), 5);
   } finally {
@@ -505,8 +453,7 @@ async function migrateFromV2(url: string): Promise<void> {
   }
 }
 
-test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (SQLite)', () =>
-  migrateFromV2(sqliteTarget().url));
+test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (SQLite)', () => migrateFromV2(sqliteTarget().url));
 
 test('from v2: ix_loads_userload gives way to userload in the other two indexes, rows kept (MySQL)', (t) =>
   withMysql(t, 'v2to3', false, (db) => migrateFromV2(db.url)));
@@ -566,9 +513,7 @@ test('a MySQL schema that is older or newer than this lmod-load: exit 2 naming w
       assert.equal(newer.code, 2);
       assert.match(
         newer.stderr,
-        new RegExp(
-          `has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`,
-        ),
+        new RegExp(`has schema v${LATEST_VERSION + 1}, newer than this lmod-load knows \\(v${LATEST_VERSION}\\): upgrade lmod-tracking\\n$`),
       );
       await client.run('DELETE FROM lmod_schema WHERE version >= ?', [LATEST_VERSION]);
       const older = await runLoad(['--db', db.url, BASIC]);

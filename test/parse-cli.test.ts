@@ -1,17 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -175,10 +164,7 @@ test('a missing file is reported by name, the other files are still read, exit 2
 
 test('--max-errors N stops after more than N malformed lines with exit 2', () => {
   const run = lmodParse(['--max-errors', '2', 'malformed.log']);
-  assert.deepEqual(stderrLines(run), [
-    ...malformedMessages('malformed.log').slice(0, 3),
-    'lmod-parse: stopped after 3 errors (--max-errors 2)',
-  ]);
+  assert.deepEqual(stderrLines(run), [...malformedMessages('malformed.log').slice(0, 3), 'lmod-parse: stopped after 3 errors (--max-errors 2)']);
   assert.equal(run.status, 2);
   const zero = lmodParse(['--max-errors', '0', 'malformed.log']);
   assert.deepEqual(stderrLines(zero), [malformedMessages('malformed.log')[0], 'lmod-parse: stopped after 1 errors (--max-errors 0)']);
@@ -266,14 +252,7 @@ test('--tag REGEX is matched against the whole tag', () => {
 });
 
 test('usage errors exit 2; --help (with examples) and --version exit 0', () => {
-  for (const args of [
-    ['--tz', 'Mars/Olympus'],
-    ['--year', 'soon'],
-    ['--tag', '('],
-    ['--max-errors', '-1'],
-    ['--max-line', '0'],
-    ['--bogus'],
-  ]) {
+  for (const args of [['--tz', 'Mars/Olympus'], ['--year', 'soon'], ['--tag', '('], ['--max-errors', '-1'], ['--max-line', '0'], ['--bogus']]) {
     const run = lmodParse(args);
     assert.equal(run.status, 2, args.join(' '));
     assert.equal(run.stdout, '');

@@ -13,9 +13,7 @@ import { splitModule } from '../src/record';
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'parse');
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-const SEEDS = ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'].flatMap((name) =>
-  readFileSync(join(FIXTURES, name), 'utf8').split('\n'),
-);
+const SEEDS = ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'].flatMap((name) => readFileSync(join(FIXTURES, name), 'utf8').split('\n'));
 
 /** parseLine must not throw, and whatever it returns must be a well-formed outcome. */
 function checkLine(line: string, random: () => number): void {
@@ -41,8 +39,7 @@ function randomString(random: () => number, length: number): string {
   for (let i = 0; i < length; i++) {
     const pick = random();
     // Mostly ASCII (where the syntax is), some BMP, some astral characters.
-    const code =
-      pick < 0.8 ? Math.floor(random() * 128) : pick < 0.95 ? Math.floor(random() * 0xd800) : 0x10000 + Math.floor(random() * 0xfffff);
+    const code = pick < 0.8 ? Math.floor(random() * 128) : pick < 0.95 ? Math.floor(random() * 0xd800) : 0x10000 + Math.floor(random() * 0xfffff);
     s += String.fromCodePoint(code);
   }
   return s;

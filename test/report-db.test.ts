@@ -34,16 +34,7 @@ const mod = (name: string, versions: number, loads: number, users: number, hosts
   first_load: t(first),
   last_load: t(last),
 });
-const ver = (
-  module: string,
-  name: string,
-  version: string | null,
-  loads: number,
-  users: number,
-  hosts: number,
-  first: string,
-  last: string,
-) => ({
+const ver = (module: string, name: string, version: string | null, loads: number, users: number, hosts: number, first: string, last: string) => ({
   module,
   name,
   version,
@@ -373,13 +364,7 @@ function cases(): [string, string[], unknown[]][] {
     [
       'trend per ISO week (Monday) over an exclusive --until',
       ['trend', '--every', 'week', '--since', '2024-01-01', '--until', '2024-02-01'],
-      [
-        period('2024-01-01', 3, 2),
-        period('2024-01-08', 2, 1),
-        period('2024-01-15', 1, 1),
-        period('2024-01-22', 0, 0),
-        period('2024-01-29', 1, 1),
-      ],
+      [period('2024-01-01', 3, 2), period('2024-01-08', 2, 1), period('2024-01-15', 1, 1), period('2024-01-22', 0, 0), period('2024-01-29', 1, 1)],
     ],
     [
       'trend per day for one module, from --since to --until',
@@ -431,12 +416,7 @@ async function reportsOn(target: Target): Promise<void> {
     assert.deepEqual(top.rows, [ALL_BY_NAME[0]]);
     const trend = await trendReport(client, { ...NO_FILTERS, users: ['dave'] }, 'day');
     assert.deepEqual(trend.rows, [period('2024-01-31', 1, 1), period('2024-02-01', 1, 1)]);
-    const unused = await unusedReport(client, { ...NO_FILTERS, hosts: ['node1'] }, [
-      'gcc/12.2.0',
-      'gcc/9.4.0',
-      'python/3.11.4',
-      'zlib/1.3',
-    ]);
+    const unused = await unusedReport(client, { ...NO_FILTERS, hosts: ['node1'] }, ['gcc/12.2.0', 'gcc/9.4.0', 'python/3.11.4', 'zlib/1.3']);
     assert.deepEqual(
       unused.rows.map((r) => r.module),
       ['gcc/9.4.0', 'zlib/1.3'],
@@ -463,8 +443,7 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     }
   };
   await setIntelLoads(999);
-  const intel = async (): Promise<unknown> =>
-    (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
+  const intel = async (): Promise<unknown> => (await reportNdjson(target.url, ['modules'])).find((r) => (r as { name: string }).name === 'intel');
   const first = '2023-06-15T10:00:00.000000';
   assert.deepEqual(await intel(), { ...mod('intel', 1, 1, 1, 1, first, first), loads: 999 });
   const dir = mkdtempSync(join(tmpdir(), 'lmod-summary-'));
@@ -494,10 +473,7 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     );
     assert.deepEqual(await intel(), mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'));
     await setIntelLoads(999);
-    assert.match(
-      await lmodLoad(['--summarize', erin]),
-      /: 1 read, 0 new, 1 already present, 0 rejected in [^\n]*\n[^\n]*: summaries are up to date\n$/,
-    );
+    assert.match(await lmodLoad(['--summarize', erin]), /: 1 read, 0 new, 1 already present, 0 rejected in [^\n]*\n[^\n]*: summaries are up to date\n$/);
     assert.deepEqual(await intel(), { ...mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'), loads: 999 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -574,10 +550,7 @@ test('usage errors exit 2 with one line on stderr and nothing on stdout', async 
     const db = ['--db', url];
     const expectations: [string[], string][] = [
       [['top'], 'lmod-report: unknown report "top": choose modules, users, unused, stale, trend (see lmod-report --help)\n'],
-      [
-        ['unused'],
-        'lmod-report: unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`) (see lmod-report --help)\n',
-      ],
+      [['unused'], 'lmod-report: unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`) (see lmod-report --help)\n'],
       [['modules', '--every', 'week'], 'lmod-report: --every applies to trend only (see lmod-report --help)\n'],
       [['trend', '--top', '3'], 'lmod-report: --top applies to modules, users, stale only (see lmod-report --help)\n'],
       [['users', '--sort', 'users'], 'lmod-report: --sort for users must be loads or modules (see lmod-report --help)\n'],
@@ -589,10 +562,7 @@ test('usage errors exit 2 with one line on stderr and nothing on stdout', async 
         ['modules', '--until', '2024-02-30'],
         'lmod-report: --until "2024-02-30": expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d (see lmod-report --help)\n',
       ],
-      [
-        ['stale', '--older-than', '2024-01-01'],
-        'lmod-report: --older-than "2024-01-01": expected a duration like 180d, 26w or 1y (see lmod-report --help)\n',
-      ],
+      [['stale', '--older-than', '2024-01-01'], 'lmod-report: --older-than "2024-01-01": expected a duration like 180d, 26w or 1y (see lmod-report --help)\n'],
       [['modules', '--user', 'a[b'], 'lmod-report: --user: unclosed [ in pattern "a[b" (see lmod-report --help)\n'],
       [['unused', '--inventory', 'no/such/file'], 'lmod-report: no/such/file: No such file or directory\n'],
     ];
@@ -612,10 +582,7 @@ test('an inventory line that is not a module name: reported with file and line, 
     writeFileSync(inventory, '/opt/modulefiles/Core:\ngcc/12.2.0\nLmod has detected the following error\nzlib/1.3(default)\n');
     const r = await run('lmod-report', ['--db', url, '--format', 'ndjson', 'unused', '--inventory', inventory]);
     assert.equal(r.code, 1);
-    assert.equal(
-      r.stderr,
-      `lmod-report: ${inventory}:3: not a module name (contains white space): Lmod has detected the following error\n`,
-    );
+    assert.equal(r.stderr, `lmod-report: ${inventory}:3: not a module name (contains white space): Lmod has detected the following error\n`);
     assert.deepEqual(ndjson(r.stdout), [{ module: 'zlib/1.3', name: 'zlib', version: '1.3', last_load: null }]);
   });
 });

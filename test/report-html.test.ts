@@ -112,18 +112,7 @@ test('the HTML page renders in Chromium with the expected bars and tables', { ti
 
     // The fixture spans June 2023 to March 2024: more than half a year, so month bars.
     const loads = await bars('chart-loads');
-    const months = [
-      '2023-06-01',
-      '2023-07-01',
-      '2023-08-01',
-      '2023-09-01',
-      '2023-10-01',
-      '2023-11-01',
-      '2023-12-01',
-      '2024-01-01',
-      '2024-02-01',
-      '2024-03-01',
-    ];
+    const months = ['2023-06-01', '2023-07-01', '2023-08-01', '2023-09-01', '2023-10-01', '2023-11-01', '2023-12-01', '2024-01-01', '2024-02-01', '2024-03-01'];
     assert.deepEqual(
       loads.map((b) => [b.label, b.value]),
       months.map((m, i) => [m, [1, 0, 0, 0, 0, 0, 1, 7, 5, 5][i]]),

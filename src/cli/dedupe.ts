@@ -1,7 +1,7 @@
 import { isatty } from 'node:tty';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
-import { parseDuration, PERIODS } from '../dedupe/time';
+import { parseDuration, PERIODS } from '../time/record-time';
 import { type DedupeOutput, Deduper } from '../dedupe/deduper';
 import { writevAll } from '../io/fd';
 import { type ByteConsumer, describeInputError, feedInputs, inputNames } from '../io/input';
@@ -41,14 +41,8 @@ export async function dedupe(argv: string[]): Promise<number> {
   ])
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-k, --key <fields>', 'comma-separated record fields that identify a record (extra.NAME reaches into extra)', DEFAULT_KEY)
-    .addOption(
-      new Option('--per <period>', 'keep the first record per key per UTC hour, day, week (ISO, Monday) or month').choices(PERIODS),
-    )
-    .option(
-      '--window <duration>',
-      'forget keys whose time is older than the newest time minus this (10m, 1h, 2d); the key must contain time',
-      duration,
-    )
+    .addOption(new Option('--per <period>', 'keep the first record per key per UTC hour, day, week (ISO, Monday) or month').choices(PERIODS))
+    .option('--window <duration>', 'forget keys whose time is older than the newest time minus this (10m, 1h, 2d); the key must contain time', duration)
     .option('--count', 'instead of records, write one object per key (per --per bucket) with count, first and last time')
     .option('--max-errors <n>', 'stop with exit code 2 after more than N rejected lines', nonNegativeInt)
     .option('-q, --quiet', 'no summary on stderr');

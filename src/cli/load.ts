@@ -17,7 +17,7 @@ import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-load';
-/** Measured with bench/30-load.bench.ts: see the README section. */
+/** Chosen with bench/30-load.bench.ts (BENCH_LOAD_SWEEP=1): docs/performance.md. */
 const DEFAULT_BATCH_ROWS = 5000;
 const DEFAULT_IN_FLIGHT = 2;
 /** Bytes read at a time. */
@@ -47,29 +47,19 @@ function dbOptions(program: Command): Command {
 let code = EXIT_OK;
 
 function buildProgram(): Command {
-  const program = newProgram(
-    PROGRAM,
-    'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.',
-    [
-      'lmod-parse /var/log/lmod/lmod.log | lmod-load',
-      'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
-      'lmod-load records.ndjson.gz --dry-run',
-      'lmod-load migrate            # create or upgrade the schema first (MySQL)',
-      'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
-      'lmod-load summarize          # store the whole-table reports so they answer at once',
-    ],
-  );
+  const program = newProgram(PROGRAM, 'Load NDJSON load records into MySQL (DB_* settings, ./.env or --db) or the SQLite default, idempotently.', [
+    'lmod-parse /var/log/lmod/lmod.log | lmod-load',
+    'zcat lmod.log-*.gz | lmod-parse | lmod-dedupe | lmod-load --db mysql://lmod@db1/lmod',
+    'lmod-load records.ndjson.gz --dry-run',
+    'lmod-load migrate            # create or upgrade the schema first (MySQL)',
+    'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
+    'lmod-load summarize          # store the whole-table reports so they answer at once',
+  ]);
   dbOptions(program)
-    .usage(
-      `[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`,
-    )
+    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
-    .option(
-      '--batch-bytes <bytes>',
-      "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)",
-      positiveInt,
-    )
+    .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)", positiveInt)
     .option('-j, --in-flight <n>', 'MySQL batches loaded at the same time', positiveInt, DEFAULT_IN_FLIGHT)
     .option(
       '--retries <n>',
@@ -143,8 +133,7 @@ async function runMigrate(options: { db?: string; envFile?: string; sql?: boolea
     const before = await migrate(client);
     if (!options.quiet) {
       const latest = before.latest;
-      const done =
-        before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
+      const done = before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
       process.stderr.write(`${PROGRAM}: ${client.description}: ${done}\n`);
     }
   } finally {
@@ -213,9 +202,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
       ...DEFAULT_RETRY,
       retries: options.retries,
       onRetry: (err, attempt, delay) =>
-        diagnostics.message(
-          `${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`,
-        ),
+        diagnostics.message(`${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`),
     },
   });
   const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);

@@ -53,11 +53,7 @@ function command() {
   ])
     .argument('[files...]', 'syslog files read in order; - or none for stdin; .gz detected by content')
     .option('--tag <regex>', "a site's own syslog tag, in addition to the known ones (whole-tag match)", regex)
-    .option(
-      '--year <year>',
-      'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time',
-      positiveInt,
-    )
+    .option('--year <year>', 'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time', positiveInt)
     .option('--tz <zone>', "zone of RFC 3164 stamps: UTC, +02:00 or an IANA name; default: this machine's", timeZone)
     .option('--max-errors <n>', 'stop with exit 2 after more than N malformed lines', nonNegativeInt)
     .option('--max-line <bytes>', 'longer lines are reported and skipped', positiveInt, DEFAULT_MAX_LINE)
@@ -77,8 +73,7 @@ function referenceTime(source: string): Date {
 
 /**
  * lmod-parse reads its descriptors with readSync and writes stdout with one write per read,
- * rather than through streams: half the time of the same work through process.stdin and
- * process.stdout (see the README).
+ * rather than through streams, which cost more than the conversion (docs/performance.md).
  */
 async function run(argv: string[]): Promise<number> {
   const program = command();

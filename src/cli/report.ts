@@ -71,16 +71,10 @@ function buildProgram() {
     'lmod-report trend --every week --module python --format html > python.html',
   ])
     .argument('<report>', `one of ${REPORTS.join(', ')}`)
-    .option(
-      '--db <url>',
-      'mysql://user:pass@host:port/db or sqlite:PATH (default: DB_* from the environment or .env, else sqlite:./lmod_tracking.sqlite)',
-    )
+    .option('--db <url>', 'mysql://user:pass@host:port/db or sqlite:PATH (default: DB_* from the environment or .env, else sqlite:./lmod_tracking.sqlite)')
     .option('--env-file <file>', 'read DB_* settings from this file instead of ./.env')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html']).default('table'))
-    .option(
-      '--since <when>',
-      'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)',
-    )
+    .option('--since <when>', 'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)')
     .option('--until <when>', 'loads before (exclusive): same forms as --since')
     .addOption(repeatable('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules'))
     .addOption(repeatable('--host <glob>', "only these hosts (shell glob; repeatable; '' = loads logged without a host)"))
@@ -97,8 +91,7 @@ function buildProgram() {
 function timeBound(flag: string, value: string | undefined, now: Date): string | null {
   if (value === undefined) return null;
   const bound = parseTimeBound(value, now);
-  if (bound === null)
-    throw usage(`${flag} ${JSON.stringify(value)}: expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d`);
+  if (bound === null) throw usage(`${flag} ${JSON.stringify(value)}: expected a date like 2024-01-31, a time like 2024-01-31T12:00Z or a duration like 30d`);
   return bound;
 }
 
@@ -107,8 +100,7 @@ function validate(kind: ReportKind, o: Options): void {
     if (o[key] !== undefined && !reports.includes(kind)) throw usage(`${flag} applies to ${reports.join(', ')} only`);
   }
   const sorts = SORTS[kind];
-  if (o.sort !== undefined && sorts !== undefined && !sorts.includes(o.sort))
-    throw usage(`--sort for ${kind} must be ${sorts.join(' or ')}`);
+  if (o.sort !== undefined && sorts !== undefined && !sorts.includes(o.sort)) throw usage(`--sort for ${kind} must be ${sorts.join(' or ')}`);
   for (const [flag, globs] of [
     ['--user', o.user],
     ['--host', o.host],
@@ -122,8 +114,7 @@ function validate(kind: ReportKind, o: Options): void {
       }
     }
   }
-  if (kind === 'unused' && o.inventory === undefined)
-    throw usage('unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`)');
+  if (kind === 'unused' && o.inventory === undefined) throw usage('unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`)');
 }
 
 /** Reads the inventory; lines it cannot use are reported like any rejected input. */
@@ -160,27 +151,15 @@ async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<
   });
   if (status.current === 0) {
     await client.close();
-    throw new CliError(
-      `${PROGRAM}: ${client.description} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first`,
-      EXIT_FATAL,
-    );
+    throw new CliError(`${PROGRAM}: ${client.description} has no lmod-tracking schema: run \`lmod-load migrate\` and load records first`, EXIT_FATAL);
   }
   if (status.current < status.latest) {
-    stderr.write(
-      `${PROGRAM}: schema v${status.current} is older than v${status.latest} (reports may be slow): run \`lmod-load migrate\`\n`,
-    );
+    stderr.write(`${PROGRAM}: schema v${status.current} is older than v${status.latest} (reports may be slow): run \`lmod-load migrate\`\n`);
   }
   return client;
 }
 
-async function runReport(
-  client: SqlClient,
-  kind: ReportKind,
-  f: Filters,
-  o: Options,
-  inventory: string[] | null,
-  now: Date,
-): Promise<RequestedReport> {
+async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Options, inventory: string[] | null, now: Date): Promise<RequestedReport> {
   const top = o.top ?? null;
   switch (kind) {
     case 'modules': {
@@ -247,8 +226,7 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
   }
   try {
     const requested = await runReport(client, kind, filters, o, inventory?.modules ?? null, now);
-    const out =
-      o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested.table);
+    const out = o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested.table);
     await write(io.stdout, out);
   } finally {
     await client.close();

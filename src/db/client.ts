@@ -22,10 +22,7 @@ export interface OpenOptions {
   connections?: number;
 }
 
-/**
- * Sessions are strict (an over-long value is an error, never a silent truncation) and in
- * UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept.
- */
+/** Sessions are strict (an over-long value is an error, never a silent truncation) and in UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept. */
 const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY', time_zone = '+00:00'";
 
 export class MysqlClient implements SqlClient {
@@ -50,6 +47,22 @@ export class MysqlClient implements SqlClient {
   async queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]> {
     const [rows] = await this.target.query({ sql, rowsAsArray: true }, params);
     return rows as unknown[][];
+  }
+
+  /** Calls `onRow` with each row of a SELECT as an array, as the rows arrive: none is kept. */
+  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
+    const connection = await new Promise<mysql.PoolConnection>((resolve, reject) => this.pool.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        connection
+          .query({ sql, values: params, rowsAsArray: true })
+          .on('result', (row) => onRow(row as unknown as unknown[]))
+          .on('error', reject)
+          .on('end', resolve);
+      });
+    } finally {
+      connection.release();
+    }
   }
 
   /** A `LOAD DATA LOCAL INFILE` statement, its file being `data`: rows added and warnings. */
@@ -84,11 +97,7 @@ export class MysqlClient implements SqlClient {
  * writers queue) and commits, unless `keep` says no for its result or it throws: then the
  * transaction is rolled back. Resolves with the body's result.
  */
-export async function inTransaction<C extends SqlClient, T>(
-  client: C,
-  body: (tx: C) => Promise<T>,
-  keep: (result: T) => boolean = () => true,
-): Promise<T> {
+export async function inTransaction<C extends SqlClient, T>(client: C, body: (tx: C) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
   const run = async (tx: C, begin: string): Promise<T> => {
     await tx.run(begin);
     let result: T;
@@ -233,10 +242,7 @@ function advice(err: NodeJS.ErrnoException, config: MysqlConfig): string {
 
 export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlConfig): string {
   const where = config.socketPath !== undefined ? `socket ${config.socketPath}` : `${config.host}:${config.port}`;
-  return redact(
-    `cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`,
-    config.password,
-  );
+  return redact(`cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`, config.password);
 }
 
 /** A driver message never should hold the password; if one ever does, it is masked. */

@@ -95,8 +95,7 @@ export function parseDbUrl(url: string): DbConfig {
     throw configError('--db is not a valid mysql:// URL (expected mysql://user:pass@host:port/database)');
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (database === '' || database.includes('/'))
-    throw configError('--db mysql:// URL needs a database name: mysql://user:pass@host:port/database');
+  if (database === '' || database.includes('/')) throw configError('--db mysql:// URL needs a database name: mysql://user:pass@host:port/database');
   if (parsed.username === '') throw configError('--db mysql:// URL needs a user: mysql://user:pass@host:port/database');
   const config: MysqlConfig = {
     dialect: 'mysql',

@@ -75,9 +75,6 @@ async function applyPending(client: SqlClient): Promise<SchemaStatus> {
 /** The whole schema as a script a DBA can read and apply (`mariadb DB < schema.sql`). */
 export function ddl(dialect: Dialect): string {
   const header = `-- lmod-tracking schema v${LATEST_VERSION} (${dialect}); safe to apply again.\n`;
-  const parts = [
-    SCHEMA_TABLE[dialect],
-    ...MIGRATIONS.flatMap((m) => [`-- v${m.version}: ${m.description}`, ...migrationStatements(m, dialect)]),
-  ];
+  const parts = [SCHEMA_TABLE[dialect], ...MIGRATIONS.flatMap((m) => [`-- v${m.version}: ${m.description}`, ...migrationStatements(m, dialect)])];
   return header + parts.map((p) => (p.startsWith('--') ? p : `${p};`)).join('\n\n') + '\n';
 }

@@ -44,9 +44,7 @@ export class MysqlStore implements LoadStore {
 
   /** `loadData: false` keeps to multi-row INSERTs even where the server allows LOAD DATA LOCAL. */
   static async open(client: MysqlClient, maxInFlight: number, loadData = true): Promise<MysqlStore> {
-    const [row] = await client.query<{ packet: number; local: number | null }>(
-      'SELECT @@max_allowed_packet AS packet, @@local_infile AS local',
-    );
+    const [row] = await client.query<{ packet: number; local: number | null }>('SELECT @@max_allowed_packet AS packet, @@local_infile AS local');
     const bytes = Math.min(STATEMENT_BYTES_CAP, Math.floor(Number(row.packet) / 2));
     return new MysqlStore(client, bytes, maxInFlight, loadData && Number(row.local) === 1);
   }
@@ -161,14 +159,7 @@ export class MysqlStore implements LoadStore {
       const cache = this.caches.get(dimension)!;
       const unknown = new Set<number>();
       for (const row of stored) if (cache.nameOf(row[d + 1] as number) === undefined) unknown.add(row[d + 1] as number);
-      const ids = [...unknown];
-      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-        const found = await this.client.query<{ id: number; k: string }>(
-          `SELECT id, ${dimension.key} AS k FROM ${dimension.table} WHERE id IN (?)`,
-          [ids.slice(i, i + LOOKUP_CHUNK)],
-        );
-        for (const { id, k } of found) cache.set(k, id);
-      }
+      await this.lookUp(dimension, cache, 'id', [...unknown]);
     }
   }
 
@@ -179,7 +170,7 @@ export class MysqlStore implements LoadStore {
       // Select first and insert only what is missing, so reloads burn no AUTO_INCREMENT ids;
       // a name another loader inserted meanwhile is a duplicate key: select again.
       for (let attempt = 0; missing.length > 0; attempt++) {
-        await this.selectIds(dimension, cache, missing);
+        await this.lookUp(dimension, cache, dimension.key, missing);
         missing = missing.filter((key) => cache.get(key) === undefined);
         if (missing.length === 0) break;
         if (attempt === 3) throw new Error(`could not store new ${dimension.table} rows after ${attempt} attempts`);
@@ -192,13 +183,11 @@ export class MysqlStore implements LoadStore {
     }
   }
 
-  private async selectIds(dimension: Dimension, cache: IdCache, keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
-      const found = await this.client.query<{ id: number; k: string }>(
-        `SELECT id, ${dimension.key} AS k FROM ${dimension.table} WHERE ${dimension.key} IN (?)`,
-        [keys.slice(i, i + LOOKUP_CHUNK)],
-      );
-      for (const { id, k } of found) cache.set(k, id);
+  /** Caches the stored rows of a dimension whose `column` (its id or its name) is one of `values`. */
+  private async lookUp(dimension: Dimension, cache: IdCache, column: string, values: (number | string)[]): Promise<void> {
+    for (let i = 0; i < values.length; i += LOOKUP_CHUNK) {
+      const sql = `SELECT id, ${dimension.key} AS k FROM ${dimension.table} WHERE ${column} IN (?)`;
+      for (const { id, k } of await this.client.query<{ id: number; k: string }>(sql, [values.slice(i, i + LOOKUP_CHUNK)])) cache.set(k, id);
     }
   }
 

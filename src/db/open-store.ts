@@ -30,8 +30,7 @@ export async function openStore(config: DbConfig, inFlight: number, loadData = t
       return { client, store: new SqliteStore(client) };
     }
     if (status.current < status.latest) {
-      const what =
-        status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
+      const what = status.current === 0 ? 'has no lmod-tracking schema' : `has schema v${status.current}, this lmod-load needs v${status.latest}`;
       throw new DbConfigError(`${client.description} ${what}: run \`lmod-load migrate\` (with the same --db or --env-file) first`);
     }
     return { client, store: await MysqlStore.open(client, inFlight, loadData) };

@@ -30,9 +30,7 @@ export class SqliteStore implements LoadStore {
       dimension,
       cache: new IdCache(),
       select: db.prepare(`SELECT id FROM ${dimension.table} WHERE ${dimension.key} = ?`).pluck(),
-      insert: db.prepare(
-        `INSERT INTO ${dimension.table} (${dimension.columns.join(', ')}) VALUES (${dimension.columns.map(() => '?').join(', ')})`,
-      ),
+      insert: db.prepare(`INSERT INTO ${dimension.table} (${dimension.columns.join(', ')}) VALUES (${dimension.columns.map(() => '?').join(', ')})`),
     }));
     this.insertFact = db.prepare(
       'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) ' +

@@ -6,10 +6,7 @@ export interface BatchResult {
   present: number;
 }
 
-/**
- * One interface over MySQL and SQLite: each batch is loaded in one transaction, and a
- * batch loaded again inserts nothing and counts every row as present.
- */
+/** One interface over MySQL and SQLite: each batch is loaded in one transaction, and a batch loaded again inserts nothing and counts every row as present. */
 export interface LoadStore {
   readonly dialect: 'mysql' | 'sqlite';
   /** Bytes one batch may take in a statement (under the server's max_allowed_packet). */

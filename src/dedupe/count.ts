@@ -1,5 +1,5 @@
 import type { KeySpec, KeyValue } from './key-spec';
-import { formatRecordTime } from './time';
+import { formatRecordTime } from '../time/record-time';
 
 /** One key's tally in `--count` mode. */
 export interface CountEntry {
@@ -32,10 +32,7 @@ export class CountTable {
   }
 }
 
-/**
- * A key field that would collide with a field of the count output, or undefined.
- * `label` is the bucket's field name (`day` for `--per day`).
- */
+/** A key field that would collide with a field of the count output, or undefined. `label` is the bucket's field name (`day` for `--per day`). */
 export function countClash(spec: KeySpec, label?: string): string | undefined {
   const taken: string[] = [...COUNT_FIELDS, ...(label === undefined ? [] : [label])];
   return spec.paths

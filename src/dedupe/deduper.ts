@@ -7,7 +7,7 @@ import type { KeyValue } from './key-spec';
 import { LayoutKeyScanner } from './layout-keys/scanner';
 import { type DedupeOptions, type DedupePlan, planDedupe } from './plan';
 import { RecentBuckets } from './recent-buckets';
-import { parseRecordTime, TIME_FORMAT, type TimeParts } from './time';
+import { parseRecordTime, TIME_FORMAT, type TimeParts } from '../time/record-time';
 
 export interface DeduperOptions extends DedupeOptions {
   /** Longest line in bytes. */

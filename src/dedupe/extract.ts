@@ -13,10 +13,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * The reference extraction: JSON.parse the line and walk each path. Fills `out` (one
- * value per path) and returns null, or returns why the line has no key.
- */
+/** The reference extraction: JSON.parse the line and walk each path. Fills `out` (one value per path) and returns null, or returns why the line has no key. */
 export function extractParsed(line: string, spec: KeySpec, out: KeyValue[]): string | null {
   let record: unknown;
   try {

@@ -1,14 +1,5 @@
-/** Slots of an open-addressing table for this many keys: a power of two (masks replace modulo), at least 16. */
-export function slotCount(initialCapacity: number): number {
-  let capacity = 16;
-  while (capacity < initialCapacity) capacity *= 2;
-  return capacity;
-}
-
 /** Keys a table of `capacity` slots takes before it doubles: three quarters keep probe runs short. */
-export function growthLimit(capacity: number): number {
-  return Math.floor(capacity * 0.75);
-}
+const growthLimit = (capacity: number): number => Math.floor(capacity * 0.75);
 
 /**
  * A set of 64-bit hashes in one Uint32Array: open addressing with linear probing, two
@@ -22,7 +13,8 @@ export class HashSet64 {
   size = 0;
 
   constructor(initialCapacity = 1024) {
-    const capacity = slotCount(initialCapacity);
+    // A power of two (masks replace modulo), at least 16.
+    const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(initialCapacity)));
     this.slots = new Uint32Array(capacity * 2);
     this.mask = capacity - 1;
     this.limit = growthLimit(capacity);

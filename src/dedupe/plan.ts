@@ -1,6 +1,6 @@
 import { countClash } from './count';
 import { DEFAULT_KEY, keyHasTime, type KeySpec, parseKeySpec } from './key-spec';
-import { bucketLabel, bucketOf, type Period, sliceOf, type TimeParts } from './time';
+import { bucketLabel, bucketOf, type Period, sliceOf, type TimeParts } from '../time/record-time';
 
 /** What to de-duplicate on, as the CLI's options say it. */
 export interface DedupeOptions {

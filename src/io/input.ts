@@ -1,18 +1,11 @@
-import { closeSync, openSync, read as readAsync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read as readAsync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { readSome, tryAgain } from './fd';
 
-/**
- * The one input loop of the commands: the named inputs in order (`-` or none: stdin), each
- * read into a consumer, gzip found by its magic bytes and inflated by zlib. No stream buffers
- * and no fresh memory per read: a filter's own work is cheaper than that.
- */
-
-/**
- * What takes the inputs' bytes. It is done with the bytes when each call returns (its output
- * written or copied), so the reader's buffer can be reused.
- */
+// The one input loop of the commands: inputs in order (`-` or none: stdin) into a consumer, gzip found by its magic bytes.
+// No stream buffers and no fresh memory per read: a filter's own work is cheaper than that.
+/** What takes the inputs' bytes. It is done with the bytes when each call returns (its output written or copied), so the reader's buffer can be reused. */
 export interface ByteConsumer {
   /** An input's next bytes, in any chunking. */
   write(source: string, bytes: Uint8Array): void;
@@ -74,12 +67,12 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /**
  * A read that waits on the event loop. A file is read in libuv's thread pool (EAGAIN, from a
- * descriptor another process made non-blocking, is waited out). stdin goes through
- * process.stdin: a pipe or terminal read pending in the thread pool would keep the process
- * from exiting (libuv joins its threads at exit).
+ * descriptor another process made non-blocking, is waited out). A stdin that is no file goes
+ * through process.stdin: a pipe or terminal read pending in the thread pool would keep the
+ * process from exiting (libuv joins its threads at exit).
  */
 function readLater(fd: number, into: Uint8Array): Promise<number> {
-  if (fd === 0) return readStdin(into);
+  if (fd === 0 && !fstatSync(0).isFile()) return readStdin(into);
   return new Promise((resolve, reject) => {
     const attempt = (): void =>
       readAsync(fd, into, 0, into.length, null, (err, count) => {

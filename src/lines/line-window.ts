@@ -128,10 +128,7 @@ export class LineWindow {
     return Math.max(this.complete, this.start);
   }
 
-  /**
-   * The next complete line: true with lineNo, lineStart and lineEnd set (both -1 for a line
-   * that is too long); false when only an unfinished line is left.
-   */
+  /** The next complete line: true with lineNo, lineStart and lineEnd set (both -1 for a line that is too long); false when only an unfinished line is left. */
   next(): boolean {
     if (this.dropped) {
       this.dropped = false;

@@ -1,7 +1,6 @@
 import { LIMITS, type LoadRow } from '../db/row';
 import { splitModule } from '../record';
-
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+import { parseRecordTime } from '../time/record-time';
 
 /** Thrown inside validation; its message is the reason printed after FILE:LINE. */
 class Invalid extends Error {}
@@ -56,19 +55,10 @@ function field(record: Record<string, unknown>, key: string): unknown {
   return record[key];
 }
 
-/** The last calendar day found valid: consecutive records mostly share it. */
-let validDay = '';
-
-/** `2023-04-27T07:22:57.622180Z` -> `2023-04-27 07:22:57.622180`, or null when it is no such time within DATETIME's range. */
+/** `2023-04-27T07:22:57.622180Z` -> `2023-04-27 07:22:57.622180`, or null when it is no record time within DATETIME's range. */
 export function toDbTime(value: string): string | null {
-  if (!TIME.test(value)) return null;
-  if (!value.startsWith(validDay) || validDay === '') {
-    const [year, month, day] = [value.slice(0, 4), value.slice(5, 7), value.slice(8, 10)].map(Number);
-    if (year < 1000 || month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
-    validDay = value.slice(0, 10);
-  }
-  if (twoDigits(value, 11) > 23 || twoDigits(value, 14) > 59 || twoDigits(value, 17) > 59) return null;
-  return `${validDay} ${value.slice(11, 26)}`;
+  const parts = parseRecordTime(value);
+  return parts === null || parts.year < 1000 ? null : `${value.slice(0, 10)} ${value.slice(11, 26)}`;
 }
 
 function dbTime(value: unknown): string {
@@ -76,10 +66,6 @@ function dbTime(value: unknown): string {
   const time = toDbTime(value);
   if (time === null) throw new Invalid(`time "${value.slice(0, 40)}" is not a UTC time like 2023-04-27T07:22:57.622180Z`);
   return time;
-}
-
-function twoDigits(text: string, at: number): number {
-  return (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48;
 }
 
 function nullableString(record: Record<string, unknown>, key: keyof typeof LIMITS): string | null {

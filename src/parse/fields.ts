@@ -4,33 +4,21 @@ import { epochToIso } from './epoch';
 /** Where a message's keys go in the record. Looked up as written, then lower-cased. */
 type Field = 'user' | 'module' | 'path' | 'host' | 'time' | 'jobid' | 'userload' | 'auto' | 'mode' | 'command' | 'error';
 
-const ALIASES = new Map<string, Field>([
-  ['user', 'user'],
-  ['username', 'user'],
-  ['u', 'user'],
-  ['module', 'module'],
-  ['m', 'module'],
-  ['path', 'path'],
-  ['fn', 'path'],
-  ['fullpath', 'path'],
-  ['modulefile', 'path'],
-  ['host', 'host'],
-  ['h', 'host'],
-  ['syshost', 'host'],
-  ['time', 'time'],
-  ['jobid', 'jobid'],
-  ['job_id', 'jobid'],
-  ['j', 'jobid'],
-  ['job', 'jobid'],
-  ['userload', 'userload'],
-  ['ul', 'userload'],
-  ['requested', 'userload'],
-  ['auto', 'auto'],
-  ['mode', 'mode'],
-  ['cmd', 'command'],
-  ['command', 'command'],
-  ['error', 'error'],
-]);
+const ALIASES = new Map<string, Field>(
+  Object.entries({
+    user: ['user', 'username', 'u'],
+    module: ['module', 'm'],
+    path: ['path', 'fn', 'fullpath', 'modulefile'],
+    host: ['host', 'h', 'syshost'],
+    time: ['time'],
+    jobid: ['jobid', 'job_id', 'j', 'job'],
+    userload: ['userload', 'ul', 'requested'],
+    auto: ['auto'],
+    mode: ['mode'],
+    command: ['cmd', 'command'],
+    error: ['error'],
+  } satisfies Record<Field, string[]>).flatMap(([field, keys]) => keys.map((key): [string, Field] => [key, field as Field])),
+);
 
 /** Why a line with the right tag yields no record. */
 export type Outcome = { record: LoadRecord } | { skip: SkipReason } | { malformed: string };
@@ -43,73 +31,30 @@ export interface HeaderFallback {
   time: () => string | null;
 }
 
-/**
- * Builds the record from a message's pairs (already split, in order). The first value of
- * a field wins; keys that are no field are kept in `extra`.
- */
-export function recordFromPairs(
-  keys: string[],
-  values: unknown[],
-  header: HeaderFallback,
-  epochKeys: ReadonlySet<string> = NO_KEYS,
-): Outcome {
-  let user: string | undefined;
-  let module: string | undefined;
-  let path: string | undefined;
-  let host: string | undefined;
-  let time: string | undefined;
-  let jobid: string | undefined;
+/** Builds the record from a message's pairs (already split, in order). The first value of a field wins; keys that are no field are kept in `extra`. */
+export function recordFromPairs(keys: string[], values: unknown[], header: HeaderFallback, epochKeys: ReadonlySet<string> = NO_KEYS): Outcome {
+  const found: Partial<Record<Field, string>> = {};
   let userload: boolean | null | undefined;
-  let command = false;
-  let error = false;
-  let mode: string | undefined;
   let extra: Record<string, string> | undefined;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const value = values[i];
     const field = epochKeys.has(key) ? 'time' : (ALIASES.get(key) ?? ALIASES.get(key.toLowerCase()));
-    switch (field) {
-      case 'user':
-        user ??= text(value);
-        continue;
-      case 'module':
-        module ??= text(value);
-        continue;
-      case 'path':
-        path ??= text(value);
-        continue;
-      case 'host':
-        host ??= text(value);
-        continue;
-      case 'time':
-        time ??= text(value);
-        continue;
-      case 'jobid':
-        jobid ??= text(value);
-        continue;
-      case 'userload':
-        if (userload === undefined) userload = flag(value);
-        continue;
-      case 'auto':
-        if (userload === undefined) {
-          const auto = flag(value);
-          userload = auto === null ? null : !auto;
-        }
-        continue;
-      case 'command':
-        command = true;
-        break;
-      case 'error':
-        error = true;
-        break;
-      case 'mode':
-        mode ??= text(value);
-        break;
+    if (field === 'userload' || field === 'auto') {
+      // Environment Modules' `auto` says the opposite of a user load.
+      const flagged = flag(value);
+      if (userload === undefined) userload = field === 'auto' && flagged !== null ? !flagged : flagged;
+      continue;
     }
+    if (field !== undefined) found[field] ??= text(value);
+    // mode, command and error are kept in extra too.
+    if (field !== undefined && field !== 'mode' && field !== 'command' && field !== 'error') continue;
     extra ??= {};
-    if (!Object.hasOwn(extra, key))
-      Object.defineProperty(extra, key, { value: text(value), enumerable: true, writable: true, configurable: true });
+    if (!Object.hasOwn(extra, key)) Object.defineProperty(extra, key, { value: text(value), enumerable: true, writable: true, configurable: true });
   }
+  const { user, module, path, host, time, jobid, mode } = found;
+  const command = found.command !== undefined;
+  const error = found.error !== undefined;
   if (mode !== undefined && mode !== 'load') return { skip: 'unload' };
   if (error) return { skip: 'failed' };
   if (command && (module === undefined || module === '')) return { skip: 'command' };
@@ -144,13 +89,7 @@ export function recordFromPairs(
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 function text(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : value === null || value === undefined
-      ? ''
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value);
+  return typeof value === 'string' ? value : value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 function flag(value: unknown): boolean | null {

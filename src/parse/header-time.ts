@@ -1,3 +1,4 @@
+import { daysInMonth } from '../time/record-time';
 import { isoSecond, micros } from './epoch';
 
 /**
@@ -15,13 +16,9 @@ export function rfc3339ToIso(stamp: string): string | null {
   const month = +m[2];
   const day = +m[3];
   // Date.UTC would roll `2024-13-45` over into 2025 rather than refuse it.
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 60) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 60) return null;
   const local = Date.UTC(+m[1], month - 1, day, +m[4], +m[5], +m[6]) / 1000;
   return `${isoSecond(local - offsetSeconds(m[8]))}.${micros(m[7] ?? '')}Z`;
-}
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 function offsetSeconds(zone: string): number {
@@ -31,28 +28,12 @@ function offsetSeconds(zone: string): number {
   return sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2)) * 60);
 }
 
-export const MONTHS: Record<string, number> = {
-  Jan: 1,
-  Feb: 2,
-  Mar: 3,
-  Apr: 4,
-  May: 5,
-  Jun: 6,
-  Jul: 7,
-  Aug: 8,
-  Sep: 9,
-  Oct: 10,
-  Nov: 11,
-  Dec: 12,
-};
+export const MONTHS: Record<string, number> = Object.fromEntries('Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ').map((m, i) => [m, i + 1]));
 
 /** Wall-clock time in some zone to seconds since the epoch. */
 export type ZoneConverter = (year: number, month: number, day: number, h: number, m: number, s: number) => number;
 
-/**
- * `--tz`: `UTC`, a fixed offset (`+02:00`), an IANA name (`Europe/Berlin`), or undefined for
- * this machine's zone. Throws on a zone Intl does not know.
- */
+/** `--tz`: `UTC`, a fixed offset (`+02:00`), an IANA name (`Europe/Berlin`), or undefined for this machine's zone. Throws on a zone Intl does not know. */
 export function zoneConverter(tz: string | undefined): ZoneConverter {
   if (tz === undefined) return (y, mo, d, h, mi, s) => new Date(y, mo - 1, d, h, mi, s).getTime() / 1000;
   if (/^(UTC|GMT|Z)$/i.test(tz)) return (y, mo, d, h, mi, s) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
@@ -63,12 +44,7 @@ export function zoneConverter(tz: string | undefined): ZoneConverter {
   const format = new Intl.DateTimeFormat('en-US', {
     timeZone: tz,
     hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
+    ...Object.fromEntries(['year', 'month', 'day', 'hour', 'minute', 'second'].map((k) => [k, 'numeric'])),
   });
   const zoneOffset = (epochSeconds: number): number => {
     const parts: Record<string, number> = {};

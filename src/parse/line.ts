@@ -41,8 +41,7 @@ export function parseLine(line: string, context: ParseContext): ParseOutcome {
   if (header.stamp === null && header.month === 0 && line.charCodeAt(0) === 123) {
     // Without a tag only user and module make a JSON line a tracking one.
     const outcome = fromJson(line, header, context);
-    const foreign =
-      'malformed' in outcome ? NOT_TRACKING_JSON.has(outcome.malformed) : 'skip' in outcome && outcome.skip === 'not-tracking';
+    const foreign = 'malformed' in outcome ? NOT_TRACKING_JSON.has(outcome.malformed) : 'skip' in outcome && outcome.skip === 'not-tracking';
     return foreign ? { skip: 'foreign' } : outcome;
   }
   const tag = readTag(line, header.tagAt, header.rfc5424);

@@ -11,10 +11,7 @@ function nullable(value: string | null): string {
   return value === null ? 'null' : str(value);
 }
 
-/**
- * One NDJSON line (with `\n`), the same text JSON.stringify gives, built by hand because
- * serialising is the largest cost of lmod-parse after reading.
- */
+/** One NDJSON line (with `\n`), the same text JSON.stringify gives, built by hand because serialising is the largest cost of lmod-parse after reading. */
 export function recordToNdjson(r: LoadRecord): string {
   let line = `{"time":"${r.time}","user":${str(r.user)},"module":${str(r.module)},"name":${str(r.name)},"version":${nullable(r.version)},"path":${nullable(r.path)},"host":${nullable(r.host)},"jobid":${nullable(r.jobid)},"userload":${r.userload}`;
   if (r.extra !== undefined) line += `,"extra":${JSON.stringify(r.extra)}`;

@@ -1,18 +1,8 @@
 /**
- * Shell-style globs (`*`, `?`, `[abc]`, `[!a-z]`, `\` to quote) turned into SQL conditions that
- * match byte for byte, as the binary-collated keys are compared:
- * - no wildcard: plain `=` (uses the unique index);
- * - `*` and `?` only: MySQL `LIKE ... ESCAPE '!'`, SQLite `GLOB` (SQLite's LIKE ignores ASCII case);
- * - brackets: MySQL `REGEXP '^...$'` (binary collation keeps it case-sensitive), SQLite `GLOB`.
+ * Shell-style globs (`*`, `?`, `[abc]`, `[!a-z]`, `\` to quote) for the report filters, matched in
+ * JavaScript over the small name tables (users, hosts, modules) and the inventory: one matcher,
+ * case-sensitive like the stored names.
  */
-export type Dialect = 'mysql' | 'sqlite';
-
-/** A condition on a column, with `?` placeholders and their values. */
-export interface SqlCondition {
-  sql: string;
-  params: string[];
-}
-
 type Token = { kind: 'text'; value: string } | { kind: 'star' } | { kind: 'one' } | { kind: 'class'; negated: boolean; body: string };
 
 /** Splits a glob into literal text, wildcards and bracket classes; throws on an unclosed `[`. */
@@ -43,71 +33,21 @@ export function tokenizeGlob(glob: string): Token[] {
   return tokens;
 }
 
-/** How one target syntax writes each kind of token. */
-interface Syntax {
-  star: string;
-  one: string;
-  set(negated: boolean, body: string): string;
-  text(value: string): string;
-}
-
-function render(tokens: Token[], syntax: Syntax): string {
-  return tokens
-    .map((t) => {
-      switch (t.kind) {
-        case 'star':
-          return syntax.star;
-        case 'one':
-          return syntax.one;
-        case 'class':
-          return syntax.set(t.negated, t.body);
-        case 'text':
-          return syntax.text(t.value);
-      }
-    })
-    .join('');
-}
-
-/** LIKE has no classes; callers use it only without them. */
-const LIKE: Syntax = { star: '%', one: '_', set: () => '', text: (v) => v.replace(/[!%_]/g, '!$&') };
-
-/** SQLite GLOB has no escape character: a literal wildcard is written as a one-member class. */
-const SQLITE_GLOB: Syntax = { star: '*', one: '?', set: (n, body) => `[${n ? '^' : ''}${body}]`, text: (v) => v.replace(/[*?[]/g, '[$&]') };
-
-/** Inside a class only `\`, `]` (kept out by the tokenizer) and a leading `^` are special. */
-const REGEX: Syntax = {
-  star: '.*',
-  one: '.',
-  set: (n, body) => `[${n ? '^' : ''}${body.replace(/\\/g, '\\\\').replace(/^\^/, '\\^')}]`,
-  text: (v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-};
-
-/** JavaScript: `[^]` is any character, including a newline. */
-const JS_REGEX: Syntax = {
-  star: '[^]*',
-  one: '[^]',
-  set: (n, body) => `[${n ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`,
-  text: (v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
-};
-
-/** The SQL condition `column` matches `glob`. */
-export function globCondition(dialect: Dialect, column: string, glob: string): SqlCondition {
-  const tokens = tokenizeGlob(glob);
-  if (tokens.every((t) => t.kind === 'text')) {
-    return { sql: `${column} = ?`, params: [tokens.map((t) => (t as { value: string }).value).join('')] };
+/** Inside a class only `\`, `]` and a leading `^` are special; `[^]` is any character, including a newline. */
+function toRegExpSource(t: Token): string {
+  switch (t.kind) {
+    case 'star':
+      return '[^]*';
+    case 'one':
+      return '[^]';
+    case 'class':
+      return `[${t.negated ? '^' : ''}${t.body.replace(/[\\\]^]/g, '\\$&')}]`;
+    case 'text':
+      return t.value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
-  if (dialect === 'sqlite') return { sql: `${column} GLOB ?`, params: [render(tokens, SQLITE_GLOB)] };
-  if (tokens.some((t) => t.kind === 'class')) return { sql: `${column} REGEXP ?`, params: [`^${render(tokens, REGEX)}$`] };
-  return { sql: `${column} LIKE ? ESCAPE '!'`, params: [render(tokens, LIKE)] };
 }
 
-/** Any of several globs on any of several columns: `(a = ? OR a LIKE ? OR b = ? ...)`. */
-export function anyGlobCondition(dialect: Dialect, columns: string[], globs: string[]): SqlCondition {
-  const parts = globs.flatMap((g) => columns.map((c) => globCondition(dialect, c, g)));
-  return { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, params: parts.flatMap((p) => p.params) };
-}
-
-/** The same match in JavaScript, for lists that never reach the database (the inventory). */
+/** The glob as an anchored regular expression. */
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${render(tokenizeGlob(glob), JS_REGEX)}$`, 'u');
+  return new RegExp(`^${tokenizeGlob(glob).map(toRegExpSource).join('')}$`, 'u');
 }

@@ -121,10 +121,7 @@ th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
 /** The whole page. */
 export function renderPage(title: string, meta: string[], sections: Section[]): string {
   const body = sections
-    .map(
-      (s) =>
-        `<section id="${escapeHtml(s.id)}">\n<h2>${escapeHtml(s.heading)}</h2>\n${s.charts.join('\n')}\n${htmlTable(s.table)}\n</section>`,
-    )
+    .map((s) => `<section id="${escapeHtml(s.id)}">\n<h2>${escapeHtml(s.heading)}</h2>\n${s.charts.join('\n')}\n${htmlTable(s.table)}\n</section>`)
     .join('\n');
   return (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +

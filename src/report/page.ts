@@ -42,10 +42,7 @@ function trendSection(table: ReportTable, every: Every): Section {
   return {
     id: 'trend',
     heading: `Use over time: ${table.title.toLowerCase()}`,
-    charts: [
-      columnChartSvg('chart-loads', `Loads per ${every}`, bars('loads')),
-      columnChartSvg('chart-users', `Distinct users per ${every}`, bars('users')),
-    ],
+    charts: [columnChartSvg('chart-loads', `Loads per ${every}`, bars('loads')), columnChartSvg('chart-users', `Distinct users per ${every}`, bars('users'))],
     table,
   };
 }
@@ -66,20 +63,13 @@ function filterText(f: Filters): string {
  * The page for any report: the requested one first, then - unless it was one of them - the top
  * modules by distinct users and the use over time under the same filters.
  */
-export async function reportPage(
-  client: QueryClient,
-  description: string,
-  f: Filters,
-  requested: RequestedReport,
-  now: Date,
-): Promise<string> {
+export async function reportPage(client: QueryClient, description: string, f: Filters, requested: RequestedReport, now: Date): Promise<string> {
   const sections: Section[] = [];
   if (requested.kind === 'modules') sections.push(modulesSection(requested.table, requested.sort ?? 'users'));
   else if (requested.kind === 'users' && requested.table.columns[1].key === 'loads') {
     const chart = barChartSvg('chart-users', `${requested.table.title} (loads)`, ranking(requested.table, 'user', 'loads'));
     sections.push({ id: 'users', heading: requested.table.title, charts: [chart], table: requested.table });
-  } else if (requested.kind !== 'trend')
-    sections.push({ id: requested.kind, heading: requested.table.title, charts: [], table: requested.table });
+  } else if (requested.kind !== 'trend') sections.push({ id: requested.kind, heading: requested.table.title, charts: [], table: requested.table });
   if (requested.kind !== 'modules') {
     sections.push(modulesSection(await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }), 'users'));
   }

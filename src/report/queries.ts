@@ -1,5 +1,3 @@
-import { anyGlobCondition, type Dialect } from './glob';
-
 /**
  * The SQL of every report, for both dialects. The queries read `module_loads` by its integer ids
  * through the narrow indexes (never the wide rows, except for --userload-only) and join the small
@@ -30,7 +28,7 @@ export interface Query {
 /**
  * The filters with the name globs looked up in the small name tables: the big table is then
  * filtered by integer ids, which both planners turn into index ranges (a subquery on the names
- * left MariaDB joining every load to its host row: 23 s instead of 3 s at 5 million loads).
+ * left MariaDB joining every load to its host row).
  */
 export interface IdFilters {
   since: string | null;
@@ -45,12 +43,6 @@ export interface IdFilters {
 }
 
 export type NameTable = 'users' | 'hosts' | 'modules';
-
-/** The ids whose names match any of the globs (modules: the full or the package name). */
-export function idLookupQuery(dialect: Dialect, table: NameTable, globs: string[]): Query {
-  const cond = anyGlobCondition(dialect, table === 'modules' ? ['module', 'name'] : ['name'], globs);
-  return { sql: `SELECT id FROM ${table} WHERE ${cond.sql} ORDER BY id`, params: cond.params };
-}
 
 /** `WHERE ...` on `module_loads l` for the filters ('' when there are none). Ids are integers from the database. */
 function whereClause(f: IdFilters, extra: string[] = []): Query {
@@ -77,10 +69,7 @@ function whereClause(f: IdFilters, extra: string[] = []): Query {
   return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, params };
 }
 
-/**
- * Distinct hosts, leaving out the row that stands for "no host" (name ''), which the loader
- * stores for records without one: unknown is not a host.
- */
+/** Distinct hosts, leaving out the row that stands for "no host" (name ''), which the loader stores for records without one: unknown is not a host. */
 function hostCount(blankHostId: number | null): string {
   return blankHostId === null ? 'COUNT(DISTINCT l.host_id)' : `COUNT(DISTINCT CASE WHEN l.host_id <> ${blankHostId} THEN l.host_id END)`;
 }
@@ -113,7 +102,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
     };
   }
   // Modules first (SQLite takes CROSS JOIN as that order; MariaDB picks it anyway): the loads come
-  // grouped by name through ix_loads_module, with no temporary B-tree over all of them (4x faster in SQLite).
+  // grouped by name through ix_loads_module, with no temporary B-tree over all of them.
   return {
     sql:
       `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
@@ -121,6 +110,12 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
       `FROM modules m CROSS JOIN ${f.source} ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
     params: where.params,
   };
+}
+
+/** The loads under the filters as bare ids and times, for counting them in the client (module-counts.ts). */
+export function moduleLoadsQuery(f: IdFilters): Query {
+  const where = whereClause(f);
+  return { sql: `SELECT l.module_id, l.user_id, l.host_id, l.time FROM ${f.source} ${where.sql}`, params: where.params };
 }
 
 export type UserSort = 'loads' | 'modules';
@@ -155,8 +150,7 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
  * The full names with at least one load that passes the filters: per module, its latest load
  * before --until (that passes the other filters) is at or after --since. One probe at the end
  * of the module's part of `ix_loads_module` (module_id, time), read backwards: EXISTS with the
- * time range read each module's loads from its first one instead (1.9 s -> 0.13 s on MariaDB
- * at 5 million loads, for a --since three months before the last load).
+ * time range read each module's loads from its first one instead.
  */
 export function loadedModulesQuery(f: IdFilters): Query {
   const where = whereClause({ ...f, since: null }, ['l.module_id = m.id']);
@@ -195,8 +189,8 @@ export const EVERY: readonly Every[] = ['day', 'week', 'month'];
 
 /**
  * The first and last load under the filters (both null when there is none), each its own
- * ordered probe: SQLite reads the whole table for MIN and MAX in one SELECT (1 s at 5 million
- * loads), and uses the time-ordered key for each alone.
+ * ordered probe: SQLite reads the whole table for MIN and MAX in one SELECT, and uses the
+ * time-ordered key for each alone.
  */
 export function spanQuery(f: IdFilters): Query {
   const where = whereClause(f);

@@ -1,7 +1,4 @@
-/**
- * What the WebAssembly fast paths share: an instance of an embedded module (compiled once,
- * each instance with its own memory) and growing that memory.
- */
+/** What the WebAssembly fast paths share: an instance of an embedded module (compiled once, each instance with its own memory) and growing that memory. */
 
 // Node has WebAssembly; TypeScript declares it only in its DOM libraries, so the part used here is declared here.
 declare global {

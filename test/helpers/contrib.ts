@@ -63,11 +63,7 @@ export function tempDir(label: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export function run(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
-): SpawnSyncReturns<string> {
+export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
   if (result.error) throw result.error;
   return result;
@@ -78,11 +74,7 @@ export function lines(text: string): string[] {
 }
 
 /** Runs a project CLI (`node bin/lmod-xxx.js`). */
-export function cli(
-  verb: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
-): SpawnSyncReturns<string> {
+export function cli(verb: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
   return run(process.execPath, [join(ROOT, 'bin', `lmod-${verb}.js`), ...args], options);
 }
 
@@ -107,12 +99,7 @@ export class PrivateRsyslog {
     const conf = join(dir, 'rsyslog.conf');
     writeFileSync(
       conf,
-      [
-        `global(workDirectory="${work}")`,
-        'module(load="imuxsock" SysSock.Use="off")',
-        `input(type="imuxsock" Socket="${socket}")`,
-        rules,
-      ].join('\n') + '\n',
+      [`global(workDirectory="${work}")`, 'module(load="imuxsock" SysSock.Use="off")', `input(type="imuxsock" Socket="${socket}")`, rules].join('\n') + '\n',
     );
     const output = join(dir, 'rsyslogd.out');
     const fd = openSync(output, 'w');

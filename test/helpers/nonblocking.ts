@@ -17,13 +17,7 @@ export function canMakeNonBlocking(): boolean {
  * its stdin is empty and its stdout full at times. Returns each stage's exit status and
  * stderr.
  */
-export function runNonBlocking(
-  bin: string,
-  args: string[],
-  input: string,
-  output: string,
-  cwd: string,
-): { statuses: string; stderr: string } {
+export function runNonBlocking(bin: string, args: string[], input: string, output: string, cwd: string): { statuses: string; stderr: string } {
   const argv = ['node', bin, ...args].map((a) => `'${a}'`).join(', ');
   const nonBlocking = `python3 -c "import os; os.set_blocking(0, False); os.set_blocking(1, False); os.execv('${process.execPath}', [${argv}])"`;
   const script = `(sleep 0.2; cat '${input}') | ${nonBlocking} | (sleep 0.5; cat) > '${output}'; echo "\${PIPESTATUS[*]}"`;

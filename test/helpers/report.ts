@@ -18,11 +18,7 @@ export interface Run {
   stderr: string;
 }
 
-export function run(
-  bin: 'lmod-load' | 'lmod-report',
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
+export function run(bin: 'lmod-load' | 'lmod-report', args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   const { cwd = ROOT, env = process.env } = options;
   return new Promise((resolve) => {
     execFile(process.execPath, [join(ROOT, 'bin', `${bin}.js`), ...args], { cwd, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {

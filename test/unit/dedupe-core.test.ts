@@ -8,16 +8,7 @@ import { HashSet64 } from '../../src/dedupe/hash-set';
 import { type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
 import { planDedupe } from '../../src/dedupe/plan';
 import { RecentBuckets } from '../../src/dedupe/recent-buckets';
-import {
-  bucketLabel,
-  bucketOf,
-  formatRecordTime,
-  parseDuration,
-  parseRecordTime,
-  type Period,
-  sliceOf,
-  type TimeParts,
-} from '../../src/dedupe/time';
+import { bucketLabel, bucketOf, formatRecordTime, parseDuration, parseRecordTime, type Period, sliceOf, type TimeParts } from '../../src/time/record-time';
 import type { DeduperOptions } from '../../src/dedupe/deduper';
 import { DedupeStage } from '../../src/stream/stages';
 import { prng } from '../helpers/generate';
@@ -201,11 +192,7 @@ describe('counts', () => {
 });
 
 /** Runs the stage over one input's chunks and collects output and messages. */
-async function runStage(
-  options: DeduperOptions,
-  inputs: Buffer[],
-  source = 'x',
-): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
+async function runStage(options: DeduperOptions, inputs: Buffer[], source = 'x'): Promise<{ out: string; messages: string[]; stage: DedupeStage }> {
   const messages: string[] = [];
   const stage = new DedupeStage({
     ...options,
@@ -277,11 +264,7 @@ describe('DedupeStage', () => {
           throw new Error('stop');
         },
       });
-      const done = pipeline(
-        Readable.from(input),
-        stage,
-        new Writable({ write: (chunk: Buffer, _e, callback) => (parts.push(chunk), callback()) }),
-      );
+      const done = pipeline(Readable.from(input), stage, new Writable({ write: (chunk: Buffer, _e, callback) => (parts.push(chunk), callback()) }));
       await assert.rejects(done, /stop/);
       assert.equal(Buffer.concat(parts).toString(), text.split('\n')[0] + '\n');
     }

@@ -4,7 +4,7 @@ import { LayoutKeyScanner } from '../../src/dedupe/layout-keys/scanner';
 import { extractParsed } from '../../src/dedupe/extract';
 import { KeyHasher } from '../../src/dedupe/hash';
 import { type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
-import { parseRecordTime } from '../../src/dedupe/time';
+import { parseRecordTime } from '../../src/time/record-time';
 import { prng } from '../helpers/generate';
 import { ALPHABET, mutate } from '../helpers/mutate';
 import { parsedRecords } from '../helpers/records';
@@ -15,13 +15,7 @@ function scanAll(scanner: LayoutKeyScanner, bytes: Buffer): Uint32Array {
   return scanner.scan(scanner.window.start, scanner.window.completeEnd());
 }
 
-const KEYS = [
-  'time,user,host,module',
-  'user,host,module',
-  'module',
-  'user,jobid,userload',
-  'path,version,name,time,userload,jobid,host,module,user',
-];
+const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid,userload', 'path,version,name,time,userload,jobid,host,module,user'];
 
 /**
  * Every line the scanner takes has the key hash KeyHasher gives for JSON.parse's values, and a
@@ -72,8 +66,7 @@ test('key scanner: 100,000 seeded mutations are taken only with the right hash',
 });
 
 test('key scanner: times that are no real instant, and layouts it does not know, go the general way', () => {
-  const base =
-    '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
+  const base = '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
   const lines = [
     base,
     base.replace('2024-02-29', '2000-02-29'),

@@ -11,8 +11,7 @@ interface Split {
 type Feed = 'append' | 'fill';
 
 /** The line `next` or `finish` handed out. */
-const handedOut = (window: LineWindow, as: 'text' | 'latin1'): string | null =>
-  window.lineStart < 0 ? null : window[as](window.lineStart, window.lineEnd);
+const handedOut = (window: LineWindow, as: 'text' | 'latin1'): string | null => (window.lineStart < 0 ? null : window[as](window.lineStart, window.lineEnd));
 
 /**
  * The chunks into a LineWindow, by `append` or by `fill` (the reader putting each chunk into
@@ -147,10 +146,7 @@ test('LineWindow: a 50 MB line without newline is dropped, the memory bounded by
       `${size}-byte chunks: nothing kept once the line is too long`,
     );
     assert.ok(window.capacity <= 2 * (maxLine + 1 + size), `${size}-byte chunks: the window has room for ${window.capacity} bytes`);
-    assert.ok(
-      window.memory.length <= 2 * (maxLine + 1 + size),
-      `${size}-byte chunks: the window's memory is ${window.memory.length} bytes`,
-    );
+    assert.ok(window.memory.length <= 2 * (maxLine + 1 + size), `${size}-byte chunks: the window's memory is ${window.memory.length} bytes`);
     assert.deepEqual(lines, [null, 'after'], `${size}-byte chunks`);
   }
 });

@@ -18,17 +18,14 @@ test('no MySQL configured: the SQLite default', () => {
 });
 
 test('DB_* from the environment, with defaults for host and port', () => {
-  assert.deepEqual(
-    resolveDbConfig({ env: { DB_USER: 'lmod', DB_PASS: 's3cret', DB_NAME: 'tracking' }, envFile: undefined, db: undefined }),
-    {
-      dialect: 'mysql',
-      host: 'localhost',
-      port: 3306,
-      user: 'lmod',
-      password: 's3cret',
-      database: 'tracking',
-    },
-  );
+  assert.deepEqual(resolveDbConfig({ env: { DB_USER: 'lmod', DB_PASS: 's3cret', DB_NAME: 'tracking' }, envFile: undefined, db: undefined }), {
+    dialect: 'mysql',
+    host: 'localhost',
+    port: 3306,
+    user: 'lmod',
+    password: 's3cret',
+    database: 'tracking',
+  });
   assert.deepEqual(
     resolveDbConfig({
       env: { DB_USER: 'u', DB_NAME: 'd', DB_HOST: 'db1', DB_PORT: '3307', DB_SOCKET: '/run/mysqld.sock', DB_SSL_CA: '/etc/ca.pem' },
@@ -137,18 +134,12 @@ test('bad --db URLs are refused without echoing the password', () => {
 test('describeDb and connection errors name host, port, user and database, never the password', async () => {
   const config = parseDbUrl('mysql://lmod:hunter22@127.0.0.1:1/lmoddb');
   assert.equal(describeDb(config), 'mysql://lmod@127.0.0.1:1/lmoddb');
-  assert.equal(
-    describeDb(parseDbUrl('mysql://lmod:hunter22@localhost/lmoddb?socket=/run/m.sock')),
-    'mysql://lmod@localhost (socket /run/m.sock)/lmoddb',
-  );
+  assert.equal(describeDb(parseDbUrl('mysql://lmod:hunter22@localhost/lmoddb?socket=/run/m.sock')), 'mysql://lmod@localhost (socket /run/m.sock)/lmoddb');
   await assert.rejects(openClient(config), {
     message:
       'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
   });
   if (config.dialect !== 'mysql') throw new Error('mysql expected');
   const leaky = Object.assign(new Error('auth failed for hunter22'), { code: 'ER_SOMETHING' });
-  assert.equal(
-    describeConnectError(leaky, config),
-    'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)',
-  );
+  assert.equal(describeConnectError(leaky, config), 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)');
 });

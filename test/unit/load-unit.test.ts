@@ -40,8 +40,7 @@ class MemoryStore implements LoadStore {
 
 function lines(count: number, extra: (i: number) => Record<string, unknown> = () => ({})): Buffer {
   const out: string[] = [];
-  for (let i = 0; i < count; i++)
-    out.push(`${JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) }))}\n`);
+  for (let i = 0; i < count; i++) out.push(`${JSON.stringify(record({ time: `2023-05-01T00:00:00.${String(i).padStart(6, '0')}Z`, ...extra(i) }))}\n`);
   return Buffer.from(out.join(''));
 }
 
@@ -224,22 +223,19 @@ test('layoutRow: declines what toRow refuses or reads differently', () => {
   ]) {
     assert.equal(layoutRow(declined, 'in', 1), null, declined);
   }
-  assert.deepEqual(
-    layoutRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3),
-    {
-      time: '2023-04-27 07:22:57.622180',
-      user: 'alice',
-      host: '',
-      module: 'StdEnv',
-      name: 'StdEnv',
-      version: null,
-      path: null,
-      jobid: null,
-      userload: null,
-      extra: null,
-      source: 'in',
-      line: 3,
-      bytes: 64,
-    },
-  );
+  assert.deepEqual(layoutRow(line({ host: null, path: null, jobid: null, userload: null, module: 'StdEnv', name: 'StdEnv', version: null }), 'in', 3), {
+    time: '2023-04-27 07:22:57.622180',
+    user: 'alice',
+    host: '',
+    module: 'StdEnv',
+    name: 'StdEnv',
+    version: null,
+    path: null,
+    jobid: null,
+    userload: null,
+    extra: null,
+    source: 'in',
+    line: 3,
+    bytes: 64,
+  });
 });

@@ -74,8 +74,7 @@ const generated = (): string[] => [...logLines({ lines: 20000, seed: 7, variety:
 
 test("WebAssembly scanner: takes exactly the fixture lines in the documented format, with the general parser's NDJSON", () => {
   let taken = 0;
-  for (const name of ['formats.log', 'malformed.log', 'skipped.log', 'wild.log'])
-    taken += assertScannerIsReference(fixtureLines(name), name);
+  for (const name of ['formats.log', 'malformed.log', 'skipped.log', 'wild.log']) taken += assertScannerIsReference(fixtureLines(name), name);
   assert.ok(taken >= 10, `took only ${taken} fixture lines`);
 });
 
@@ -110,9 +109,7 @@ test('WebAssembly scanner: edges of the layout', () => {
     ...['0', '00', '1', '01', '09', '10', '29', '30', '31', '32', '39', '40', '123'].map(
       (day) => `Nov ${day} 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`,
     ),
-    ...['Jan', 'Dec', 'Sept', 'jan', 'Foo'].map(
-      (month) => `${month} 1 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`,
-    ),
+    ...['Jan', 'Dec', 'Sept', 'jan', 'Foo'].map((month) => `${month} 1 13:29:32 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000`),
     'Feb 29 23:59:59 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
     'Feb 29 23:59:59  ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',
     'Feb 29 23:59:5 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000',

@@ -139,16 +139,7 @@ test('tags: the known ones are tracking, others are foreign; [pid] optional', ()
       assert.ok('record' in outcome, `${tag}${pid}: ${JSON.stringify(outcome)}`);
     }
   }
-  const foreign = [
-    'GoodLawdModuleUsageTracking',
-    'ModuleUsageTrackingX',
-    'lmodx',
-    'lmod-beta',
-    'XALT_LOGGING_owens',
-    'sshd',
-    '_ModuleUsage',
-    'Modules',
-  ];
+  const foreign = ['GoodLawdModuleUsageTracking', 'ModuleUsageTrackingX', 'lmodx', 'lmod-beta', 'XALT_LOGGING_owens', 'sshd', '_ModuleUsage', 'Modules'];
   for (const tag of foreign) assert.deepEqual(parseOne(`Apr 27 03:22:57 n1 ${tag}[1]: user=a module=m time=1`), { skip: 'foreign' }, tag);
 });
 
@@ -239,15 +230,7 @@ test('wild.log (published real lines): 57 records, the 7 broken lines reported b
   });
   assert.equal(records, 57);
   assert.equal(skipped, 49);
-  assert.deepEqual(malformed, [
-    '66: empty user',
-    '67: no module',
-    '82: no time',
-    '84: no time',
-    '85: no time',
-    '88: no time',
-    '91: no time',
-  ]);
+  assert.deepEqual(malformed, ['66: empty user', '67: no module', '82: no time', '84: no time', '85: no time', '88: no time', '91: no time']);
 });
 
 test('RFC 5424: a BOM before the message, several structured data elements with quoted ] and spaces', () => {

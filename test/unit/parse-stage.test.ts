@@ -46,10 +46,7 @@ async function runStage(chunks: Buffer[], options: ParseOptions = {}, maxLength?
 }
 
 /** A LogParser and the NDJSON and messages it gave (its text pieces hold one byte per character). */
-function parserRun(
-  options: ParseOptions = {},
-  maxLength?: number,
-): { parser: LogParser; run: StageRun; sink: NdjsonSink; text: () => string } {
+function parserRun(options: ParseOptions = {}, maxLength?: number): { parser: LogParser; run: StageRun; sink: NdjsonSink; text: () => string } {
   const malformed: string[] = [];
   const parser = new LogParser({
     year: 2024,

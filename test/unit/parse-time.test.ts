@@ -40,10 +40,7 @@ test('epochToIso keeps every microsecond on 20,000 seeded times where a float wo
     const fraction = String(Math.floor(random() * 1e6)).padStart(6, '0');
     const text = `${seconds}.${fraction}`;
     assert.equal(epochToIso(text), `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${fraction}Z`, text);
-    const viaFloat =
-      new Date(Math.floor(Number(text)) * 1000).toISOString().slice(0, 19) +
-      '.' +
-      String(Math.floor((Number(text) % 1) * 1e6)).padStart(6, '0');
+    const viaFloat = new Date(Math.floor(Number(text)) * 1000).toISOString().slice(0, 19) + '.' + String(Math.floor((Number(text) % 1) * 1e6)).padStart(6, '0');
     if (!viaFloat.endsWith(fraction)) floatWouldDiffer++;
   }
   // Shows the test can tell exact from float conversion.

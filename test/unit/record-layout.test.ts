@@ -21,11 +21,7 @@ const RECORD: LoadRecord = {
 
 test('recordToNdjson writes the fields of RECORD_FIELDS in their order, then extra and source', () => {
   assert.deepEqual(Object.keys(JSON.parse(recordToNdjson(RECORD))), [...RECORD_FIELDS]);
-  assert.deepEqual(Object.keys(JSON.parse(recordToNdjson({ ...RECORD, extra: { a: 'b' }, source: 'f:1' }))), [
-    ...RECORD_FIELDS,
-    'extra',
-    'source',
-  ]);
+  assert.deepEqual(Object.keys(JSON.parse(recordToNdjson({ ...RECORD, extra: { a: 'b' }, source: 'f:1' }))), [...RECORD_FIELDS, 'extra', 'source']);
   assert.equal(recordToNdjson(RECORD), `${JSON.stringify(RECORD)}\n`);
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatCsv, formatNdjson, formatTable } from '../../src/report/format';
-import { globCondition, globToRegExp, tokenizeGlob } from '../../src/report/glob';
+import { globToRegExp, tokenizeGlob } from '../../src/report/glob';
 import { barChartSvg, columnChartSvg, escapeHtml } from '../../src/report/html';
 import { parseInventory, parsePlainList, parseSpiderJson } from '../../src/report/inventory';
 import { periodFor } from '../../src/report/page';
@@ -53,14 +53,22 @@ test('globs: tokens, quoting with backslash, classes and an unclosed bracket', (
   assert.throws(() => tokenizeGlob('gcc[12'), /unclosed \[ in pattern "gcc\[12"/);
 });
 
-test('globs become =, LIKE with escaped % _ !, REGEXP or GLOB with literal wildcards bracketed', () => {
-  assert.deepEqual(globCondition('mysql', 'name', 'gcc/12.2.0'), { sql: 'name = ?', params: ['gcc/12.2.0'] });
-  assert.deepEqual(globCondition('sqlite', 'name', 'a\\*b'), { sql: 'name = ?', params: ['a*b'] });
-  assert.deepEqual(globCondition('mysql', 'name', 'my_t%!*?'), { sql: "name LIKE ? ESCAPE '!'", params: ['my!_t!%!!%_'] });
-  assert.deepEqual(globCondition('sqlite', 'name', 'my_t%*\\?x[ab]'), { sql: 'name GLOB ?', params: ['my_t%*[?]x[ab]'] });
-  assert.deepEqual(globCondition('sqlite', 'name', 'x[!ab]'), { sql: 'name GLOB ?', params: ['x[^ab]'] });
-  assert.deepEqual(globCondition('mysql', 'name', 'gcc/1[0-2].*'), { sql: 'name REGEXP ?', params: ['^gcc/1[0-2]\\..*$'] });
-  assert.deepEqual(globCondition('mysql', 'name', 'a+[!^\\]b'), { sql: 'name REGEXP ?', params: ['^a\\+[^\\^\\\\]b$'] });
+test('globs: literal text, quoted wildcards, SQL and regex specials, classes and negated classes', () => {
+  const cases: [string, string[], string[]][] = [
+    ['gcc/12.2.0', ['gcc/12.2.0'], ['gcc/12.2.01', 'gcc/12x2.0']],
+    ['a\\*b', ['a*b'], ['axb', 'a\\*b']],
+    ['my_t%!*?', ['my_t%!xy', 'my_t%!y'], ['myxt%!y', 'my_tx!y', 'my_t%!']],
+    ['my_t%*\\?x[ab]', ['my_t%1?xa', 'my_t%?xb'], ['my_t%1?xc', 'my_t%1yxa']],
+    ['x[!ab]', ['xc', 'x]'], ['xa', 'xb', 'x']],
+    ['gcc/1[0-2].*', ['gcc/12.2.0', 'gcc/10.'], ['gcc/13.1', 'gcc/12x2']],
+    ['a+[!^\\]b', ['a+xb'], ['a+^b', 'a+\\b', 'aab']],
+    ['[]a]', [']', 'a'], ['b']],
+  ];
+  for (const [glob, matching, others] of cases) {
+    const re = globToRegExp(glob);
+    for (const name of matching) assert.equal(re.test(name), true, `${glob} matches ${name}`);
+    for (const name of others) assert.equal(re.test(name), false, `${glob} does not match ${name}`);
+  }
 });
 
 test('globs in JavaScript match whole names, case-sensitively', () => {
@@ -71,11 +79,7 @@ test('globs in JavaScript match whole names, case-sensitively', () => {
   assert.equal(globToRegExp('my_tool*').test('myxtool/1.0'), false);
   assert.equal(globToRegExp('p?thon/[!2]*').test('python/3.11.4'), true);
   const matches = moduleMatcher(['gcc', 'mpi/*']);
-  assert.deepEqual(['gcc/9.4.0', 'gcc', 'Gcc/5.4.0', 'mpi/openmpi/4.1.5', 'R/4.3.1'].filter(matches), [
-    'gcc/9.4.0',
-    'gcc',
-    'mpi/openmpi/4.1.5',
-  ]);
+  assert.deepEqual(['gcc/9.4.0', 'gcc', 'Gcc/5.4.0', 'mpi/openmpi/4.1.5', 'R/4.3.1'].filter(matches), ['gcc/9.4.0', 'gcc', 'mpi/openmpi/4.1.5']);
 });
 
 test('inventory: real `spider -o spider-json` output, hidden modules included', () => {

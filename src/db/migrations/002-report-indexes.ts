@@ -15,12 +15,7 @@ const MYSQL_CREATE_IF_MISSING =
 const migration: Migration = {
   version: 2,
   description: 'lmod-report: index for --userload-only',
-  mysql: [
-    MYSQL_CREATE_IF_MISSING,
-    'PREPARE lmod_ddl_statement FROM @lmod_ddl',
-    'EXECUTE lmod_ddl_statement',
-    'DEALLOCATE PREPARE lmod_ddl_statement',
-  ],
+  mysql: [MYSQL_CREATE_IF_MISSING, 'PREPARE lmod_ddl_statement FROM @lmod_ddl', 'EXECUTE lmod_ddl_statement', 'DEALLOCATE PREPARE lmod_ddl_statement'],
   sqlite: [`CREATE INDEX IF NOT EXISTS ix_loads_userload ON module_loads ${COLUMNS}`],
 };
 

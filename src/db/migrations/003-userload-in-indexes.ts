@@ -1,10 +1,9 @@
 import type { Migration } from './index';
 
 /**
- * Every secondary index costs each new load about 6 us of server CPU, a third of a fresh
- * load's time. `userload` rides along in the two indexes the reports scan instead of having
- * its own, so `--userload-only` still reads no row through the primary key, and a fresh
- * load into MariaDB does one index less (LOAD DATA of 1,000,000 loads: 18.6 s -> 12.4 s).
+ * Every secondary index costs each new load server CPU. `userload` rides along in the two
+ * indexes the reports scan instead of having its own, so `--userload-only` still reads no row
+ * through the primary key, and a fresh load into MariaDB does one index less.
  */
 const MODULE_COLUMNS = '(module_id, time, user_id, userload)';
 const USER_COLUMNS = '(user_id, time, userload)';

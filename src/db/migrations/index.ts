@@ -2,7 +2,6 @@ import initial from './001-initial';
 import reportIndexes from './002-report-indexes';
 import userloadInIndexes from './003-userload-in-indexes';
 import reportSummaries from './004-report-summaries';
-import summaryPairs from './005-summary-pairs';
 import summariesFullOnly from './006-summaries-full-only';
 
 /** One schema version: the statements that bring the previous version up to it, per dialect. */
@@ -14,5 +13,5 @@ export interface Migration {
   sqlite: string[];
 }
 
-/** Every migration, in version order. A new version appends a file and a line here. */
-export const MIGRATIONS: Migration[] = [initial, reportIndexes, userloadInIndexes, reportSummaries, summaryPairs, summariesFullOnly];
+/** Every migration, in version order (version 5's tables are dropped by 6, so a database below 5 skips it). A new version appends a file and a line here. */
+export const MIGRATIONS: Migration[] = [initial, reportIndexes, userloadInIndexes, reportSummaries, summariesFullOnly];

@@ -4,7 +4,7 @@
  * is integer arithmetic on the text's digits, so bucket edges are exact to the microsecond.
  */
 
-import { durationSeconds } from '../time/duration';
+import { durationSeconds } from './duration';
 
 export const TIME_FORMAT = 'YYYY-MM-DDTHH:MM:SS.ffffffZ';
 
@@ -40,7 +40,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146097 + dayOfEra - 719468;
 }
 
-function daysInMonth(year: number, month: number): number {
+export function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
