@@ -25,10 +25,7 @@ const COPY = `node -e "process.stdin.pipe(process.stdout)"`;
 /** Records shaped like lmod-parse's, when the bench runner's records.ndjson is not there. */
 function* generatedRecords(count: number, seed: number): Generator<string> {
   const random = prng(seed);
-  const modules = Array.from(
-    { length: 3000 },
-    (_, i) => `${['gcc', 'mpi/openmpi', 'python', 'cuda', 'bio/samtools'][i % 5]}/${i % 13}.${i % 7}.${i % 3}`,
-  );
+  const modules = Array.from({ length: 3000 }, (_, i) => `${['gcc', 'mpi/openmpi', 'python', 'cuda', 'bio/samtools'][i % 5]}/${i % 13}.${i % 7}.${i % 3}`);
   let micros = Date.UTC(2023, 3, 27) * 1000;
   for (let i = 0; i < count; i++) {
     micros += 1 + Math.floor(random() * 40000);
@@ -129,8 +126,7 @@ function best(command: string, stdin: string): Timing {
 
 function keyCost(): void {
   const used = memoryInUse();
-  const key = (i: number): string =>
-    `2023-04-27T07:22:57.${String(i % 1e6).padStart(6, '0')}Z\u0001u${i % 2000}\u0001node${i % 500}\u0001gcc/${i % 300}`;
+  const key = (i: number): string => `2023-04-27T07:22:57.${String(i % 1e6).padStart(6, '0')}Z\u0001u${i % 2000}\u0001node${i % 500}\u0001gcc/${i % 300}`;
   const hasher = new KeyHasher();
   const before = used();
   const set = new HashSet64();
@@ -147,9 +143,7 @@ function keyCost(): void {
   process.stdout.write(
     `1,000,000 distinct keys in-process: ${fmt(added)} new (no false duplicates), table ${fmt(set.byteLength / 2 ** 20, 1)} MiB, ${fmt(hashBytes / 1e6, 1)} bytes/key measured\n`,
   );
-  process.stdout.write(
-    `  (a JS Set of the same ${key(0).length}-character key strings: ${fmt(setBytes / 1e6, 1)} bytes/key, ${fmt(strings.size)} keys)\n`,
-  );
+  process.stdout.write(`  (a JS Set of the same ${key(0).length}-character key strings: ${fmt(setBytes / 1e6, 1)} bytes/key, ${fmt(strings.size)} keys)\n`);
 }
 
 async function main(): Promise<void> {
@@ -159,15 +153,12 @@ async function main(): Promise<void> {
     const distinct = join(dir, 'records-distinct.ndjson');
     const { records, duplicates } = await writeVariant(input, true);
     const unique = (await writeVariant(distinct, false)).records;
-    process.stdout.write(
-      `input: ${fmt(records)} records, ${fmt(duplicates)} duplicates (${fmt((100 * duplicates) / records, 2)}%), best of ${RUNS} runs\n`,
-    );
+    process.stdout.write(`input: ${fmt(records)} records, ${fmt(duplicates)} duplicates (${fmt((100 * duplicates) / records, 2)}%), best of ${RUNS} runs\n`);
 
     const drain = best(DRAIN, input);
     const line = (label: string, t: Timing): string =>
       `${label.padEnd(30)} ${fmt(records / t.wall).padStart(9)} records/s (${fmt(t.wall, 2)} s wall, ${fmt(t.cpu, 2)} s CPU)  peak RSS ${fmt(t.rssMb)} MB`;
-    const ratio = (t: Timing): string =>
-      `${fmt(drain.wall / t.wall, 2)} of the drain floor by wall time, ${fmt(drain.cpu / t.cpu, 2)} by CPU time`;
+    const ratio = (t: Timing): string => `${fmt(drain.wall / t.wall, 2)} of the drain floor by wall time, ${fmt(drain.cpu / t.cpu, 2)} by CPU time`;
     process.stdout.write(`${line('drain only (node, stdin)', drain)}\n`);
     const copy = best(COPY, input);
     process.stdout.write(`${line('copy only (stdin to stdout)', copy)}\n${''.padEnd(31)}= ${ratio(copy)}\n`);

@@ -45,9 +45,7 @@ async function scratchDatabase(label: string): Promise<{ url: string; rows(): Pr
 
 function report(what: string, count: number, unit: string, seconds: number, rssMb: number[]): void {
   const rss = rssMb.map((r) => fmt(r)).join(' / ');
-  process.stdout.write(
-    `${what.padEnd(44)} ${fmt(seconds, 2).padStart(6)} s  ${fmt(count / seconds).padStart(9)} ${unit}/s  peak RSS ${rss} MB\n`,
-  );
+  process.stdout.write(`${what.padEnd(44)} ${fmt(seconds, 2).padStart(6)} s  ${fmt(count / seconds).padStart(9)} ${unit}/s  peak RSS ${rss} MB\n`);
 }
 
 async function mysqlRuns(records: number): Promise<void> {
@@ -107,11 +105,7 @@ async function pipelineRun(): Promise<void> {
   const db = await scratchDatabase('pipe');
   try {
     // The raw log is an argument: measure()'s stdin would go to the last stage of a pipeline.
-    const stages = [
-      `${bin('parse')} --quiet ${shellQuote(RAW)}`,
-      `${bin('dedupe')} --quiet`,
-      `${bin('load')} --quiet --db ${shellQuote(db.url)}`,
-    ];
+    const stages = [`${bin('parse')} --quiet ${shellQuote(RAW)}`, `${bin('dedupe')} --quiet`, `${bin('load')} --quiet --db ${shellQuote(db.url)}`];
     const run = measure(stages);
     report(`lmod-parse | lmod-dedupe | lmod-load, MySQL`, lines, 'lines', run.seconds, run.peakRssMb);
   } finally {

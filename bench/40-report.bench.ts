@@ -28,23 +28,7 @@ const END = Date.UTC(2026, 0, 1);
 const MYSQL_SERVER = process.env.LMOD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const BATCH = 5000;
 
-const REAL = [
-  'gcc',
-  'python',
-  'openmpi',
-  'cuda',
-  'intel',
-  'hdf5',
-  'netcdf',
-  'fftw',
-  'R',
-  'matlab',
-  'gromacs',
-  'lammps',
-  'cmake',
-  'boost',
-  'julia',
-];
+const REAL = ['gcc', 'python', 'openmpi', 'cuda', 'intel', 'hdf5', 'netcdf', 'fftw', 'R', 'matlab', 'gromacs', 'lammps', 'cmake', 'boost', 'julia'];
 
 function packageName(i: number): string {
   return i < REAL.length ? REAL[i] : `apps/tool${String(i).padStart(3, '0')}`;
@@ -53,8 +37,7 @@ function packageName(i: number): string {
 /** Full names; popularity rank is shuffled so popular versions spread over the packages. */
 function moduleNames(random: () => number): string[] {
   const names: string[] = [];
-  for (let p = 0; p < PACKAGES; p++)
-    for (let v = 0; v < VERSIONS; v++) names.push(`${packageName(p)}/${1 + v}.${Math.floor(random() * 20)}.${p % 10}`);
+  for (let p = 0; p < PACKAGES; p++) for (let v = 0; v < VERSIONS; v++) names.push(`${packageName(p)}/${1 + v}.${Math.floor(random() * 20)}.${p % 10}`);
   for (let i = names.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [names[i], names[j]] = [names[j], names[i]];
@@ -156,9 +139,10 @@ async function buildSqlite(path: string, dims: Dimensions): Promise<number> {
     db.pragma('synchronous = OFF');
     // The schema's secondary indexes are built after the rows, by sorting (much faster than
     // 5 million random inserts), from their own definitions.
-    const indexes = db
-      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'module_loads' AND sql IS NOT NULL")
-      .all() as { name: string; sql: string }[];
+    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'module_loads' AND sql IS NOT NULL").all() as {
+      name: string;
+      sql: string;
+    }[];
     for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
     db.transaction(() => {
       const user = db.prepare('INSERT INTO users (id, name) VALUES (?, ?)');
@@ -259,9 +243,7 @@ async function scanFloor(config: DbConfig): Promise<string> {
       return Number(process.hrtime.bigint() - started) / 1e9;
     };
     const count = await seconds('SELECT COUNT(*) AS n FROM module_loads');
-    const grouped = await seconds(
-      'SELECT COUNT(*) AS n FROM (SELECT module_id, COUNT(*) AS loads, MAX(time) AS last FROM module_loads GROUP BY module_id) g',
-    );
+    const grouped = await seconds('SELECT COUNT(*) AS n FROM (SELECT module_id, COUNT(*) AS loads, MAX(time) AS last FROM module_loads GROUP BY module_id) g');
     return `${count.toFixed(2)} / ${grouped.toFixed(2)}`.padStart(18);
   } finally {
     await client.close();
@@ -317,9 +299,7 @@ async function main(): Promise<void> {
   const admin = await createConnection({ uri: MYSQL_SERVER });
   const mysqlUrl = `${MYSQL_SERVER.replace(/\/+$/, '')}/${name}`;
   try {
-    const [found] = await admin.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'module_loads'`, [
-      name,
-    ]);
+    const [found] = await admin.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'module_loads'`, [name]);
     const reuse = kept !== undefined && (found as unknown[]).length > 0;
     if (!reuse) await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     const seconds = reuse ? 0 : await buildMysql(parseDbUrl(mysqlUrl) as MysqlConfig, dims);
