@@ -1,16 +1,16 @@
 import { isatty } from 'node:tty';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY } from '../dedupe/key-spec';
-import { parseDuration, PERIODS } from '../time/record-time';
+import { durationSeconds } from '../time/duration';
+import { PERIODS } from '../time/record-time';
 import { type DedupeOutput, Deduper } from '../dedupe/deduper';
-import { writevAll } from '../io/fd';
+import { toStderr, writevAll } from '../io/fd';
 import { type ByteConsumer, describeInputError, feedInputs, inputNames } from '../io/input';
 import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs } from './program';
 import { Progress, summaryLine } from './progress';
-import { toStderr } from './stderr';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-dedupe';
@@ -27,9 +27,9 @@ interface DedupeCliOptions {
 }
 
 function duration(value: string): number {
-  const micros = parseDuration(value);
-  if (micros === null) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 1h, 2d or 1w');
-  return micros;
+  const seconds = durationSeconds(value);
+  if (!seconds) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 1h, 2d or 1w');
+  return seconds * 1e6;
 }
 
 export async function dedupe(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { isatty } from 'node:tty';
 import { InvalidArgumentError } from 'commander';
 import { zoneConverter } from '../parse/header-time';
 import { LogParser } from '../parse/log-parser';
+import { toStderr } from '../io/fd';
 import { FdSink } from '../io/fd-sink';
 import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { DEFAULT_MAX_LINE } from '../lines/line-window';
@@ -10,7 +11,6 @@ import { Diagnostics } from './diagnostics';
 import { EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
 import { Progress, summaryLine } from './progress';
-import { toStderr } from './stderr';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-parse';

@@ -154,7 +154,7 @@ export class Deduper {
     const scanner = w.droppedNext ? null : this.keyScanner;
     const hashes = scanner?.scan(blockStart, blockEnd);
     if (hashes !== undefined) this.warmth ^= (this.sets.at(0) as HashSet64).warm(hashes, (scanner as LayoutKeyScanner).lines);
-    // The block as latin1 text only when a line needs it (always without the scanner).
+    // The block as latin1 text only when a line needs it (always without the scanner); lines are then found in it.
     let text: string | undefined;
     let runStart = 0;
     let runEnd = 0;
@@ -173,10 +173,10 @@ export class Deduper {
         } else {
           let end = -1;
           if (inBlock) {
-            text ??= w.latin1(blockStart, blockEnd);
-            end = this.extractor.extractLayout(text, s - blockStart, this.values);
+            text ??= w.blockText();
+            end = this.extractor.extractLayout(text, s - w.blockStart, this.values);
           }
-          verdict = end >= 0 && end === e - blockStart ? this.judge(null, text as string) : this.general(s, e);
+          verdict = end >= 0 && end === e - w.blockStart ? this.judge(null, text as string) : this.general(s, e);
         }
         if (inBlock) i++;
         if (verdict !== KEEP) continue;

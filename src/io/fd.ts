@@ -78,3 +78,6 @@ export function writevAll(fd: number, pieces: Uint8Array[]): void {
     if (written > 0) rest[0] = rest[0].subarray(written);
   }
 }
+
+/** stderr for lmod-parse and lmod-dedupe: making process.stderr would turn a pipe non-blocking, and with `2>&1` stdout's too. */
+export const toStderr = (text: string): void => writeAll(2, Buffer.from(text));

@@ -1,13 +1,10 @@
 /**
- * The one line splitter of lmod-parse, lmod-dedupe and lmod-load: an input's bytes in one
- * window of memory, handed out line by line as byte ranges, with one rule for CRLF and one
- * for over-long lines. A fast path (a WebAssembly scanner) may read a run of complete lines
- * in place and `skip` them.
+ * The one line splitter of lmod-parse, lmod-dedupe and lmod-load: an input's bytes in one window of memory, handed
+ * out line by line as byte ranges. A fast path (a WebAssembly scanner) may read a run of complete lines in place.
  *
  * - A line ends at `\n`; a `\r` before it is not part of the line.
- * - A line longer than `maxLine` bytes (without its `\r`) is handed out as too long, its
- *   bytes not: once the unfinished line outgrows the bound it is dropped up to its newline,
- *   so memory stays bounded whatever the input.
+ * - A line longer than `maxLine` bytes (without its `\r`) is handed out as too long, its bytes not: once the
+ *   unfinished line outgrows the bound it is dropped up to its newline, so memory stays bounded.
  * - A last line without a newline is a line (`finish`).
  */
 
@@ -39,10 +36,7 @@ const asBuffer = (view: Uint8Array): Buffer => (Buffer.isBuffer(view) ? view : B
 
 export const DEFAULT_MAX_LINE = 64 * 1024;
 
-/**
- * The bound for NDJSON record lines (lmod-dedupe, lmod-load): a record is longer than the
- * syslog line it came from, so it gets more room than lmod-parse's input lines.
- */
+/** The bound for NDJSON record lines (lmod-dedupe, lmod-load): a record is longer than the syslog line it came from. */
 export const MAX_RECORD_LINE = 1024 * 1024;
 
 const NEWLINE = 10;
@@ -66,6 +60,9 @@ export class LineWindow {
   private skipping = false;
   /** A too-long line ended: the next line handed out is it. */
   private dropped = false;
+  /** The complete lines as latin1 text (blockText), from `blockStart`; null until asked for after a fill. */
+  private blockCache: string | null = null;
+  blockStart = 0;
 
   constructor(
     readonly maxLine: number,
@@ -113,6 +110,8 @@ export class LineWindow {
         this.end += count - newline - 1;
       }
     }
+    this.blockCache = null;
+    this.blockStart = this.start;
     const last = this.end > this.start ? this.memory.lastIndexOf(NEWLINE, this.end - 1) : -1;
     this.complete = last >= this.start ? last + 1 : this.start;
     return count;
@@ -136,7 +135,9 @@ export class LineWindow {
     }
     // Searched only up to the last newline: no search runs into the unfinished line.
     if (this.start >= this.complete) return false;
-    const newline = this.memory.indexOf(NEWLINE, this.start);
+    // Searched in the text where a consumer made it (one call into V8's string search rather than one into Buffer's).
+    const newline =
+      this.blockCache !== null ? this.blockStart + this.blockCache.indexOf('\n', this.start - this.blockStart) : this.memory.indexOf(NEWLINE, this.start);
     this.take(this.start, newline);
     this.start = newline + 1;
     return true;
@@ -156,12 +157,19 @@ export class LineWindow {
     const last = this.skipping ? this.tooLong() : this.end > this.start ? (this.take(this.start, this.end), true) : false;
     this.skipping = false;
     this.start = this.end = this.complete = this.store.base;
+    this.blockCache = null;
     return last;
   }
 
   /** Starts a new input: line numbers from 1. */
   restart(): void {
     this.lineNo = 0;
+  }
+
+  /** The complete lines read by the last fill as latin1 text, made once per fill: a line is `blockText().slice(lineStart - blockStart, lineEnd - blockStart)`. */
+  blockText(): string {
+    this.blockCache ??= this.latin1(this.blockStart, this.completeEnd());
+    return this.blockCache;
   }
 
   /** The bytes memory[from, to) as latin1 text: one character a byte. */

@@ -83,10 +83,10 @@ export class Loader {
     const w = this.window;
     w.append(bytes);
     // The complete lines as one latin1 string, sliced per line: cheaper than a decode per line.
-    const blockStart = w.start;
-    const block = w.latin1(blockStart, w.completeEnd());
+    const block = w.blockText();
+    const from = w.blockStart;
     this.guarded(() => {
-      while (w.next()) this.line(w.lineStart < 0 ? '' : block.slice(w.lineStart - blockStart, w.lineEnd - blockStart));
+      while (w.next()) this.line(w.lineStart < 0 ? '' : block.slice(w.lineStart - from, w.lineEnd - from));
     });
   }
 

@@ -4,8 +4,6 @@
  * is integer arithmetic on the text's digits, so bucket edges are exact to the microsecond.
  */
 
-import { durationSeconds } from './duration';
-
 export const TIME_FORMAT = 'YYYY-MM-DDTHH:MM:SS.ffffffZ';
 
 export type Period = 'hour' | 'day' | 'week' | 'month';
@@ -93,12 +91,6 @@ export function sliceOf(micros: number, width: number): number {
   if (slice * width > micros) slice--;
   else if ((slice + 1) * width <= micros) slice++;
   return slice;
-}
-
-/** `90s`, `10m`, `1h`, `2d`, `1w` to microseconds; null when not such a duration (or zero). */
-export function parseDuration(text: string): number | null {
-  const seconds = durationSeconds(text);
-  return seconds === null || seconds === 0 ? null : seconds * 1e6;
 }
 
 function pad(n: number, width: number): string {
