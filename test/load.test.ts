@@ -11,6 +11,7 @@ import type { LoadRow } from '../src/db/row';
 import { toRow } from '../src/load/validate';
 import { type MysqlConfig, parseDbUrl } from '../src/db/config';
 import { LATEST_VERSION } from '../src/db/migrate';
+import { MIGRATIONS } from '../src/db/migrations';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
 import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
 
@@ -521,7 +522,7 @@ test('a MySQL schema that is older or newer than this lmod-load: exit 2 naming w
       assert.match(
         older.stderr,
         new RegExp(
-          `has schema v${LATEST_VERSION - 1}, this lmod-load needs v${LATEST_VERSION}: run \`lmod-load migrate\` \\(with the same --db or --env-file\\) first\\n$`,
+          `has schema v${MIGRATIONS[MIGRATIONS.length - 2].version}, this lmod-load needs v${LATEST_VERSION}: run \`lmod-load migrate\` \\(with the same --db or --env-file\\) first\\n$`,
         ),
       );
       assert.equal((await runLoad(['migrate', '--quiet', '--db', db.url])).code, 0);
