@@ -6,10 +6,7 @@ function isBrokenPipe(err: unknown): boolean {
 }
 
 export interface RunOptions {
-  /**
-   * main writes fd 1 itself: process.stdout is not touched, since making it would set a
-   * pipe non-blocking, and an EPIPE that main throws is the reader going away.
-   */
+  /** main writes fd 1 itself: process.stdout is not made (that would set a pipe non-blocking); its EPIPE is the reader gone. */
   ownsStdout?: boolean;
 }
 

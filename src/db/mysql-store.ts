@@ -3,7 +3,7 @@ import type { LoadRow } from './row';
 import { inTransaction, type MysqlClient } from './client';
 import { DIMENSIONS, type Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
-import { type BatchResult, BUMP_GENERATION, type LoadStore, compareIdentity } from './store';
+import { type BatchResult, BUMP_GENERATION, type LoadStore } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
 const LOOKUP_CHUNK = 500;
@@ -211,6 +211,12 @@ export class MysqlStore implements LoadStore {
     }
     await flush();
   }
+}
+
+/** Orders facts by their identity, so concurrent loaders lock keys in the same order. */
+function compareIdentity(a: Fact, b: Fact): number {
+  if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  return a.userId - b.userId || a.hostId - b.hostId || a.moduleId - b.moduleId;
 }
 
 function byTime(a: { time: string }, b: { time: string }): number {

@@ -16,22 +16,8 @@ export interface LoadStore {
   loadBatch(rows: LoadRow[]): Promise<BatchResult>;
 }
 
-/** Orders rows by their identity, so concurrent loaders lock keys in the same order. */
-export function compareIdentity(a: FactKey, b: FactKey): number {
-  if (a.time !== b.time) return a.time < b.time ? -1 : 1;
-  return a.userId - b.userId || a.hostId - b.hostId || a.moduleId - b.moduleId;
-}
-
-export interface FactKey {
-  time: string;
-  userId: number;
-  hostId: number;
-  moduleId: number;
-}
-
 /**
- * Counts the transactions that added loads (migration 004), in the same transaction as the
- * rows, so stored report summaries are known to be out of date the moment a load commits. The
- * last statement before COMMIT: concurrent batches wait on this one row only for a commit.
+ * Counts the transactions that added loads (migration 004), in the same transaction as the rows, so stored summaries
+ * are known to be out of date the moment a load commits. Last before COMMIT: batches wait on this row only for a commit.
  */
 export const BUMP_GENERATION = "UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'";

@@ -215,7 +215,13 @@ export class Deduper {
   private general(s: number, e: number): number {
     const line = this.window.text(s, e);
     if (line === '') return DROP;
-    return this.judge(this.extractor.extract(line, this.values), line);
+    try {
+      return this.judge(this.extractor.extract(line, this.values), line);
+    } catch (err) {
+      // A key value nested deeper than JSON.stringify's stack can write as the key's text.
+      if (!(err instanceof RangeError)) throw err;
+      return this.reject(this.window.lineNo, 'key field nested too deeply');
+    }
   }
 
   private tooLong(): number {

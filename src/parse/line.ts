@@ -66,7 +66,13 @@ function fromJson(text: string, header: Header, context: ParseContext): Outcome 
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { malformed: 'JSON payload is not an object' };
   const keys = Object.keys(payload);
   const values = keys.map((k) => (payload as Record<string, unknown>)[k]);
-  return recordFromPairs(keys, values, fallback(header, context), JSON_EPOCH_KEYS);
+  try {
+    return recordFromPairs(keys, values, fallback(header, context), JSON_EPOCH_KEYS);
+  } catch (err) {
+    // A value nested deeper than JSON.stringify's stack can write back as text (anyone can log one).
+    if (err instanceof RangeError) return { malformed: 'JSON payload nested too deeply' };
+    throw err;
+  }
 }
 
 function fallback(header: Header, context: ParseContext): HeaderFallback {
