@@ -119,3 +119,12 @@ test('lmod-load: subcommands are commander commands; a mistyped one is an unknow
   assert.equal(load(['summarize', '--full']).stderr, "lmod-load: unknown option '--full' (see lmod-load --help)\n");
   assert.match(load(['--db', 'sqlite:./s.sqlite', 'migrate']).stderr, /^lmod-load: sqlite:\.\/s\.sqlite: schema migrated from v0 to v\d+\n$/);
 });
+
+test('lmod-load given the raw log stops at once with exit 2 and says to run lmod-parse first', () => {
+  const raw = join(__dirname, '..', '..', 'examples', 'lmod.log');
+  const load = spawnSync(process.execPath, [join(BIN, 'lmod-load.js'), '--db', `sqlite:${join(TMP, 'raw.sqlite')}`, raw], { encoding: 'utf8', cwd: TMP });
+  assert.equal(load.status, 2);
+  assert.equal(load.stdout, '');
+  assert.match(load.stderr, /^lmod-load: 1 read, 0 new, 0 already present, 1 rejected in [\d.]+ s \([\d,]+ records\/s\)\n/);
+  assert.equal(load.stderr.split('\n').at(-2), `lmod-load: ${raw}:1: this looks like a log file: run it through lmod-parse first`);
+});

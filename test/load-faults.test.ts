@@ -139,6 +139,11 @@ test('a server that stays away: exit 2 with what was committed; a rerun complete
         ),
       );
       assert.ok(committed > 0 && committed < 5000, `committed ${committed}`);
+      // The closing line adds up: every record read is new, already present, rejected or not loaded.
+      const summary = /lmod-load: ([\d,]+) read, ([\d,]+) new, ([\d,]+) already present, ([\d,]+) rejected, ([\d,]+) not loaded in /.exec(run.stderr);
+      assert.ok(summary, run.stderr);
+      const [read, added, present, rejected, unloaded] = summary.slice(1).map((n) => Number(n.replace(/,/g, '')));
+      assert.equal(added + present + rejected + unloaded, read, summary[0]);
       const stored = await count(db.url);
       assert.ok(stored >= committed, `${stored} stored, ${committed} reported`);
       const rerun = await runLoad(['--db', db.url], { stdin: manyRecords(5000) });

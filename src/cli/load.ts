@@ -4,7 +4,7 @@ import { describeDb, resolveDbConfig, type DbConfig, DbConfigError } from '../db
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { type OpenedStore, openStore } from '../db/open-store';
-import { Loader, type LoadFailure } from '../load/loader';
+import { Loader, type LoadFailure, LogFileInput } from '../load/loader';
 import { summariesCurrent } from '../report/summaries';
 import { summarize } from '../report/summarize';
 import { DEFAULT_RETRY, isTransient } from '../load/retry';
@@ -248,6 +248,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     await opened?.client.close();
     process.exit(signalled);
   }
+  if (error instanceof LogFileInput) throw new CliError(`${PROGRAM}: ${error.message}`, EXIT_FATAL);
   if (error !== undefined) throw error;
   // An input that could not be read is an error, as in lmod-parse; rejected lines are not.
   return failedInputs > 0 ? EXIT_FATAL : counts.rejected > 0 ? EXIT_REJECTED : EXIT_OK;

@@ -1,5 +1,6 @@
 import type { LoadRow } from '../db/row';
 import type { LoadStore } from '../db/store';
+import { isUtf8 } from 'node:buffer';
 import { LineWindow } from '../lines/line-window';
 import { layoutRow } from './layout-row';
 import { type RetryOptions, isTransient, withRetry } from './retry';
@@ -28,6 +29,12 @@ export interface LoaderOptions {
 }
 
 const NON_ASCII = /[\x80-\xff]/;
+
+/** An RFC 3164, 3339 or 5424 syslog header, or a bare `TAG[pid]: key=value` message. */
+const SYSLOG = /^(?:<\d{1,3}>\d* ?)?(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d \S+ |\d{4}-\d\d-\d\dT\S+ \S+ )?[\w.-]+(?:\[\d+\])?: ?\S/;
+
+/** The input is a log, not records: the run stops at its first line. */
+export class LogFileInput extends Error {}
 
 /** A batch that could not be committed even after retrying; what was committed stays. */
 export class LoadFailure extends Error {
@@ -101,17 +108,23 @@ export class Loader {
 
   /** After each read: the run's failure, if any, is thrown; waits while every batch in flight is busy. */
   async flush(): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
     const limit = this.options.store?.maxInFlight ?? 1;
-    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
+    while (this.failure === undefined && this.inFlight.size >= limit) await Promise.race(this.inFlight);
+    this.throwFailure();
   }
 
   /** The end of all input: the last batch is sent and every batch settled; throws the run's failure. */
   async finish(): Promise<void> {
     if (!this.stopped && this.failure === undefined) this.submit();
     await this.settled();
-    if (this.failure !== undefined) throw this.failure;
+    this.throwFailure();
+  }
+
+  /** After a failure the rows gathered are not loaded either: every record read is new, present, rejected or not loaded. */
+  private throwFailure(): void {
+    if (this.failure === undefined) return;
+    this.stop();
+    throw this.failure;
   }
 
   /**
@@ -153,6 +166,11 @@ export class Loader {
     // Most lines are lmod-parse's own records: read without JSON.parse.
     const layout = layoutRow(latin1, source, w.lineNo);
     if (layout !== null) this.counts.read++;
+    // Invalid UTF-8 would be stored as U+FFFD, merging values that differ only in those bytes.
+    if (layout === null && NON_ASCII.test(latin1) && !isUtf8(w.memory.subarray(w.lineStart, w.lineEnd))) {
+      this.counts.read++;
+      return this.reject(source, w.lineNo, 'not valid UTF-8');
+    }
     const row = layout ?? this.check(NON_ASCII.test(latin1) ? w.text(w.lineStart, w.lineEnd) : latin1, source, w.lineNo);
     if (row === null) return;
     if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
@@ -169,6 +187,9 @@ export class Loader {
     try {
       value = JSON.parse(line);
     } catch {
+      // Raw syslog instead of records: one clear stop rather than a message per line.
+      if (this.counts.read === 1 && SYSLOG.test(line) && ++this.counts.rejected)
+        throw new LogFileInput(`${source}:${lineNo}: this looks like a log file: run it through lmod-parse first`);
       this.reject(source, lineNo, 'not JSON', line);
       return null;
     }

@@ -16,9 +16,17 @@ export function rfc3339ToIso(stamp: string): string | null {
   const month = +m[2];
   const day = +m[3];
   // Date.UTC would roll `2024-13-45` over into 2025 rather than refuse it.
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 60) return null;
-  const local = Date.UTC(+m[1], month - 1, day, +m[4], +m[5], +m[6]) / 1000;
+  // A leap second (:60) has no time of its own in the records: it would take the next second's, where a real load may be.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return null;
+  const local = utcSeconds(+m[1], month, day, +m[4], +m[5], +m[6]);
   return `${isoSecond(local - offsetSeconds(m[8]))}.${micros(m[7] ?? '')}Z`;
+}
+
+/** Seconds since the epoch of a UTC wall-clock time; unlike Date.UTC, years 0-99 stay as written. */
+function utcSeconds(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
+  if (y !== 2000) date.setUTCFullYear(y);
+  return date.getTime() / 1000;
 }
 
 function offsetSeconds(zone: string): number {
@@ -36,10 +44,10 @@ export type ZoneConverter = (year: number, month: number, day: number, h: number
 /** `--tz`: `UTC`, a fixed offset (`+02:00`), an IANA name (`Europe/Berlin`), or undefined for this machine's zone. Throws on a zone Intl does not know. */
 export function zoneConverter(tz: string | undefined): ZoneConverter {
   if (tz === undefined) return (y, mo, d, h, mi, s) => new Date(y, mo - 1, d, h, mi, s).getTime() / 1000;
-  if (/^(UTC|GMT|Z)$/i.test(tz)) return (y, mo, d, h, mi, s) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+  if (/^(UTC|GMT|Z)$/i.test(tz)) return utcSeconds;
   if (/^[+-]\d\d:?\d\d$/.test(tz)) {
     const offset = offsetSeconds(tz);
-    return (y, mo, d, h, mi, s) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000 - offset;
+    return (y, mo, d, h, mi, s) => utcSeconds(y, mo, d, h, mi, s) - offset;
   }
   const format = new Intl.DateTimeFormat('en-US', {
     timeZone: tz,
@@ -113,6 +121,6 @@ export function rfc3164ToIso(resolver: YearResolver, month: number, day: number,
   const h = Number(hms.slice(0, 2));
   const m = Number(hms.slice(3, 5));
   const s = Number(hms.slice(6, 8));
-  if (!(h < 24 && m < 60 && s < 61) || day < 1 || day > 31) return null;
+  if (!(h < 24 && m < 60 && s < 60) || day < 1 || day > 31) return null;
   return `${isoSecond(resolver.resolve(month, day, h, m, s))}.000000Z`;
 }

@@ -239,3 +239,39 @@ test('layoutRow: declines what toRow refuses or reads differently', () => {
     bytes: 64,
   });
 });
+
+test('records with invalid UTF-8 are rejected by line, never stored as U+FFFD (which would merge them)', async () => {
+  const messages: string[] = [];
+  const store = new MemoryStore(Infinity, 1);
+  const line = (user: Buffer) =>
+    Buffer.concat([
+      Buffer.from('{"time":"2023-04-27T07:22:57.622180Z","user":"'),
+      user,
+      Buffer.from('","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}\n'),
+    ]);
+  const sink = sinkFor(store, 10, Infinity, messages);
+  await feed(sink, Buffer.concat([line(Buffer.from([0x61, 0xff])), line(Buffer.from([0x61, 0xfe])), line(Buffer.from('zoë'))]));
+  assert.deepEqual(messages, ['lmod-load: in.ndjson:1: not valid UTF-8\n', 'lmod-load: in.ndjson:2: not valid UTF-8\n']);
+  assert.deepEqual(sink.counts, { read: 3, inserted: 1, present: 0, rejected: 2, unloaded: 0 });
+  assert.deepEqual([...store.keys], ['2023-04-27 07:22:57.622180|zoë||m']);
+});
+
+test('a raw syslog file given to the loader stops at its first line', () => {
+  for (const log of [
+    'Apr 27 03:22:57 node1 ModuleUsageTracking: user=a module=m path=/p host=n1 time=1.000000\n',
+    '2024-04-09T10:33:16.123456+00:00 node1 lmod: user=a module=m\n',
+    '<13>1 2016-06-07T17:50:22.658452+02:00 node2159 lmod: - lmod:: user=a module=m\n',
+    'ModuleUsageTracking[123]: user=a module=m\n',
+  ]) {
+    const sink = sinkFor(new MemoryStore(Infinity, 1), 10, Infinity);
+    assert.throws(() => sink.write('lmod.log', Buffer.from(log)), {
+      name: 'Error',
+      message: 'lmod.log:1: this looks like a log file: run it through lmod-parse first',
+    });
+    assert.deepEqual(sink.counts, { read: 1, inserted: 0, present: 0, rejected: 1, unloaded: 0 });
+  }
+  const messages: string[] = [];
+  const sink = sinkFor(new MemoryStore(Infinity, 1), 10, Infinity, messages);
+  sink.write('x.ndjson', Buffer.from('not json at all\n'));
+  assert.deepEqual(messages, ['lmod-load: x.ndjson:1: not JSON\n']);
+});

@@ -73,6 +73,13 @@ test('RFC 3339 / 5424 stamps convert exactly to UTC', () => {
     ['2024-04-09T24:00:00Z', null],
     ['2024-04-09T10:60:00Z', null],
     ['2024-00-10T10:00:00Z', null],
+    // Years below 100 stay as written (Date.UTC would make 0050 into 1950).
+    ['0050-06-01T12:00:00Z', '0050-06-01T12:00:00.000000Z'],
+    ['0000-01-01T00:00:00.5Z', '0000-01-01T00:00:00.500000Z'],
+    ['0004-02-29T00:00:00Z', '0004-02-29T00:00:00.000000Z'],
+    // A leap second is no usable time: as 23:59:60 it would take the next second's place, where a real load may be.
+    ['2016-12-31T23:59:60Z', null],
+    ['2016-12-31T23:59:60.5+00:00', null],
   ];
   for (const [stamp, iso] of cases) assert.equal(rfc3339ToIso(stamp), iso, stamp);
 });
@@ -86,6 +93,8 @@ test('zoneConverter: UTC, fixed offsets and IANA names with summer time; unknown
   assert.equal(at('Europe/Berlin', 2024, 7, 5, 13, 29, 32), '2024-07-05T11:29:32.000Z');
   assert.equal(at('America/New_York', 2024, 3, 10, 12, 0, 0), '2024-03-10T16:00:00.000Z');
   assert.equal(at('America/New_York', 2024, 3, 9, 12, 0, 0), '2024-03-09T17:00:00.000Z');
+  assert.equal(at('UTC', 50, 6, 1, 12, 0, 0), '0050-06-01T12:00:00.000Z');
+  assert.equal(at('+01:00', 99, 1, 1, 0, 0, 0), '0098-12-31T23:00:00.000Z');
   assert.throws(() => zoneConverter('Mars/Olympus'));
 });
 
@@ -145,4 +154,11 @@ test('RFC 3164 lines without time= take year and zone from the resolver; with ti
   assert.deepEqual(parseLine('Jan  1 25:00:01 host lmod: user=a module=m', plus2), { malformed: 'no time' });
   assert.equal(time('Jan  1 25:00:01 host lmod: user=a module=m time=3', plus2), '1970-01-01T00:00:03.000000Z');
   assert.equal(time('Dec 30 10:00:00 host lmod: user=a module=m', plus2), '2025-12-30T08:00:00.000000Z');
+});
+
+test('an RFC 3164 stamp at second 60 (a leap second) is no usable time, so the line is malformed, not moved onto the next second', () => {
+  const context = { isTrackingTag: tagMatcher(), years: new YearResolver(zoneConverter('UTC'), 2016, new Date('2017-01-02T00:00:00Z')) };
+  assert.deepEqual(parseLine('Dec 31 23:59:60 n1 ModuleUsageTracking: user=a module=m', context), { malformed: 'no time' });
+  const next = parseLine('Dec 31 23:59:59 n1 ModuleUsageTracking: user=a module=m', context);
+  assert.equal('record' in next && next.record.time, '2016-12-31T23:59:59.000000Z');
 });
