@@ -586,3 +586,16 @@ test('migrate may follow the options: `lmod-load --db URL migrate`', async () =>
   const again = await runLoad(['--db', `sqlite:${path}`, 'migrate']);
   assert.equal(again.stderr, `lmod-load: sqlite:${path}: schema is up to date (v${LATEST_VERSION})\n`);
 });
+
+/** Six `lmod-load migrate` started at once, as several hosts might: they take turns; one migrates, the others find it done. */
+async function migratesAtOnce(url: string): Promise<void> {
+  const runs = await Promise.all(Array.from({ length: 6 }, () => runLoad(['migrate', '--db', url])));
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  const said = runs.map((r) => r.stderr.replace(/^lmod-load: [^:]+:(\/\/[^:]+:\d+\/[^:]+|[^:]+): /, '').trim()).sort();
+  assert.deepEqual(said, [...Array(5).fill(`schema is up to date (v${LATEST_VERSION})`), `schema migrated from v0 to v${LATEST_VERSION}`]);
+  assert.equal(summaryOf((await runLoad(['--db', url, join(FIXTURES, 'basic.ndjson')])).stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+}
+
+test('concurrent migrate on MySQL: one migrates, the others wait and find the schema current', (t) => withMysql(t, 'migrace', false, (db) => migratesAtOnce(db.url)));
+
+test('concurrent migrate on SQLite: one migrates, the others wait and find the schema current', () => migratesAtOnce(`sqlite:${join(tempDir('migrace'), 'lmod.sqlite')}`));
