@@ -128,3 +128,12 @@ test('lmod-load given the raw log stops at once with exit 2 and says to run lmod
   assert.match(load.stderr, /^lmod-load: 1 read, 0 new, 0 already present, 1 rejected in [\d.]+ s \([\d,]+ records\/s\)\n/);
   assert.equal(load.stderr.split('\n').at(-2), `lmod-load: ${raw}:1: this looks like a log file: run it through lmod-parse first`);
 });
+
+test('lmod-load under timeout in a terminal, with no input named: ends at once with exit 2, never stays stopped', (t) => {
+  if (spawnSync('script', ['--version']).status !== 0) return t.skip('util-linux script is not installed');
+  const bin = join(BIN, 'lmod-load.js');
+  const started = Date.now();
+  const drawn = onTerminal(`timeout 20 node ${bin} --db sqlite:${join(TMP, 'tty.sqlite')}; echo "exit $?"`);
+  assert.ok(Date.now() - started < 15_000, 'it did not wait for the timeout');
+  assert.equal(drawn.replace(/\r/g, ''), 'lmod-load: stdin is a terminal this background process may not read: name the input files or pipe them in\nexit 2\n');
+});

@@ -596,6 +596,8 @@ async function migratesAtOnce(url: string): Promise<void> {
   assert.equal(summaryOf((await runLoad(['--db', url, join(FIXTURES, 'basic.ndjson')])).stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
 }
 
-test('concurrent migrate on MySQL: one migrates, the others wait and find the schema current', (t) => withMysql(t, 'migrace', false, (db) => migratesAtOnce(db.url)));
+test('concurrent migrate on MySQL: one migrates, the others wait and find the schema current', (t) =>
+  withMysql(t, 'migrace', false, (db) => migratesAtOnce(db.url)));
 
-test('concurrent migrate on SQLite: one migrates, the others wait and find the schema current', () => migratesAtOnce(`sqlite:${join(tempDir('migrace'), 'lmod.sqlite')}`));
+test('concurrent migrate on SQLite: one migrates, the others wait and find the schema current', () =>
+  migratesAtOnce(`sqlite:${join(tempDir('migrace'), 'lmod.sqlite')}`));

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { describeDb, resolveDbConfig, type DbConfig, DbConfigError } from '../db/config';
 import { openClient } from '../db/client';
@@ -171,7 +172,22 @@ async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = 
   process.stderr.write(`${PROGRAM}: ${opened.client.description}: summaries stored (${what} rows) in ${seconds.toFixed(2)} s\n`);
 }
 
+/**
+ * A terminal on stdin that this process may not read (it runs in the background, as under `timeout`): each read
+ * would stop the process again (SIGTTIN), so that even SIGTERM could not end it. Fields 5 and 8 of /proc/self/stat.
+ */
+function backgroundTerminal(): boolean {
+  if (!isatty(0)) return false;
+  const fields = readFileSync('/proc/self/stat', 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return fields[2] !== fields[5];
+}
+
 async function runLoad(files: string[], options: LoadOptions): Promise<number> {
+  if (inputNames(files).includes('-') && backgroundTerminal()) {
+    throw new CliError(`${PROGRAM}: stdin is a terminal this background process may not read: name the input files or pipe them in`, EXIT_FATAL);
+  }
   const diagnostics = new Diagnostics(PROGRAM, options.maxErrors);
   let opened: OpenedStore | null = null;
   if (!options.dryRun) {
