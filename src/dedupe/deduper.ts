@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_LINE, LineWindow } from '../lines/line-window';
 import { CountTable, countLine } from './count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from './extract';
-import { KeyHasher } from './hash';
+import { type HashKey, KeyHasher, randomHashKey } from './hash';
 import { HashSet64 } from './hash-set';
 import type { KeyValue } from './key-spec';
 import { LayoutKeyScanner } from './layout-keys/scanner';
@@ -16,6 +16,8 @@ export interface DeduperOptions extends DedupeOptions {
   onReject?: (source: string, line: number, reason: string, text?: string) => void;
   /** The first record older than the buckets still kept (later ones are only counted). */
   onLate?: (source: string, line: number, message: string) => void;
+  /** The key hashes' key (default: chosen at random). */
+  hashKey?: HashKey;
 }
 
 export interface DedupeStats {
@@ -56,7 +58,7 @@ export class Deduper {
   private readonly keyScanner: LayoutKeyScanner | null;
   private readonly window: LineWindow;
   private readonly values: KeyValue[];
-  private readonly hasher = new KeyHasher();
+  private readonly hasher: KeyHasher;
   private readonly sets: RecentBuckets<HashSet64>;
   private readonly counts: RecentBuckets<CountTable>;
   private readonly maxLength: number;
@@ -74,7 +76,9 @@ export class Deduper {
     this.plan = planDedupe(options);
     this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
     this.extractor = new KeyExtractor(this.plan.spec);
-    this.keyScanner = this.plan.count || this.plan.bucket !== undefined ? null : LayoutKeyScanner.forSpec(this.plan.spec, this.maxLength);
+    const key = options.hashKey ?? randomHashKey();
+    this.hasher = new KeyHasher(key);
+    this.keyScanner = this.plan.count || this.plan.bucket !== undefined ? null : LayoutKeyScanner.forSpec(this.plan.spec, this.maxLength, key);
     this.window = this.keyScanner?.window ?? new LineWindow(this.maxLength);
     this.values = new Array<KeyValue>(this.plan.spec.paths.length).fill(null);
     this.sets = new RecentBuckets(() => new HashSet64());

@@ -1,12 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import type { KeyValue } from './key-spec';
 
+/** A hash key: four 32-bit words, the lanes' starting values and what the end mixes in. */
+export type HashKey = Uint32Array;
+
+/** A key chosen at random, as each run of lmod-dedupe uses: collisions cannot be prepared without it. */
+export const randomHashKey = (): HashKey => new Uint32Array(randomBytes(16).buffer, 0, 4);
+
 /**
- * A 64-bit non-cryptographic hash of a key's values: two 32-bit lanes, each a
- * rotate-xor-multiply round (its own rotation and odd constant) per four code units of
- * UTF-16 text, then a Murmur3 avalanche per lane and a cross-add. Nothing is concatenated
- * or encoded first. Each value is preceded by its type and length, so `("ab","c")`,
- * `("a","bc")`, `null` and `"null"` all differ. node:crypto's hashes cost more a call, for
- * inputs this small, than everything else a record costs here.
+ * A 64-bit keyed hash of a key's values: two 32-bit lanes, each a rotate-xor-multiply round (its own rotation and
+ * odd constant) per four code units of UTF-16 text, then a Murmur3 avalanche per lane and a cross-add. The lanes
+ * start from the key and the end mixes it in again, so two values that collide can only be found by whoever knows
+ * the key, which never leaves the process. Each value is preceded by its type and length, so `("ab","c")`,
+ * `("a","bc")`, `null` and `"null"` differ. node:crypto's hashes cost more a call than everything else a record does.
  */
 export class KeyHasher {
   /** The result of the last `hash`: two 32-bit halves, never both zero. */
@@ -15,9 +21,11 @@ export class KeyHasher {
   private a = 0;
   private b = 0;
 
+  constructor(private readonly key: HashKey = randomHashKey()) {}
+
   hash(values: readonly KeyValue[], count: number): void {
-    this.a = 0x3c6ef372;
-    this.b = 0x1b873593;
+    this.a = this.key[0] | 0;
+    this.b = this.key[1] | 0;
     for (let i = 0; i < count; i++) {
       const value = values[i];
       if (typeof value === 'string') this.text(1, value);
@@ -26,8 +34,8 @@ export class KeyHasher {
       else if (value === false) this.round(4);
       else this.text(5, JSON.stringify(value));
     }
-    let a = fmix(this.a ^ count);
-    let b = fmix(this.b ^ count);
+    let a = fmix(this.a ^ count ^ this.key[2]);
+    let b = fmix(this.b ^ count ^ this.key[3]);
     a = (a + b) | 0;
     b = (b + a) | 0;
     this.high = a >>> 0;

@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LayoutKeyScanner } from '../../src/dedupe/layout-keys/scanner';
 import { extractParsed } from '../../src/dedupe/extract';
-import { KeyHasher } from '../../src/dedupe/hash';
+import { KeyHasher, randomHashKey } from '../../src/dedupe/hash';
 import { type KeyValue, parseKeySpec } from '../../src/dedupe/key-spec';
 import { parseRecordTime } from '../../src/time/record-time';
 import { prng } from '../helpers/generate';
 import { ALPHABET, mutate } from '../helpers/mutate';
 import { parsedRecords } from '../helpers/records';
+
+/** Any key: the scanner and KeyHasher must agree under each; this one is drawn once per run. */
+const KEY = randomHashKey();
 
 /** The scanner's results for bytes of complete lines put into its window. */
 function scanAll(scanner: LayoutKeyScanner, bytes: Buffer): Uint32Array {
@@ -23,11 +26,11 @@ const KEYS = ['time,user,host,module', 'user,host,module', 'module', 'user,jobid
  */
 function assertHashesAgree(lines: string[], key: string): number {
   const spec = parseKeySpec(key, false);
-  const scanner = LayoutKeyScanner.forSpec(spec, 1 << 20);
+  const scanner = LayoutKeyScanner.forSpec(spec, 1 << 20, KEY);
   assert.ok(scanner, key);
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   const results = scanAll(scanner, bytes);
-  const hasher = new KeyHasher();
+  const hasher = new KeyHasher(KEY);
   const values: KeyValue[] = new Array<KeyValue>(spec.paths.length).fill(null);
   let taken = 0;
   let start = 0;
@@ -85,7 +88,7 @@ test('key scanner: times that are no real instant, and layouts it does not know,
     `${base}\r`,
     base.replace(',"user"', ', "user"'),
   ];
-  const scanner = LayoutKeyScanner.forSpec(parseKeySpec('time,user', false), 1 << 20)!;
+  const scanner = LayoutKeyScanner.forSpec(parseKeySpec('time,user', false), 1 << 20, KEY)!;
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   const results = scanAll(scanner, bytes);
   assert.deepEqual(
@@ -96,8 +99,8 @@ test('key scanner: times that are no real instant, and layouts it does not know,
 });
 
 test('key scanner: only keys of top-level fields of the layout, without an added time', () => {
-  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('extra.stack', false), 1 << 20), null);
-  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,cluster', false), 1 << 20), null);
-  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,module', true), 1 << 20), null);
-  assert.notEqual(LayoutKeyScanner.forSpec(parseKeySpec('userload,jobid,path', false), 1 << 20), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('extra.stack', false), 1 << 20, KEY), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,cluster', false), 1 << 20, KEY), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,module', true), 1 << 20, KEY), null);
+  assert.notEqual(LayoutKeyScanner.forSpec(parseKeySpec('userload,jobid,path', false), 1 << 20, KEY), null);
 });

@@ -119,8 +119,11 @@ static int valid_time(const struct value *v) {
   return digits(v->start + 11, 2) <= 23 && digits(v->start + 14, 2) <= 59 && digits(v->start + 17, 2) <= 59;
 }
 
-/* KeyHasher's two lanes. */
+/* KeyHasher's two lanes, and its key (set by the caller through hash_key()): the lanes' start and the end's mix. */
 static u32 lane_a, lane_b;
+static u32 key_words[4];
+
+u32 hash_key(void) { return (u32)key_words; }
 
 static void round_(u32 k) {
   lane_a = ((lane_a << 5) | (lane_a >> 27)) ^ k;
@@ -177,14 +180,14 @@ u32 scan(u32 origin, u32 in, u32 end, u32 results, u32 max_lines) {
     if (newline >= e) break;
     u32 high = 0, low = 0;
     if (ok) {
-      lane_a = 0x3c6ef372u;
-      lane_b = 0x1b873593u;
+      lane_a = key_words[0];
+      lane_b = key_words[1];
       for (u32 i = 0; i < key_length; i++) {
         const struct value *v = &values[key[i]];
         if (v->kind == STRING) text(v->start, (u32)(v->end - v->start));
         else round_(v->kind == NUL ? 2 : v->kind == TRUE ? 3 : 4);
       }
-      u32 a = fmix(lane_a ^ key_length), b = fmix(lane_b ^ key_length);
+      u32 a = fmix(lane_a ^ key_length ^ key_words[2]), b = fmix(lane_b ^ key_length ^ key_words[3]);
       a += b;
       b += a;
       high = a;

@@ -1,12 +1,14 @@
 import { LineWindow } from '../../lines/line-window';
 import { RECORD_FIELDS } from '../../record';
 import { type BaseExports, instantiate, memoryOf } from '../../wasm/instance';
+import type { HashKey } from '../hash';
 import type { KeySpec } from '../key-spec';
 import { KEYS_WASM_BASE64 } from './keys-wasm';
 
 interface KeysExports extends BaseExports {
   scan(origin: number, input: number, end: number, results: number, maxLines: number): number;
   key_fields(): number;
+  hash_key(): number;
   /** Address of keys.c's key_length. */
   key_length: WebAssembly.Global;
 }
@@ -17,7 +19,7 @@ const LINES_PER_SCAN = 4096;
 const resultsRoom = (): number => 32 + 16 * LINES_PER_SCAN;
 
 /**
- * The key hashes of records in lmod-parse's layout, computed in WebAssembly (keys.c) exactly as
+ * The key hashes of records in lmod-parse's layout, computed in WebAssembly (keys.c) with the same key exactly as
  * KeyHasher computes them, on the input's LineWindow, which lives in the module's memory. Only
  * for keys made of that layout's top-level fields; `forSpec` says whether a spec is one.
  */
@@ -30,19 +32,20 @@ export class LayoutKeyScanner {
   /** Lines of the last scan. */
   lines = 0;
 
-  private constructor(fields: number[], maxLine: number) {
+  private constructor(fields: number[], maxLine: number, key: HashKey) {
     ({ exports: this.wasm, base: this.base } = instantiate<KeysExports>(KEYS_WASM_BASE64));
     const memory = this.wasm.memory;
     this.window = new LineWindow(maxLine, { base: this.base, grow: (bytes) => memoryOf(memory, bytes) }, resultsRoom);
     new Uint8Array(memory.buffer).set(fields, this.wasm.key_fields());
     new DataView(memory.buffer).setUint32(this.wasm.key_length.value, fields.length, true);
+    new Uint32Array(memory.buffer, this.wasm.hash_key(), 4).set(key);
   }
 
   /** A scanner for this key, or null when a key field is not a top-level field of the layout (or the key has no fields). */
-  static forSpec(spec: KeySpec, maxLine: number): LayoutKeyScanner | null {
+  static forSpec(spec: KeySpec, maxLine: number, key: HashKey): LayoutKeyScanner | null {
     if (spec.paths.length !== spec.keyLength || spec.keyLength === 0 || spec.keyLength > 16) return null;
     const fields = spec.paths.map((path) => (path.length === 1 ? (RECORD_FIELDS as readonly string[]).indexOf(path[0]) : -1));
-    return fields.includes(-1) ? null : new LayoutKeyScanner(fields, maxLine);
+    return fields.includes(-1) ? null : new LayoutKeyScanner(fields, maxLine, key);
   }
 
   /**
