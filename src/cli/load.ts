@@ -40,7 +40,11 @@ interface LoadOptions {
 
 function dbOptions(program: Command): Command {
   return program
-    .option('--db <url>', 'mysql://user:pass@host:port/database[?ssl=true|skip-verify|CA.pem&socket=PATH] or sqlite:PATH (overrides DB_*)')
+    .option(
+      '--db <url>',
+      'mysql://user@host:port/database[?ssl=true|skip-verify|CA.pem&socket=PATH] or sqlite:PATH (overrides DB_*); ' +
+        'give the password in DB_PASS, DB_PASS_FILE or .env (mode 0600), not here, where ps shows it',
+    )
     .option('--env-file <path>', 'read DB_* settings from this file instead of ./.env');
 }
 
@@ -112,7 +116,7 @@ export function main(): void {
 
 function resolveConfig(options: { db?: string; envFile?: string }): DbConfig {
   try {
-    return resolveDbConfig({ db: options.db, envFile: options.envFile });
+    return resolveDbConfig({ db: options.db, envFile: options.envFile, warn: (m) => process.stderr.write(`${PROGRAM}: warning: ${m}\n`) });
   } catch (err) {
     throw asFatal(err);
   }

@@ -71,7 +71,10 @@ function buildProgram() {
     'lmod-report trend --every week --module python --format html > python.html',
   ])
     .argument('<report>', `one of ${REPORTS.join(', ')}`)
-    .option('--db <url>', 'mysql://user:pass@host:port/db or sqlite:PATH (default: DB_* from the environment or .env, else sqlite:./lmod_tracking.sqlite)')
+    .option(
+      '--db <url>',
+      'mysql://user@host:port/db or sqlite:PATH (default: DB_* or .env, else sqlite:./lmod_tracking.sqlite); password: DB_PASS, DB_PASS_FILE or .env',
+    )
     .option('--env-file <file>', 'read DB_* settings from this file instead of ./.env')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html']).default('table'))
     .option('--since <when>', 'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)')
@@ -136,7 +139,7 @@ function readInventory(file: string, stderr: NodeJS.WritableStream): { modules: 
  * database (openClient would create one), and a database without the schema names the fix.
  */
 async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<SqlClient> {
-  const config = resolveDbConfig({ db: o.db, envFile: o.envFile });
+  const config = resolveDbConfig({ db: o.db, envFile: o.envFile, warn: (m) => stderr.write(`${PROGRAM}: warning: ${m}\n`) });
   if (config.dialect === 'sqlite') {
     if (!existsSync(config.path)) {
       throw new CliError(`${PROGRAM}: no database at ${config.path}: load records with lmod-load first, or name one with --db`, EXIT_FATAL);

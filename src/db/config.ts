@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as dotenv from 'dotenv';
 
 /** Where the embedded default lives when no MySQL is configured. */
@@ -38,6 +38,8 @@ export interface DbOptions {
   envFile?: string;
   /** The real environment (process.env); its variables win over the file's. */
   env?: NodeJS.ProcessEnv;
+  /** Told of a password where others may read it (a command line, a file readable by group or others). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -45,8 +47,14 @@ export interface DbOptions {
  * else the SQLite default. Configuration mistakes throw a DbConfigError.
  */
 export function resolveDbConfig(options: DbOptions = {}): DbConfig {
-  if (options.db !== undefined) return parseDbUrl(options.db);
-  const env = loadEnv(options.env ?? process.env, options.envFile);
+  const warn = options.warn ?? (() => {});
+  if (options.db !== undefined) {
+    const config = parseDbUrl(options.db);
+    if (config.dialect === 'mysql' && config.password !== '')
+      warn('a password in --db shows in the process list: set DB_PASS or DB_PASS_FILE, or put it in .env (mode 0600)');
+    return config;
+  }
+  const env = loadEnv(options.env ?? process.env, options.envFile, warn);
   if (!env.DB_NAME && !env.DB_USER) return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH, isDefault: true };
   if (!env.DB_NAME) throw configError('DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into');
   if (!env.DB_USER) throw configError('DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)');
@@ -58,6 +66,10 @@ export function resolveDbConfig(options: DbOptions = {}): DbConfig {
     password: env.DB_PASS ?? '',
     database: env.DB_NAME,
   };
+  if (env.DB_PASS_FILE) {
+    if (env.DB_PASS !== undefined) throw configError('DB_PASS and DB_PASS_FILE are both set: keep one');
+    config.password = readSecret(env.DB_PASS_FILE, warn);
+  }
   if (env.DB_SOCKET) config.socketPath = env.DB_SOCKET;
   if (env.DB_SSL_CA) config.tls = { caFile: env.DB_SSL_CA, verify: true };
   return config;
@@ -67,13 +79,29 @@ export function resolveDbConfig(options: DbOptions = {}): DbConfig {
  * The real environment over the env file's values: dotenv fills only variables that are
  * not set already. `quiet` because some dotenv versions print a banner into the pipe.
  */
-function loadEnv(env: NodeJS.ProcessEnv, envFile: string | undefined): NodeJS.ProcessEnv {
+/** The password in a file (its first line), with a warning when group or others may read it, as ssh warns for keys. */
+function readSecret(path: string, warn: (message: string) => void): string {
+  try {
+    warnIfShared(path, warn);
+    return readFileSync(path, 'utf8').split(/\r?\n/)[0];
+  } catch (err) {
+    throw configError(`DB_PASS_FILE ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
+  }
+}
+
+function warnIfShared(path: string, warn: (message: string) => void): void {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) warn(`${path} holds a password and is readable by group or others (mode 0${mode.toString(8)}): chmod 600 ${path}`);
+}
+
+function loadEnv(env: NodeJS.ProcessEnv, envFile: string | undefined, warn: (message: string) => void): NodeJS.ProcessEnv {
   const path = envFile ?? '.env';
   if (envFile !== undefined && !existsSync(envFile)) throw configError(`--env-file ${envFile}: No such file or directory`);
   if (envFile === undefined && !existsSync(path)) return env;
   const merged: NodeJS.ProcessEnv = { ...env };
   const result = dotenv.config({ path, quiet: true, processEnv: merged as dotenv.DotenvPopulateInput, override: false });
   if (result.error) throw configError(`${path}: ${result.error.message}`);
+  if (result.parsed?.DB_PASS) warnIfShared(path, warn);
   return merged;
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbConfigError, describeDb, parseDbUrl, resolveDbConfig } from '../../src/db/config';
 import { describeConnectError, openClient } from '../../src/db/client';
@@ -142,4 +143,31 @@ test('describeDb and connection errors name host, port, user and database, never
   if (config.dialect !== 'mysql') throw new Error('mysql expected');
   const leaky = Object.assign(new Error('auth failed for hunter22'), { code: 'ER_SOMETHING' });
   assert.equal(describeConnectError(leaky, config), 'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: auth failed for *** (ER_SOMETHING)');
+});
+
+test('passwords: DB_PASS_FILE is read, and a password where others can read it is warned about', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lmod-secret-'));
+  const warnings: string[] = [];
+  const warn = (m: string): void => void warnings.push(m);
+  const secret = join(dir, 'db.pass');
+  writeFileSync(secret, 's3cret\n', { mode: 0o600 });
+  const env = { DB_USER: 'lmod', DB_NAME: 'tracking', DB_PASS_FILE: secret };
+  assert.equal((resolveDbConfig({ env, warn }) as { password: string }).password, 's3cret');
+  assert.deepEqual(warnings, []);
+  chmodSync(secret, 0o644);
+  resolveDbConfig({ env, warn });
+  assert.deepEqual(warnings, [`${secret} holds a password and is readable by group or others (mode 0644): chmod 600 ${secret}`]);
+  assert.throws(() => resolveDbConfig({ env: { ...env, DB_PASS: 'x' } }), { message: 'DB_PASS and DB_PASS_FILE are both set: keep one' });
+  assert.throws(() => resolveDbConfig({ env: { ...env, DB_PASS_FILE: join(dir, 'none') } }), {
+    message: `DB_PASS_FILE ${join(dir, 'none')}: No such file or directory`,
+  });
+  warnings.length = 0;
+  const envFile = join(dir, 'lmod.env');
+  writeFileSync(envFile, 'DB_USER=lmod\nDB_NAME=t\nDB_PASS=s3cret\n', { mode: 0o640 });
+  resolveDbConfig({ envFile, env: {}, warn });
+  assert.deepEqual(warnings, [`${envFile} holds a password and is readable by group or others (mode 0640): chmod 600 ${envFile}`]);
+  warnings.length = 0;
+  resolveDbConfig({ db: 'mysql://lmod:s3cret@db1/lmod', env: {}, warn });
+  resolveDbConfig({ db: 'mysql://lmod@db1/lmod', env: {}, warn });
+  assert.deepEqual(warnings, ['a password in --db shows in the process list: set DB_PASS or DB_PASS_FILE, or put it in .env (mode 0600)']);
 });
