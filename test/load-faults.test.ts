@@ -98,15 +98,36 @@ function proxied(url: string, port: number): string {
 }
 
 /** Runs `body` with the database behind a CuttingProxy that cuts after 120,000 bytes. */
-async function behindProxy(db: TestDatabase, thenRefuse: boolean, body: (url: string, proxy: CuttingProxy) => Promise<void>): Promise<void> {
+async function behindProxy(
+  db: TestDatabase,
+  thenRefuse: boolean,
+  body: (url: string, proxy: CuttingProxy) => Promise<void>,
+  cutAfter = 120_000,
+): Promise<void> {
   const target = new URL(db.url);
-  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, 120_000, thenRefuse);
+  const proxy = new CuttingProxy({ host: target.hostname, port: Number(target.port || 3306) }, cutAfter, thenRefuse);
   try {
     await body(proxied(db.url, await proxy.listen()), proxy);
   } finally {
     proxy.close();
   }
 }
+
+test('a connection cut while connecting is retried as a batch is, and the load completes', (t) =>
+  withMysql(t, 'cutconnect', true, (db) =>
+    behindProxy(
+      db,
+      false,
+      async (url, proxy) => {
+        const run = await runLoad(['--db', url, '--retries', '3'], { stdin: manyRecords(100) });
+        assert.ok(proxy.cut, 'the proxy cut the connection during its handshake');
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /^lmod-load: lost the connection to the database; retrying connecting in 0\.25 s \(retry 1 of 3\)\n/);
+        assert.equal(summaryOf(run.stderr), 'lmod-load: 100 read, 100 new, 0 already present, 0 rejected');
+      },
+      20,
+    ),
+  ));
 
 test('a connection cut mid-load is retried and the load completes exactly', (t) =>
   withMysql(t, 'cut', true, (db) =>

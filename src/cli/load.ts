@@ -8,7 +8,7 @@ import { type OpenedStore, openStore } from '../db/open-store';
 import { Loader, type LoadFailure, LogFileInput } from '../load/loader';
 import { summariesCurrent } from '../report/summaries';
 import { summarize } from '../report/summarize';
-import { DEFAULT_RETRY, isTransient } from '../load/retry';
+import { DEFAULT_RETRY, isTransient, type RetryOptions } from '../db/retry';
 import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
@@ -199,7 +199,8 @@ async function runLoad(files: string[], options: LoadOptions): Promise<number> {
     if (config.dialect === 'sqlite' && config.isDefault && !options.quiet) {
       diagnostics.message(`no MySQL configured (DB_NAME/DB_USER, .env or --db): loading into ${describeDb(config)}`);
     }
-    opened = await openStore(config, options.inFlight, options.loadData).catch((err) => Promise.reject(asFatal(err)));
+    const retry = retryOf(options, diagnostics, 'connecting');
+    opened = await openStore(config, options.inFlight, options.loadData, retry).catch((err) => Promise.reject(asFatal(err)));
   }
   try {
     const code = await loadInputs(files, options, diagnostics, opened);
@@ -218,12 +219,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     batchBytes: Math.min(options.batchBytes ?? Infinity, store?.maxBatchBytes ?? Infinity),
     onReject: (source, line, reason, excerpt) => diagnostics.reject(source, line, reason, excerpt),
     maxLineLength: MAX_RECORD_LINE,
-    retry: {
-      ...DEFAULT_RETRY,
-      retries: options.retries,
-      onRetry: (err, attempt, delay) =>
-        diagnostics.message(`${describeDbError(err)}; retrying the batch in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`),
-    },
+    retry: retryOf(options, diagnostics, 'the batch'),
   });
   const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);
   const signal = awaitSignal();
@@ -286,6 +282,13 @@ function failureError(failure: LoadFailure, sink: Loader, retries: number, opene
       'rerun with the same input to complete the load',
     EXIT_FATAL,
   );
+}
+
+/** One retry policy for connecting and for each batch, as --retries sets it. */
+function retryOf(options: LoadOptions, diagnostics: Diagnostics, what: string): RetryOptions {
+  const onRetry = (err: Error, attempt: number, delay: number): void =>
+    diagnostics.message(`${describeDbError(err)}; retrying ${what} in ${(delay / 1000).toFixed(2)} s (retry ${attempt} of ${options.retries})`);
+  return { ...DEFAULT_RETRY, retries: options.retries, onRetry };
 }
 
 function describeDbError(err: Error): string {

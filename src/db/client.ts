@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import * as mysql from 'mysql2';
 import type { Pool } from 'mysql2/promise';
+import { NO_RETRY, type RetryOptions, withRetry } from './retry';
 import { type DbConfig, DbConfigError, type MysqlConfig, type SqliteConfig, describeDb } from './config';
 
 /** What the tools need from either database: rows out, statements run, and a close. */
@@ -20,6 +21,8 @@ export interface SqlClient {
 export interface OpenOptions {
   /** Connections the MySQL pool may open (batches in flight); default 1. */
   connections?: number;
+  /** Retries of the first connection (default none). */
+  retry?: RetryOptions;
 }
 
 /** Sessions are strict (an over-long value is an error, never a silent truncation) and in UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept. */
@@ -141,7 +144,7 @@ export class SqliteClient implements SqlClient {
 
 /** Opens the configured database and checks that it answers; failures are one clear line. */
 export async function openClient(config: DbConfig, options: OpenOptions = {}): Promise<MysqlClient | SqliteClient> {
-  return config.dialect === 'sqlite' ? openSqlite(config) : openMysql(config, options.connections ?? 1);
+  return config.dialect === 'sqlite' ? openSqlite(config) : openMysql(config, options.connections ?? 1, options.retry ?? NO_RETRY);
 }
 
 function openSqlite(config: SqliteConfig): SqliteClient {
@@ -162,7 +165,7 @@ function openSqlite(config: SqliteConfig): SqliteClient {
   return new SqliteClient(db, config);
 }
 
-async function openMysql(config: MysqlConfig, connections: number): Promise<MysqlClient> {
+async function openMysql(config: MysqlConfig, connections: number, retry: RetryOptions): Promise<MysqlClient> {
   const core = mysql.createPool({ ...mysqlConnectionOptions(config), connectionLimit: connections, maxIdle: connections });
   core.on('connection', (connection) => {
     // Without a callback a failing setup would be an uncaught 'error'; without strict mode
@@ -173,7 +176,8 @@ async function openMysql(config: MysqlConfig, connections: number): Promise<Mysq
   });
   const client = new MysqlClient(core.promise(), config);
   try {
-    await client.query('SELECT 1');
+    // A connection cut while connecting or setting up the session is retried as a batch would be.
+    await withRetry(() => client.query('SELECT 1'), retry);
   } catch (err) {
     await client.close();
     throw new DbConfigError(describeConnectError(err as NodeJS.ErrnoException, config));

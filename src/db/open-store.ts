@@ -4,6 +4,7 @@ import { migrate, schemaStatus } from './migrate';
 import { MysqlStore } from './mysql-store';
 import { SqliteStore } from './sqlite-store';
 import type { LoadStore } from './store';
+import type { RetryOptions } from './retry';
 
 export interface OpenedStore {
   client: MysqlClient | SqliteClient;
@@ -16,8 +17,8 @@ export interface OpenedStore {
  * been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
  * message names the command to run.
  */
-export async function openStore(config: DbConfig, inFlight: number, loadData = true): Promise<OpenedStore> {
-  const client = await openClient(config, { connections: inFlight });
+export async function openStore(config: DbConfig, inFlight: number, loadData = true, retry?: RetryOptions): Promise<OpenedStore> {
+  const client = await openClient(config, { connections: inFlight, retry });
   try {
     const status = await schemaStatus(client);
     if (status.current > status.latest) {

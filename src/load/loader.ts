@@ -3,7 +3,7 @@ import type { LoadStore } from '../db/store';
 import { isUtf8 } from 'node:buffer';
 import { LineWindow } from '../lines/line-window';
 import { layoutRow } from './layout-row';
-import { type RetryOptions, isTransient, withRetry } from './retry';
+import { type RetryOptions, isTransient, withRetry } from '../db/retry';
 import { toRow } from './validate';
 
 export interface LoadCounts {

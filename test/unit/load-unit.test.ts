@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LoadRow } from '../../src/db/row';
 import type { BatchResult, LoadStore } from '../../src/db/store';
 import { Loader } from '../../src/load/loader';
-import { isTransient, withRetry } from '../../src/load/retry';
+import { isTransient, withRetry } from '../../src/db/retry';
 import { layoutRow } from '../../src/load/layout-row';
 import { toRow } from '../../src/load/validate';
 import { prng } from '../helpers/generate';

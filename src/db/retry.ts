@@ -25,6 +25,7 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_RETRY: RetryOptions = { retries: 6, baseDelayMs: 250, maxDelayMs: 8000 };
+export const NO_RETRY: RetryOptions = { ...DEFAULT_RETRY, retries: 0 };
 
 /** Runs `attempt` until it succeeds, a non-transient error occurs, or the retries are spent. */
 export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
