@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { DEFAULT_MAX_LINE, LineWindow } from '../lines/line-window';
 import { CountTable, countLine } from './count';
 import { KeyExtractor, NOT_AN_OBJECT, NOT_JSON } from './extract';
@@ -219,6 +220,11 @@ export class Deduper {
   private general(s: number, e: number): number {
     const line = this.window.text(s, e);
     if (line === '') return DROP;
+    // Decoded, invalid UTF-8 becomes U+FFFD, and keys that differ only there would be one.
+    if (line.includes('\ufffd') && !isUtf8(this.window.memory.subarray(s, e))) {
+      this.stats.in++;
+      return this.reject(this.window.lineNo, 'not valid UTF-8');
+    }
     try {
       return this.judge(this.extractor.extract(line, this.values), line);
     } catch (err) {

@@ -323,3 +323,13 @@ describe('DedupeStage', () => {
     assert.ok(grown < 24e6, `grew by ${grown} bytes`);
   });
 });
+
+test('records with invalid UTF-8 are rejected by line, not decoded to U+FFFD and dropped as duplicates of each other', async () => {
+  const line = (user: Buffer): Buffer =>
+    Buffer.concat([Buffer.from('{"time":"2023-04-27T07:22:57.622180Z","user":"'), user, Buffer.from('","module":"m","host":null}\n')]);
+  const input = Buffer.concat([line(Buffer.from([0x61, 0xff])), line(Buffer.from([0x61, 0xfe])), line(Buffer.from('a\ufffd')), line(Buffer.from('a\ufffd'))]);
+  const { out, messages, stage } = await runStage({}, [input], 'u');
+  assert.deepEqual(messages, ['u:1: not valid UTF-8', 'u:2: not valid UTF-8']);
+  assert.equal(out, line(Buffer.from('a\ufffd')).toString());
+  assert.deepEqual(stage.stats, { in: 4, out: 1, duplicates: 1, rejected: 2, late: 0 });
+});
