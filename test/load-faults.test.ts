@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -283,3 +283,60 @@ test('SIGINT and SIGTERM into SQLite: the batch being gathered is dropped, the s
 
 test('SIGINT and SIGTERM into MySQL: the batch being gathered is dropped, the summary printed, exit 130/143', (t) =>
   withMysql(t, 'signal', true, (db) => bothSignals(db.url)));
+
+/** A small tmpfs of our own (root only; CI runs as root, so there it must work). */
+function withSmallDisk(t: TestContext, size: string, body: (dir: string) => Promise<void>): Promise<void> | void {
+  const dir = tempDir('disk');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) {
+    if (process.env.CI === 'true') assert.fail('mounting a tmpfs (root) is needed in CI for the disk fault tests');
+    return t.skip('a full or read-only disk needs root to mount a small tmpfs');
+  }
+  return body(dir).finally(() => spawnSync('umount', [dir]));
+}
+
+/** The one line lmod-load ends with on a database it cannot write, and the numbers of its summary. */
+function writeFailure(run: Run, cause: string): number {
+  assert.equal(run.code, 2, run.stderr);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 2, run.stderr);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+  const m = new RegExp(
+    `: ${cause}; ([\\d,]+) records were committed before it \\(([\\d,]+) new, 0 already present\\); rerun with the same input to complete the load$`,
+  ).exec(lines[1]);
+  assert.ok(m, lines[1]);
+  const summary = /^lmod-load: ([\d,]+) read, ([\d,]+) new, 0 already present, 0 rejected, ([\d,]+) not loaded in /.exec(lines[0]);
+  assert.ok(summary, lines[0]);
+  const [read, added, unloaded] = summary.slice(1).map((n) => Number(n.replace(/,/g, '')));
+  assert.equal(added + unloaded, read);
+  return added;
+}
+
+test('SQLite on a full disk: one line, exit 2, what was committed kept; the numbers add up', (t) =>
+  withSmallDisk(t, '400k', async (dir) => {
+    const url = `sqlite:${join(dir, 'full.sqlite')}`;
+    const committed = writeFailure(
+      await runLoad(['--db', url, '--batch-size', '500'], { stdin: manyRecords(20_000) }),
+      'database or disk is full \\(SQLITE_FULL\\)',
+    );
+    const client = await openClient(parseDbUrl(url));
+    try {
+      assert.equal(Number((await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM module_loads'))[0].n), committed);
+    } finally {
+      await client.close();
+    }
+  }));
+
+test('SQLite on a read-only disk: one line, exit 2, nothing lost', (t) =>
+  withSmallDisk(t, '4m', async (dir) => {
+    const url = `sqlite:${join(dir, 'ro.sqlite')}`;
+    assert.equal((await runLoad(['--db', url], { stdin: manyRecords(10) })).code, 0);
+    assert.equal(spawnSync('mount', ['-o', 'remount,ro', dir]).status, 0);
+    const run = await runLoad(['--db', url], { stdin: manyRecords(20, 10) });
+    assert.equal(run.code, 2, run.stderr);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+    assert.equal(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^lmod-load: cannot open SQLite database .*ro\.sqlite: .* \(the file and its folder must be writable: SQLite keeps -wal and -shm files beside it\)\n$/,
+    );
+  }));

@@ -160,7 +160,9 @@ function openSqlite(config: SqliteConfig): SqliteClient {
     db.pragma('cache_size = -32768');
     db.pragma('wal_autocheckpoint = 16384');
   } catch (err) {
-    throw new DbConfigError(`cannot open SQLite database ${config.path}: ${(err as Error).message}`);
+    const code = (err as { code?: string }).code ?? '';
+    const hint = /CANTOPEN|READONLY|PERM/.test(code) ? ' (the file and its folder must be writable: SQLite keeps -wal and -shm files beside it)' : '';
+    throw new DbConfigError(`cannot open SQLite database ${config.path}: ${(err as Error).message}${hint}`);
   }
   return new SqliteClient(db, config);
 }
