@@ -364,14 +364,15 @@ test('a missing input is reported, the others load, exit 2', async () => {
 });
 
 test('connection errors name host, port, user and database and never the password', async () => {
-  const refused = await runLoad(['--db', 'mysql://lmod:Pa55word-xyz@127.0.0.1:1/lmoddb', BASIC]);
+  const refused = await runLoad(['--db', 'mysql://lmod:Pa55word-xyz@127.0.0.1:1/lmoddb', '--retries', '0', BASIC]);
   assert.equal(refused.code, 2);
   assert.equal(
     refused.stderr,
-    'lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?\n',
+    'lmod-load: warning: a password in --db shows in the process list: set DB_PASS or DB_PASS_FILE, or put it in .env (mode 0600)\n' +
+      'lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?\n',
   );
   const cwd = tempDir('envpass');
-  writeFileSync(join(cwd, '.env'), 'DB_USER=lmod\nDB_PASS=Pa55word-xyz\nDB_NAME=lmoddb\nDB_HOST=127.0.0.1\nDB_PORT=1\n');
+  writeFileSync(join(cwd, '.env'), 'DB_USER=lmod\nDB_PASS=Pa55word-xyz\nDB_NAME=lmoddb\nDB_HOST=127.0.0.1\nDB_PORT=1\n', { mode: 0o600 });
   const fromEnv = await runLoad(['migrate'], { cwd });
   assert.equal(fromEnv.code, 2);
   assert.ok(fromEnv.stderr.startsWith('lmod-load: cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused'));
@@ -385,7 +386,7 @@ test('access denied by a real server: DB_USER/DB_PASS named, the password not', 
     assert.equal(run.code, 2);
     assert.match(
       run.stderr,
-      /^lmod-load: cannot connect to MySQL database lmod_test_denied_\w+ at [\d.]+:\d+ as user lmod_nobody: access denied: check DB_USER and DB_PASS\n$/,
+      /^lmod-load: warning: a password in --db [^\n]*\nlmod-load: cannot connect to MySQL database lmod_test_denied_\w+ at [\d.]+:\d+ as user lmod_nobody: access denied: check DB_USER and DB_PASS\n$/,
     );
   }));
 
