@@ -291,22 +291,19 @@ function retryOf(options: LoadOptions, diagnostics: Diagnostics, what: string): 
   return { ...DEFAULT_RETRY, retries: options.retries, onRetry };
 }
 
+const DB_ERRORS: Record<string, string> = {
+  PROTOCOL_CONNECTION_LOST: 'lost the connection to the database',
+  ECONNRESET: 'lost the connection to the database',
+  EPIPE: 'lost the connection to the database',
+  ECONNREFUSED: 'the database refused the connection',
+  ER_LOCK_DEADLOCK: 'deadlock with another writer',
+  ER_LOCK_WAIT_TIMEOUT: 'lock wait timeout',
+};
+
 function describeDbError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'PROTOCOL_CONNECTION_LOST':
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'lost the connection to the database';
-    case 'ECONNREFUSED':
-      return 'the database refused the connection';
-    case 'ER_LOCK_DEADLOCK':
-      return 'deadlock with another writer';
-    case 'ER_LOCK_WAIT_TIMEOUT':
-      return 'lock wait timeout';
-    default:
-      return code !== undefined && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
-  }
+  if (code === undefined) return err.message;
+  return DB_ERRORS[code] ?? (err.message.includes(code) ? err.message : `${err.message} (${code})`);
 }
 
 /** SIGINT/SIGTERM resolve with their exit code; a second signal ends the run at once. */

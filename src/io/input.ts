@@ -47,19 +47,9 @@ export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0]
 
 /** `No such file or directory` rather than `ENOENT: no such file or directory, open 'x'`. */
 export function describeInputError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'Z_DATA_ERROR':
-    case 'Z_BUF_ERROR':
-      return `gzip: ${err.message}`;
-    default:
-      return err.message;
-  }
+  const plain: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory' };
+  if (err.code !== undefined && err.code in plain) return plain[err.code];
+  return err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' ? `gzip: ${err.message}` : err.message;
 }
 
 /** The event loop's turn between reads: timers (the progress line) and signals run. */
@@ -72,7 +62,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * process from exiting (libuv joins its threads at exit).
  */
 function readLater(fd: number, into: Uint8Array): Promise<number> {
-  if (fd === 0 && !fstatSync(0).isFile()) return readStdin(into);
+  if (fd === 0 && !(stdinIsFile ??= fstatSync(0).isFile())) return readStdin(into);
   return new Promise((resolve, reject) => {
     const attempt = (): void =>
       readAsync(fd, into, 0, into.length, null, (err, count) => {
@@ -86,6 +76,7 @@ function readLater(fd: number, into: Uint8Array): Promise<number> {
 
 type Reader = (into: Uint8Array) => number | Promise<number>;
 
+let stdinIsFile: boolean | undefined;
 /** What process.stdin handed over that did not fit into the last read. */
 let stdinRest: Buffer | null = null;
 let stdinChunks: AsyncIterator<Buffer> | null = null;

@@ -38,19 +38,7 @@ function pairLow(group: number, member: number): number {
 }
 
 /** Strings in code-point order, as binary collations of UTF-8 compare them (JavaScript's `<` compares UTF-16 units). */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // A surrogate (0xD800-0xDFFF) stands for a code point above every BMP one.
-    const surrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff;
-    if (surrogate(x) !== surrogate(y)) return surrogate(x) ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
+export const compareCodePoints = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 export class ModuleCounter {
   private readonly groupOfModule = new Map<number, number>();
