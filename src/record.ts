@@ -1,6 +1,6 @@
 /**
- * The NDJSON load record: the public contract between lmod-parse, lmod-dedupe,
- * lmod-load and anybody's own scripts (docs/records.md). Field order is fixed: RECORD_FIELDS.
+ * The NDJSON load record: the public contract between lmod-parse, lmod-dedupe, lmod-load and anybody's own scripts
+ * (docs/records.md). Field order is fixed: RECORD_FIELDS.
  */
 export interface LoadRecord {
   /** UTC, ISO-8601 with exactly 6 fractional digits and `Z`. */
@@ -23,9 +23,9 @@ export interface LoadRecord {
 }
 
 /**
- * The record's fields in the order lmod-parse writes them: the one list that the fast paths
- * (the WebAssembly scanners through the header scripts/build-wasm.sh generates from it, the
- * layout regular expressions) are built from. `extra` and `source` may follow.
+ * The record's fields in the order lmod-parse writes them: the one list that the fast paths (the WebAssembly scanners
+ * through the header scripts/build-wasm.sh generates from it, the layout regular expressions) are built from. `extra`
+ * and `source` may follow.
  */
 export const RECORD_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
 

@@ -95,9 +95,8 @@ export async function dedupe(argv: string[]): Promise<number> {
 }
 
 /**
- * The Deduper between readSync and writev on stdout: kept records go out as slices of the
- * read buffer, before it is read into again; also the ones kept before a line that stopped
- * the run (--max-errors).
+ * The Deduper between readSync and writev on stdout: kept records go out as slices of the read buffer, before it is read
+ * into again; also the ones kept before a line that stopped the run (--max-errors).
  */
 function dedupeToStdout(deduper: Deduper): ByteConsumer & { finish(): void } {
   const out: DedupeOutput = [];

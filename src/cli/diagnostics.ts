@@ -3,8 +3,8 @@ import { CliError, EXIT_FATAL } from './exit-codes';
 const EXCERPT_LENGTH = 120;
 
 /**
- * Reports rejected input on stderr as `PROG: FILE:LINE: reason: excerpt` and counts it;
- * throws a CliError (exit 2) once more than `maxErrors` have been reported.
+ * Reports rejected input on stderr as `PROG: FILE:LINE: reason: excerpt` and counts it; throws a CliError (exit 2) once
+ * more than `maxErrors` have been reported.
  */
 export class Diagnostics {
   count = 0;

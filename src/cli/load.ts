@@ -158,8 +158,8 @@ async function runSummarize(options: { db?: string; envFile?: string; quiet?: bo
 }
 
 /**
- * Stores the summaries afresh, with a notice of how many rows and how long unless quiet. After a
- * load (`onlyIfStale`), summaries that already hold every committed load are left as they are.
+ * Stores the summaries afresh, with a notice of how many rows and how long unless quiet. After a load (`onlyIfStale`),
+ * summaries that already hold every committed load are left as they are.
  */
 async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = false): Promise<void> {
   if (onlyIfStale && (await summariesCurrent(opened.client))) {
@@ -177,8 +177,8 @@ async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = 
 }
 
 /**
- * A terminal on stdin that this process may not read (it runs in the background, as under `timeout`): each read
- * would stop the process again (SIGTTIN), so that even SIGTERM could not end it. Fields 5 and 8 of /proc/self/stat.
+ * A terminal on stdin that this process may not read (it runs in the background, as under `timeout`): each read would
+ * stop the process again (SIGTTIN), so that even SIGTERM could not end it. Fields 5 and 8 of /proc/self/stat.
  */
 function backgroundTerminal(): boolean {
   if (!isatty(0)) return false;

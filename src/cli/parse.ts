@@ -72,8 +72,8 @@ function referenceTime(source: string): Date {
 }
 
 /**
- * lmod-parse reads its descriptors with readSync and writes stdout with one write per read,
- * rather than through streams, which cost more than the conversion (docs/performance.md).
+ * lmod-parse reads its descriptors with readSync and writes stdout with one write per read, rather than through streams,
+ * which cost more than the conversion (docs/performance.md).
  */
 async function run(argv: string[]): Promise<number> {
   const program = command();

@@ -1,13 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CliError, EXIT_FATAL, EXIT_OK } from './exit-codes';
 
-// dist/src/cli -> package root
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// dist/src/cli -> package root eslint-disable-next-line @typescript-eslint/no-require-imports
 export const VERSION: string = require('../../../package.json').version;
 
 /**
- * A commander program with the conventions every binary shares: `--version`, an example
- * pipeline in `--help`, and usage errors that end with exit code 2 instead of commander's 1.
+ * A commander program with the conventions every binary shares: `--version`, an example pipeline in `--help`, and usage
+ * errors that end with exit code 2 instead of commander's 1.
  */
 export function newProgram(name: string, description: string, examples: string[]): Command {
   return new Command(name)

@@ -1,6 +1,6 @@
 /**
- * Progress and the closing summary on stderr. The progress line is drawn only when
- * stderr is a terminal, at most once a second, and erased before the summary.
+ * Progress and the closing summary on stderr. The progress line is drawn only when stderr is a terminal, at most once a
+ * second, and erased before the summary.
  */
 export class Progress {
   private readonly started = process.hrtime.bigint();

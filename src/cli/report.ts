@@ -135,8 +135,8 @@ function readInventory(file: string, stderr: NodeJS.WritableStream): { modules: 
 }
 
 /**
- * Opens the database read for the report. A missing SQLite file is an error here, not a new empty
- * database (openClient would create one), and a database without the schema names the fix.
+ * Opens the database read for the report. A missing SQLite file is an error here, not a new empty database (openClient
+ * would create one), and a database without the schema names the fix.
  */
 async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<SqlClient> {
   const config = resolveDbConfig({ db: o.db, envFile: o.envFile, warn: (m) => stderr.write(`${PROGRAM}: warning: ${m}\n`) });

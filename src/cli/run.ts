@@ -11,9 +11,9 @@ export interface RunOptions {
 }
 
 /**
- * Runs a binary's main function: its resolved number is the exit code. A reader that
- * went away (`lmod-parse big.log | head`) ends the run quietly with 0; a CliError prints
- * its one line; anything unexpected prints one line too (the stack only with LMOD_DEBUG=1).
+ * Runs a binary's main function: its resolved number is the exit code. A reader that went away (`lmod-parse big.log |
+ * head`) ends the run quietly with 0; a CliError prints its one line; anything unexpected prints one line too (the stack
+ * only with LMOD_DEBUG=1).
  */
 export function runCli(program: string, main: (argv: string[]) => Promise<number>, options: RunOptions = {}): void {
   // `--db mysql://user:secret@...` would show in `ps`: the title becomes the bare program name.

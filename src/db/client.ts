@@ -96,9 +96,9 @@ export class MysqlClient implements SqlClient {
 }
 
 /**
- * Runs `body` in one transaction (MySQL: on one connection; SQLite: BEGIN IMMEDIATE, so
- * writers queue) and commits, unless `keep` says no for its result or it throws: then the
- * transaction is rolled back. Resolves with the body's result.
+ * Runs `body` in one transaction (MySQL: on one connection; SQLite: BEGIN IMMEDIATE, so writers queue) and commits,
+ * unless `keep` says no for its result or it throws: then the transaction is rolled back. Resolves with the body's
+ * result.
  */
 export async function inTransaction<C extends SqlClient, T>(client: C, body: (tx: C) => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
   const run = async (tx: C, begin: string): Promise<T> => {
@@ -155,8 +155,8 @@ function openSqlite(config: SqliteConfig): SqliteClient {
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL survives a killed process (the journal is synced at checkpoints).
     db.pragma('synchronous = NORMAL');
-    // The secondary indexes take keys in random order: a 32 MiB page cache (default 2 MiB)
-    // and fewer, larger checkpoints keep a large load from rewriting the same pages.
+    // The secondary indexes take keys in random order: a 32 MiB page cache (default 2 MiB) and fewer, larger checkpoints
+    // keep a large load from rewriting the same pages.
     db.pragma('cache_size = -32768');
     db.pragma('wal_autocheckpoint = 16384');
   } catch (err) {
@@ -170,8 +170,8 @@ function openSqlite(config: SqliteConfig): SqliteClient {
 async function openMysql(config: MysqlConfig, connections: number, retry: RetryOptions): Promise<MysqlClient> {
   const core = mysql.createPool({ ...mysqlConnectionOptions(config), connectionLimit: connections, maxIdle: connections });
   core.on('connection', (connection) => {
-    // Without a callback a failing setup would be an uncaught 'error'; without strict mode
-    // values could be cut silently. So a connection that cannot be set up is not used.
+    // Without a callback a failing setup would be an uncaught 'error'; without strict mode values could be cut silently.
+    // So a connection that cannot be set up is not used.
     connection.query(SESSION_SETUP, (err) => {
       if (err) connection.destroy();
     });
@@ -198,8 +198,8 @@ export function mysqlConnectionOptions(config: MysqlConfig): mysql.PoolOptions {
     decimalNumbers: true,
     supportBigNumbers: true,
     connectTimeout: 10_000,
-    // Without FOUND_ROWS a no-op ON DUPLICATE KEY UPDATE reports 0 affected rows, so a
-    // batch's affectedRows is exactly its number of new rows.
+    // Without FOUND_ROWS a no-op ON DUPLICATE KEY UPDATE reports 0 affected rows, so a batch's affectedRows is exactly
+    // its number of new rows.
     flags: ['-FOUND_ROWS'],
     // The default formatter scans every statement for `?`, megabytes of batch INSERT too.
     queryFormat: (sql: string, values: unknown) => (Array.isArray(values) && values.length > 0 ? mysql.format(sql, values) : sql),

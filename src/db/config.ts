@@ -43,8 +43,8 @@ export interface DbOptions {
 }
 
 /**
- * The database to use: `--db` if given, else DB_* from the environment and the env file,
- * else the SQLite default. Configuration mistakes throw a DbConfigError.
+ * The database to use: `--db` if given, else DB_* from the environment and the env file, else the SQLite default.
+ * Configuration mistakes throw a DbConfigError.
  */
 export function resolveDbConfig(options: DbOptions = {}): DbConfig {
   const warn = options.warn ?? (() => {});
@@ -76,8 +76,8 @@ export function resolveDbConfig(options: DbOptions = {}): DbConfig {
 }
 
 /**
- * The real environment over the env file's values: dotenv fills only variables that are
- * not set already. `quiet` because some dotenv versions print a banner into the pipe.
+ * The real environment over the env file's values: dotenv fills only variables that are not set already. `quiet` because
+ * some dotenv versions print a banner into the pipe.
  */
 /** The password in a file (its first line), with a warning when group or others may read it, as ssh warns for keys. */
 function readSecret(path: string, warn: (message: string) => void): string {

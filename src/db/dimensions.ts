@@ -33,9 +33,9 @@ export const DIMENSIONS = [USERS, HOSTS, MODULES, PATHS] as const;
 export const IDENTITY_DIMENSIONS = [USERS, HOSTS, MODULES] as const;
 
 /**
- * Name -> id for one dimension, filled from the database as names turn up. No id may outlive
- * a rolled-back batch: the MySQL store caches ids once their rows are committed, the SQLite
- * store clears its caches when a transaction rolls back.
+ * Name -> id for one dimension, filled from the database as names turn up. No id may outlive a rolled-back batch: the
+ * MySQL store caches ids once their rows are committed, the SQLite store clears its caches when a transaction rolls
+ * back.
  */
 export class IdCache {
   private readonly ids = new Map<string, number>();
@@ -51,9 +51,8 @@ export class IdCache {
   }
 
   set(key: string, id: number): void {
-    // A name read from a record may be a slice of a whole input chunk; kept for the run, it
-    // would keep the chunk too (64 KiB per name in SQLite loads): the cache holds a copy.
-    // V8 copies slices of up to 12 characters already.
+    // A name read from a record may be a slice of a whole input chunk; kept for the run, it would keep the chunk too (64
+    // KiB per name in SQLite loads): the cache holds a copy. V8 copies slices of up to 12 characters already.
     const own = key.length > 12 ? Buffer.from(key, 'utf16le').toString('utf16le') : key;
     this.ids.set(own, id);
     this.names[id] = own;

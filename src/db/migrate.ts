@@ -46,14 +46,13 @@ export async function schemaStatus(client: SqlClient): Promise<SchemaStatus> {
 }
 
 /**
- * Applies the pending migrations in order and returns the status before. SQLite applies
- * them in one transaction (its DDL is transactional); MySQL commits each DDL statement,
- * which is why every statement may be run again.
+ * Applies the pending migrations in order and returns the status before. SQLite applies them in one transaction (its DDL
+ * is transactional); MySQL commits each DDL statement, which is why every statement may be run again.
  */
 export async function migrate(client: SqlClient): Promise<SchemaStatus> {
   if (!(client instanceof MysqlClient)) return applyPending(client);
-  // One MySQL session for all steps (a migration may use session variables and prepared statements), holding a
-  // lock named for the database: migrates started at once take turns, and the later ones find the schema current.
+  // One MySQL session for all steps (a migration may use session variables and prepared statements), holding a lock
+  // named for the database: migrates started at once take turns, and the later ones find the schema current.
   return client.withSession(async (session) => {
     const [lock] = await session.query<{ got: unknown }>("SELECT GET_LOCK(CONCAT('lmod_tracking_migrate:', DATABASE()), 600) AS got");
     if (Number(lock?.got) !== 1) throw new Error('another lmod-load migrate held the migration lock for 10 minutes');

@@ -22,10 +22,9 @@ export interface Fact {
 }
 
 /**
- * Loads the new rows of each batch with one LOAD DATA LOCAL, where the server allows it
- * (a third of the server's work of an INSERT), else with one multi-row INSERT (a single
- * statement is its own transaction). Identity collisions in the INSERT are no-op updates,
- * not INSERT IGNORE, so a value the server would truncate is still an error; without
+ * Loads the new rows of each batch with one LOAD DATA LOCAL, where the server allows it (a third of the server's work of
+ * an INSERT), else with one multi-row INSERT (a single statement is its own transaction). Identity collisions in the
+ * INSERT are no-op updates, not INSERT IGNORE, so a value the server would truncate is still an error; without
  * FOUND_ROWS, affectedRows is then exactly the new rows.
  */
 export class MysqlStore implements LoadStore {
@@ -79,9 +78,8 @@ export class MysqlStore implements LoadStore {
   }
 
   /**
-   * The facts through LOAD DATA LOCAL, in a transaction of their own: the rows added, or null
-   * when the server refuses LOAD DATA LOCAL (from now on, INSERTs) or cut a value (rolled
-   * back: the INSERT then reports the record).
+   * The facts through LOAD DATA LOCAL, in a transaction of their own: the rows added, or null when the server refuses
+   * LOAD DATA LOCAL (from now on, INSERTs) or cut a value (rolled back: the INSERT then reports the record).
    */
   private async loadFacts(facts: Fact[]): Promise<number | null> {
     try {
@@ -120,10 +118,9 @@ export class MysqlStore implements LoadStore {
   }
 
   /**
-   * The rows whose identity is not stored yet. The stored rows of the batch's time range are
-   * read back by name, in one range scan of the clustered key, and matched in one walk by
-   * time: a reload then looks up no ids and sends no INSERT. A range that holds many other
-   * rows (unsorted input) skips the check and leaves it to the no-op upsert.
+   * The rows whose identity is not stored yet. The stored rows of the batch's time range are read back by name, in one
+   * range scan of the clustered key, and matched in one walk by time: a reload then looks up no ids and sends no INSERT.
+   * A range that holds many other rows (unsorted input) skips the check and leaves it to the no-op upsert.
    */
   private async withoutStored(rows: LoadRow[]): Promise<LoadRow[]> {
     rows.sort(byTime);
@@ -167,8 +164,8 @@ export class MysqlStore implements LoadStore {
     for (const dimension of DIMENSIONS) {
       const cache = this.caches.get(dimension)!;
       let missing = cache.missing(dimension, rows);
-      // Select first and insert only what is missing, so reloads burn no AUTO_INCREMENT ids;
-      // a name another loader inserted meanwhile is a duplicate key: select again.
+      // Select first and insert only what is missing, so reloads burn no AUTO_INCREMENT ids; a name another loader
+      // inserted meanwhile is a duplicate key: select again.
       for (let attempt = 0; missing.length > 0; attempt++) {
         await this.lookUp(dimension, cache, dimension.key, missing);
         missing = missing.filter((key) => cache.get(key) === undefined);

@@ -12,9 +12,8 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the database for loading. A schema newer than this lmod-load is refused on both.
- * SQLite brings an older schema up to date itself; MySQL must have
- * been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
+ * Opens the database for loading. A schema newer than this lmod-load is refused on both. SQLite brings an older schema
+ * up to date itself; MySQL must have been migrated (by `lmod-load migrate` or a DBA applying `migrate --sql`), else the
  * message names the command to run.
  */
 export async function openStore(config: DbConfig, inFlight: number, loadData = true, retry?: RetryOptions): Promise<OpenedStore> {

@@ -1,7 +1,6 @@
 /**
- * Errors after which the same batch can simply be sent again: the connection went away
- * (the server rolls back what it had not committed) or the server chose this transaction
- * as a deadlock or lock-wait victim.
+ * Errors after which the same batch can simply be sent again: the connection went away (the server rolls back what it
+ * had not committed) or the server chose this transaction as a deadlock or lock-wait victim.
  */
 const TRANSIENT = new Set(
   'PROTOCOL_CONNECTION_LOST PROTOCOL_SEQUENCE_TIMEOUT ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE EHOSTUNREACH ENETUNREACH ER_LOCK_DEADLOCK ER_LOCK_WAIT_TIMEOUT ER_SERVER_SHUTDOWN ER_CON_COUNT_ERROR ER_CONNECTION_KILLED ER_CLIENT_INTERACTION_TIMEOUT SQLITE_BUSY'.split(

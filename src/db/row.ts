@@ -1,7 +1,6 @@
 /**
- * A load record checked against the record contract and the column limits of
- * schema v1, in the shape the stores write: `time` as the database prints DATETIME(6),
- * `host` '' for an unlogged host, `extra` as compact JSON.
+ * A load record checked against the record contract and the column limits of schema v1, in the shape the stores write:
+ * `time` as the database prints DATETIME(6), `host` '' for an unlogged host, `extra` as compact JSON.
  */
 export interface LoadRow {
   time: string;

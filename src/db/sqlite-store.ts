@@ -12,9 +12,9 @@ interface DimensionStatements {
 }
 
 /**
- * The same semantics on SQLite: one IMMEDIATE transaction per batch (so two loaders queue
- * instead of deadlocking), names selected before they are inserted, and identity
- * collisions ignored by an upsert that, unlike INSERT OR IGNORE, still fails on bad values.
+ * The same semantics on SQLite: one IMMEDIATE transaction per batch (so two loaders queue instead of deadlocking), names
+ * selected before they are inserted, and identity collisions ignored by an upsert that, unlike INSERT OR IGNORE, still
+ * fails on bad values.
  */
 export class SqliteStore implements LoadStore {
   readonly dialect = 'sqlite';

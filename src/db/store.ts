@@ -17,7 +17,7 @@ export interface LoadStore {
 }
 
 /**
- * Counts the transactions that added loads (migration 004), in the same transaction as the rows, so stored summaries
- * are known to be out of date the moment a load commits. Last before COMMIT: batches wait on this row only for a commit.
+ * Counts the transactions that added loads (migration 004), in the same transaction as the rows, so stored summaries are
+ * known to be out of date the moment a load commits. Last before COMMIT: batches wait on this row only for a commit.
  */
 export const BUMP_GENERATION = "UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'";

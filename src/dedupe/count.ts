@@ -12,8 +12,8 @@ export interface CountEntry {
 const COUNT_FIELDS = ['count', 'first', 'last'] as const;
 
 /**
- * Counts records per key (the key's own values as JSON text, not a hash: they are
- * printed), with the earliest and latest time. Keys stay in order of first appearance.
+ * Counts records per key (the key's own values as JSON text, not a hash: they are printed), with the earliest and latest
+ * time. Keys stay in order of first appearance.
  */
 export class CountTable {
   /** Keyed by the JSON array of the key values. */

@@ -40,16 +40,14 @@ const NEWLINE = Buffer.from('\n');
 export type DedupeOutput = (string | Uint8Array)[];
 
 /**
- * lmod-dedupe's engine, with no I/O of its own: an input's NDJSON bytes in, NDJSON out. The
- * first record of each key is written exactly as it came, in input order; later ones with the
- * same key are dropped. With `count`, one object per key (per bucket) instead, written as each
- * bucket is retired and at the end.
+ * lmod-dedupe's engine, with no I/O of its own: an input's NDJSON bytes in, NDJSON out. The first record of each key is
+ * written exactly as it came, in input order; later ones with the same key are dropped. With `count`, one object per key
+ * (per bucket) instead, written as each bucket is retired and at the end.
  *
- * The bytes go into a LineWindow and are never decoded as a whole: records in lmod-parse's
- * layout have their keys hashed in WebAssembly (plain de-duplication) or read by one regular
- * expression over the window's text as latin1, whose offsets are byte offsets; any other line
- * is decoded (as UTF-8 where it has non-ASCII bytes) and read as JSON. Kept lines go out as
- * views of the window's memory.
+ * The bytes go into a LineWindow and are never decoded as a whole: records in lmod-parse's layout have their keys hashed
+ * in WebAssembly (plain de-duplication) or read by one regular expression over the window's text as latin1, whose
+ * offsets are byte offsets; any other line is decoded (as UTF-8 where it has non-ASCII bytes) and read as JSON. Kept
+ * lines go out as views of the window's memory.
  */
 export class Deduper {
   readonly stats: DedupeStats = { in: 0, out: 0, duplicates: 0, rejected: 0, late: 0 };
@@ -248,9 +246,8 @@ export class Deduper {
   }
 
   /**
-   * Decides on one record whose key values are in `this.values` (or `reason` says why it
-   * has none): KEEP, DROP (a duplicate, counted, or rejected). `text` from `start` to
-   * `end` is the line, for messages.
+   * Decides on one record whose key values are in `this.values` (or `reason` says why it has none): KEEP, DROP (a
+   * duplicate, counted, or rejected). `text` from `start` to `end` is the line, for messages.
    */
   private judge(reason: string | null, text: string, start = 0, end = text.length): number {
     this.stats.in++;

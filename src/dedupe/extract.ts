@@ -34,8 +34,8 @@ export function extractParsed(line: string, spec: KeySpec, out: KeyValue[]): str
 }
 
 /**
- * Key values of one line, by the fastest way that gives the same answer as JSON.parse:
- * lmod-parse's exact layout through one regular expression, anything else through JSON.parse.
+ * Key values of one line, by the fastest way that gives the same answer as JSON.parse: lmod-parse's exact layout through
+ * one regular expression, anything else through JSON.parse.
  */
 export class KeyExtractor {
   private readonly layout: LayoutMatcher | null;
@@ -51,8 +51,8 @@ export class KeyExtractor {
   }
 
   /**
-   * The line of a chunk of lines that starts at `start` and ends at the next newline, when
-   * it has lmod-parse's layout: fills `out` and returns the index of that newline; else -1.
+   * The line of a chunk of lines that starts at `start` and ends at the next newline, when it has lmod-parse's layout:
+   * fills `out` and returns the index of that newline; else -1.
    */
   extractLayout(text: string, start: number, out: KeyValue[]): number {
     return this.layout === null ? -1 : this.layout.match(text, start, out);

@@ -2,9 +2,9 @@
 const growthLimit = (capacity: number): number => Math.floor(capacity * 0.75);
 
 /**
- * A set of 64-bit hashes in one Uint32Array: open addressing with linear probing, two
- * words a slot, (0, 0) marking an empty slot. It doubles when three quarters full, so a
- * key costs 8 bytes divided by the load: 10.7 to 21.3 bytes, 32 for a moment while it grows.
+ * A set of 64-bit hashes in one Uint32Array: open addressing with linear probing, two words a slot, (0, 0) marking an
+ * empty slot. It doubles when three quarters full, so a key costs 8 bytes divided by the load: 10.7 to 21.3 bytes, 32
+ * for a moment while it grows.
  */
 export class HashSet64 {
   private slots: Uint32Array;
@@ -40,10 +40,9 @@ export class HashSet64 {
   }
 
   /**
-   * Reads the slots where these hashes go, one after another: the CPU waits for those cache
-   * misses together instead of one add at a time. `hashes` holds `count` hashes as
-   * KeyScanner gives them: four words each, the low word last. Returns a value of no
-   * meaning, so the reads are not optimised away.
+   * Reads the slots where these hashes go, one after another: the CPU waits for those cache misses together instead of
+   * one add at a time. `hashes` holds `count` hashes as KeyScanner gives them: four words each, the low word last.
+   * Returns a value of no meaning, so the reads are not optimised away.
    */
   warm(hashes: Uint32Array, count: number): number {
     const slots = this.slots;

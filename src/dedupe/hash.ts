@@ -8,11 +8,11 @@ export type HashKey = Uint32Array;
 export const randomHashKey = (): HashKey => new Uint32Array(randomBytes(16).buffer, 0, 4);
 
 /**
- * A 64-bit keyed hash of a key's values: two 32-bit lanes, each a rotate-xor-multiply round (its own rotation and
- * odd constant) per four code units of UTF-16 text, then a Murmur3 avalanche per lane and a cross-add. The lanes
- * start from the key and the end mixes it in again, so two values that collide can only be found by whoever knows
- * the key, which never leaves the process. Each value is preceded by its type and length, so `("ab","c")`,
- * `("a","bc")`, `null` and `"null"` differ. node:crypto's hashes cost more a call than everything else a record does.
+ * A 64-bit keyed hash of a key's values: two 32-bit lanes, each a rotate-xor-multiply round (its own rotation and odd
+ * constant) per four code units of UTF-16 text, then a Murmur3 avalanche per lane and a cross-add. The lanes start from
+ * the key and the end mixes it in again, so two values that collide can only be found by whoever knows the key, which
+ * never leaves the process. Each value is preceded by its type and length, so `("ab","c")`, `("a","bc")`, `null` and
+ * `"null"` differ. node:crypto's hashes cost more a call than everything else a record does.
  */
 export class KeyHasher {
   /** The result of the last `hash`: two 32-bit halves, never both zero. */

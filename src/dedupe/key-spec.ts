@@ -4,9 +4,8 @@ import { IDENTITY_FIELDS } from '../record';
 export type KeyValue = string | number | boolean | null | object;
 
 /**
- * The fields to read from each record: the key fields named by `--key` (`extra.stack`
- * reaches into an object), then `time` as an extra slot when bucketing needs it but the
- * key does not contain it.
+ * The fields to read from each record: the key fields named by `--key` (`extra.stack` reaches into an object), then
+ * `time` as an extra slot when bucketing needs it but the key does not contain it.
  */
 export interface KeySpec {
   /** Field names as given (`extra.stack`), in key order. */

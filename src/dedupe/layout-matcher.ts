@@ -9,10 +9,9 @@ const EXTRA = `(?:,"extra":\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\
 const SOURCE = `(?:,"source":${SCALAR})?`;
 
 /**
- * One compiled regular expression for a whole record in lmod-parse's exact layout,
- * capturing the key fields: the engine's native loop reads a line faster than a scanner
- * written in JavaScript. Whatever it matches is valid JSON whose key values
- * are the captured strings or literals; anything else is left to JSON.parse.
+ * One compiled regular expression for a whole record in lmod-parse's exact layout, capturing the key fields: the
+ * engine's native loop reads a line faster than a scanner written in JavaScript. Whatever it matches is valid JSON whose
+ * key values are the captured strings or literals; anything else is left to JSON.parse.
  */
 export class LayoutMatcher {
   private readonly regex: RegExp;

@@ -1,8 +1,7 @@
 /**
- * Keeps one item (a hash set, a count table) per bucket for the newest bucket seen and
- * the one just before it, and retires everything older, oldest first. Input that is nearly
- * sorted (rotated logs overlapping by a little) is fully served; a record from a bucket
- * older than that is "late": it gets no item, because the state it would need is gone.
+ * Keeps one item (a hash set, a count table) per bucket for the newest bucket seen and the one just before it, and
+ * retires everything older, oldest first. Input that is nearly sorted (rotated logs overlapping by a little) is fully
+ * served; a record from a bucket older than that is "late": it gets no item, because the state it would need is gone.
  */
 export class RecentBuckets<T> {
   private newestId = -Infinity;

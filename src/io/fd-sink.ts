@@ -4,10 +4,10 @@ import { writeAllLater } from './fd';
 const INITIAL_STAGING = 1 << 20;
 
 /**
- * NDJSON written to a file descriptor, one write per read, while the next read is converted:
- * each `flush` starts writing what was gathered (in libuv's thread pool) into one of two
- * reused buffers, after the previous write has finished (a LogParser NdjsonSink). A pipe that is full then holds up
- * the write, not the conversion. Views of WebAssembly memory are copied in at once.
+ * NDJSON written to a file descriptor, one write per read, while the next read is converted: each `flush` starts writing
+ * what was gathered (in libuv's thread pool) into one of two reused buffers, after the previous write has finished (a
+ * LogParser NdjsonSink). A pipe that is full then holds up the write, not the conversion. Views of WebAssembly memory
+ * are copied in at once.
  */
 export class FdSink {
   private buffers = [Buffer.allocUnsafe(INITIAL_STAGING), Buffer.allocUnsafe(INITIAL_STAGING)];

@@ -1,10 +1,9 @@
 import { readSync, write, writeSync, writevSync } from 'node:fs';
 
 /**
- * Reads and writes on a file descriptor, for a filter whose own work is the bottleneck: no
- * stream buffers, no fresh memory per chunk. A descriptor that another process made
- * non-blocking answers EAGAIN when it has nothing (or no room) for us; we wait a
- * millisecond and try again, as pino's sonic-boom does.
+ * Reads and writes on a file descriptor, for a filter whose own work is the bottleneck: no stream buffers, no fresh
+ * memory per chunk. A descriptor that another process made non-blocking answers EAGAIN when it has nothing (or no room)
+ * for us; we wait a millisecond and try again, as pino's sonic-boom does.
  */
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -58,9 +57,8 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /**
- * Writes all the pieces in order, with as few syscalls as writev allows. A write may take
- * only some of them (a full pipe; libuv passes at most IOV_MAX, 1024, at a time): the rest
- * is written next.
+ * Writes all the pieces in order, with as few syscalls as writev allows. A write may take only some of them (a full
+ * pipe; libuv passes at most IOV_MAX, 1024, at a time): the rest is written next.
  */
 export function writevAll(fd: number, pieces: Uint8Array[]): void {
   let rest = pieces;

@@ -3,15 +3,15 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { readSome, tryAgain } from './fd';
 
-// The one input loop of the commands: inputs in order (`-` or none: stdin) into a consumer, gzip found by its magic bytes.
-// No stream buffers and no fresh memory per read: a filter's own work is cheaper than that.
+// The one input loop of the commands: inputs in order (`-` or none: stdin) into a consumer, gzip found by its magic
+// bytes. No stream buffers and no fresh memory per read: a filter's own work is cheaper than that.
 /** What takes the inputs' bytes. It is done with the bytes when each call returns (its output written or copied), so the reader's buffer can be reused. */
 export interface ByteConsumer {
   /** An input's next bytes, in any chunking. */
   write(source: string, bytes: Uint8Array): void;
   /**
-   * Optional, for blocking reads: lets `read` put up to `size` of an input's next bytes
-   * straight into the consumer's own memory; returns what `read` returned (0 at the end).
+   * Optional, for blocking reads: lets `read` put up to `size` of an input's next bytes straight into the consumer's own
+   * memory; returns what `read` returned (0 at the end).
    */
   read?(source: string, read: (into: Uint8Array) => number, size: number): number;
   /** The end of an input, read whole or not. */
@@ -24,8 +24,8 @@ export interface FeedOptions {
   /** Bytes read at a time. */
   chunkSize: number;
   /**
-   * Read with readSync on the event loop's thread (the fastest, for lmod-parse and lmod-dedupe),
-   * or in libuv's thread pool, so timers and signal handlers run while a read waits (lmod-load).
+   * Read with readSync on the event loop's thread (the fastest, for lmod-parse and lmod-dedupe), or in libuv's thread
+   * pool, so timers and signal handlers run while a read waits (lmod-load).
    */
   blocking: boolean;
   /** An input that could not be opened or read to its end; the next one is read anyway. */
@@ -56,10 +56,9 @@ export function describeInputError(err: NodeJS.ErrnoException): string {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * A read that waits on the event loop. A file is read in libuv's thread pool (EAGAIN, from a
- * descriptor another process made non-blocking, is waited out). A stdin that is no file goes
- * through process.stdin: a pipe or terminal read pending in the thread pool would keep the
- * process from exiting (libuv joins its threads at exit).
+ * A read that waits on the event loop. A file is read in libuv's thread pool (EAGAIN, from a descriptor another process
+ * made non-blocking, is waited out). A stdin that is no file goes through process.stdin: a pipe or terminal read pending
+ * in the thread pool would keep the process from exiting (libuv joins its threads at exit).
  */
 function readLater(fd: number, into: Uint8Array): Promise<number> {
   if (fd === 0 && !(stdinIsFile ??= fstatSync(0).isFile())) return readStdin(into);
@@ -95,9 +94,9 @@ async function readStdin(into: Uint8Array): Promise<number> {
 }
 
 /**
- * Reads the named inputs in order into the consumer. An input that cannot be opened or read to
- * its end is reported and the next one read; an error of the consumer (--max-errors, EPIPE)
- * ends the feed. Resolves with the number of inputs that failed.
+ * Reads the named inputs in order into the consumer. An input that cannot be opened or read to its end is reported and
+ * the next one read; an error of the consumer (--max-errors, EPIPE) ends the feed. Resolves with the number of inputs
+ * that failed.
  */
 export async function feedInputs(names: string[], consumer: ByteConsumer, options: FeedOptions): Promise<number> {
   const buffer = Buffer.allocUnsafe(options.chunkSize);

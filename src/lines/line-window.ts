@@ -1,6 +1,6 @@
 /**
- * The one line splitter of lmod-parse, lmod-dedupe and lmod-load: an input's bytes in one window of memory, handed
- * out line by line as byte ranges. A fast path (a WebAssembly scanner) may read a run of complete lines in place.
+ * The one line splitter of lmod-parse, lmod-dedupe and lmod-load: an input's bytes in one window of memory, handed out
+ * line by line as byte ranges. A fast path (a WebAssembly scanner) may read a run of complete lines in place.
  *
  * - A line ends at `\n`; a `\r` before it is not part of the line.
  * - A line longer than `maxLine` bytes (without its `\r`) is handed out as too long, its bytes not: once the
@@ -83,8 +83,8 @@ export class LineWindow {
   }
 
   /**
-   * Lets `read` put up to `size` of the input's next bytes straight into the memory, after
-   * what is still unread. Returns what `read` returned: how many bytes.
+   * Lets `read` put up to `size` of the input's next bytes straight into the memory, after what is still unread. Returns
+   * what `read` returned: how many bytes.
    */
   fill(read: (into: Uint8Array) => number, size: number): number {
     if (!this.skipping && this.end - this.start > this.maxLine + 1) {
@@ -150,8 +150,8 @@ export class LineWindow {
   }
 
   /**
-   * The end of the input, once `next` gave false: its unfinished last line as `next` gives
-   * it (true), or false when there is none. Call restart() before the next input.
+   * The end of the input, once `next` gave false: its unfinished last line as `next` gives it (true), or false when
+   * there is none. Call restart() before the next input.
    */
   finish(): boolean {
     const last = this.skipping ? this.tooLong() : this.end > this.start ? (this.take(this.start, this.end), true) : false;

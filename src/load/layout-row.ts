@@ -2,8 +2,8 @@ import { LIMITS, type LoadRow } from '../db/row';
 import { RECORD_FIELDS } from '../record';
 import { toDbTime } from './validate';
 
-// A JSON string of printable ASCII but space, `"` and `\`: its text is the value, whether the
-// line was decoded as UTF-8 or read as latin1 bytes, and it cannot end in a space.
+// A JSON string of printable ASCII but space, `"` and `\`: its text is the value, whether the line was decoded as UTF-8
+// or read as latin1 bytes, and it cannot end in a space.
 const TEXT = '([!#-\\[\\]-~]*)';
 const NULLABLE = `(?:"${TEXT}"|null)`;
 /** Each field's value in the layout, one capture each: adding a field to RECORD_FIELDS asks for its pattern here. */
@@ -21,10 +21,9 @@ const VALUE: Record<(typeof RECORD_FIELDS)[number], string> = {
 const LAYOUT = new RegExp(`^\\{${RECORD_FIELDS.map((field) => `"${field}":${VALUE[field]}`).join(',')}\\}$`);
 
 /**
- * The row for a record in lmod-parse's own layout (field order, no `extra`, plain ASCII
- * values), read without JSON.parse; null for any other line, and for a record this would
- * have to refuse, so that toRow gives the reason. Whatever it returns, toRow(JSON.parse(line))
- * gives the same (test/load-unit.test.ts).
+ * The row for a record in lmod-parse's own layout (field order, no `extra`, plain ASCII values), read without
+ * JSON.parse; null for any other line, and for a record this would have to refuse, so that toRow gives the reason.
+ * Whatever it returns, toRow(JSON.parse(line)) gives the same (test/load-unit.test.ts).
  */
 export function layoutRow(line: string, source: string, lineNo: number): LoadRow | null {
   const m = LAYOUT.exec(line);

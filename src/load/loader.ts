@@ -44,8 +44,8 @@ export class LoadFailure extends Error {
 }
 
 /**
- * Server errors about one value. Validation should have caught them; if one slips
- * through, the batch is split until the single bad record is found and reported.
+ * Server errors about one value. Validation should have caught them; if one slips through, the batch is split until the
+ * single bad record is found and reported.
  */
 const DATA_ERRORS = new Set(
   'ER_DATA_TOO_LONG ER_TRUNCATED_WRONG_VALUE ER_TRUNCATED_WRONG_VALUE_FOR_FIELD ER_WARN_DATA_OUT_OF_RANGE ER_BAD_NULL_ERROR ER_INVALID_CHARACTER_STRING ER_CANNOT_CONVERT_STRING SQLITE_CONSTRAINT_NOTNULL SQLITE_TOOBIG'.split(
@@ -54,11 +54,10 @@ const DATA_ERRORS = new Set(
 );
 
 /**
- * lmod-load's engine: an input's NDJSON bytes in (through a LineWindow), each record checked
- * (lmod-parse's own layout by one regular expression, anything else by JSON.parse and the full
- * check), valid rows gathered into batches capped by rows and bytes, and each batch loaded with
- * retries while up to `store.maxInFlight` batches are in flight. `flush` waits while they are
- * all busy, which holds the input back.
+ * lmod-load's engine: an input's NDJSON bytes in (through a LineWindow), each record checked (lmod-parse's own layout by
+ * one regular expression, anything else by JSON.parse and the full check), valid rows gathered into batches capped by
+ * rows and bytes, and each batch loaded with retries while up to `store.maxInFlight` batches are in flight. `flush`
+ * waits while they are all busy, which holds the input back.
  */
 export class Loader {
   readonly counts: LoadCounts = { read: 0, inserted: 0, present: 0, rejected: 0, unloaded: 0 };
@@ -128,8 +127,8 @@ export class Loader {
   }
 
   /**
-   * Stops taking input (a signal): the batch still being gathered is dropped, not loaded,
-   * and the ones in flight finish. A rerun of the same input loads what was dropped.
+   * Stops taking input (a signal): the batch still being gathered is dropped, not loaded, and the ones in flight finish.
+   * A rerun of the same input loads what was dropped.
    */
   stop(): void {
     this.stopped = true;

@@ -84,8 +84,8 @@ function nullableString(record: Record<string, unknown>, key: keyof typeof LIMIT
 }
 
 /**
- * A value that is part of a unique key. The binary collation still pads with spaces, so
- * `alice` and `alice ` would be one key to MySQL but two to the loader: refused.
+ * A value that is part of a unique key. The binary collation still pads with spaces, so `alice` and `alice ` would be
+ * one key to MySQL but two to the loader: refused.
  */
 function keyString(record: Record<string, unknown>, key: 'user' | 'module', nullable: false): string;
 function keyString(record: Record<string, unknown>, key: 'host' | 'path', nullable: true): string | null;

@@ -1,7 +1,6 @@
 /**
- * Exact conversion of Lmod's `time=` text (seconds since the epoch, `%f`) to the record's
- * ISO form. The digits are never run through a float: `1682580178.901394` as a double is
- * 1682580178.9013939, which would print as `.901393`.
+ * Exact conversion of Lmod's `time=` text (seconds since the epoch, `%f`) to the record's ISO form. The digits are never
+ * run through a float: `1682580178.901394` as a double is 1682580178.9013939, which would print as `.901393`.
  */
 
 const DECIMAL_EPOCH = /^(\d{1,11})(?:\.(\d+))?$/;

@@ -15,8 +15,8 @@ export function rfc3339ToIso(stamp: string): string | null {
   if (m === null) return null;
   const month = +m[2];
   const day = +m[3];
-  // Date.UTC would roll `2024-13-45` over into 2025 rather than refuse it.
-  // A leap second (:60) has no time of its own in the records: it would take the next second's, where a real load may be.
+  // Date.UTC would roll `2024-13-45` over into 2025 rather than refuse it. A leap second (:60) has no time of its own in
+  // the records: it would take the next second's, where a real load may be.
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(+m[1], month) || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return null;
   const local = utcSeconds(+m[1], month, day, +m[4], +m[5], +m[6]);
   return `${isoSecond(local - offsetSeconds(m[8]))}.${micros(m[7] ?? '')}Z`;
@@ -71,12 +71,11 @@ export function zoneConverter(tz: string | undefined): ZoneConverter {
 const WRAPPED = 183 * 86400;
 
 /**
- * Picks the year of RFC 3164 stamps in one input. The first stamp takes `--year`, else the
- * latest year that does not put it more than a day after the input's reference time (its
- * mtime; now for stdin). Logs run forward, so every later stamp keeps the year of the stamp
- * before it, except: more than half a year earlier means the year turned (Dec 31 -> Jan 1,
- * or a sparse log from November to February), and a December stamp right after a January
- * one is a late delivery from the year before.
+ * Picks the year of RFC 3164 stamps in one input. The first stamp takes `--year`, else the latest year that does not put
+ * it more than a day after the input's reference time (its mtime; now for stdin). Logs run forward, so every later stamp
+ * keeps the year of the stamp before it, except: more than half a year earlier means the year turned (Dec 31 -> Jan 1,
+ * or a sparse log from November to February), and a December stamp right after a January one is a late delivery from the
+ * year before.
  */
 export class YearResolver {
   private previous: number | null = null;

@@ -84,8 +84,8 @@ export function readTag(line: string, at: number, rfc5424: boolean): { tag: stri
 }
 
 /**
- * Skips what stands between the tag and the pairs: RFC 5424's `-`/PROCID/MSGID/structured
- * data fields, and the `lmod::` prefix that some hooks put in the message itself.
+ * Skips what stands between the tag and the pairs: RFC 5424's `-`/PROCID/MSGID/structured data fields, and the `lmod::`
+ * prefix that some hooks put in the message itself.
  */
 function skipPreamble(line: string, at: number, rfc5424: boolean): number {
   let i = at;
@@ -108,8 +108,8 @@ function skipPreamble(line: string, at: number, rfc5424: boolean): number {
 }
 
 /**
- * End of RFC 5424 structured data (`[id k="v w"][id2 ...]`) starting at `at`: its values
- * are quoted and may hold spaces, `]` and escaped quotes. -1 when it never closes.
+ * End of RFC 5424 structured data (`[id k="v w"][id2 ...]`) starting at `at`: its values are quoted and may hold spaces,
+ * `]` and escaped quotes. -1 when it never closes.
  */
 function structuredDataEnd(line: string, at: number): number {
   let i = at;

@@ -4,8 +4,8 @@ import { type Header, readHeader, readTag } from './header';
 import { scanPairs } from './pairs';
 
 /**
- * The parser: one syslog line in, a record or the reason there is none out. No I/O; the
- * only state is the input's YearResolver for RFC 3164 stamps without a year.
+ * The parser: one syslog line in, a record or the reason there is none out. No I/O; the only state is the input's
+ * YearResolver for RFC 3164 stamps without a year.
  */
 export type ParseOutcome = Outcome | { skip: 'foreign' | 'empty' };
 

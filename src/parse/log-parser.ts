@@ -36,8 +36,8 @@ export interface ParseOptions {
 }
 
 /**
- * Where a LogParser puts its NDJSON, in input order. A `bytes` view may be WebAssembly
- * memory that the next call overwrites: use or copy it before returning.
+ * Where a LogParser puts its NDJSON, in input order. A `bytes` view may be WebAssembly memory that the next call
+ * overwrites: use or copy it before returning.
  */
 export interface NdjsonSink {
   bytes(view: Uint8Array): void;
@@ -49,10 +49,10 @@ export interface NdjsonSink {
 const SLICE = 64 * 1024;
 
 /**
- * lmod-parse's engine, with no I/O of its own: an input's bytes in, NDJSON out to a sink, with
- * the counts of lines, records, skipped (foreign, commands, unloads, empty) and malformed
- * lines. The bytes go into the LineWindow of a DocumentedScanner: runs of lines in Lmod's
- * documented format are converted in WebAssembly, any other line is parsed here.
+ * lmod-parse's engine, with no I/O of its own: an input's bytes in, NDJSON out to a sink, with the counts of lines,
+ * records, skipped (foreign, commands, unloads, empty) and malformed lines. The bytes go into the LineWindow of a
+ * DocumentedScanner: runs of lines in Lmod's documented format are converted in WebAssembly, any other line is parsed
+ * here.
  */
 export class LogParser {
   readonly counts: ParseCounts = { lines: 0, records: 0, skipped: 0, malformed: 0 };
@@ -81,8 +81,8 @@ export class LogParser {
   }
 
   /**
-   * Lets `read` put up to `size` of an input's next bytes straight into WebAssembly memory,
-   * then converts them. Returns what `read` returned: how many bytes (0 at the end).
+   * Lets `read` put up to `size` of an input's next bytes straight into WebAssembly memory, then converts them. Returns
+   * what `read` returned: how many bytes (0 at the end).
    */
   read(source: string, read: (into: Uint8Array) => number, size: number, sink: NdjsonSink): number {
     this.start(source);

@@ -1,7 +1,7 @@
 /**
- * Splits a tracking message into key=value pairs. Pairs are separated by spaces, tabs or
- * commas (`user=a module=b`, `username=a, jobid=1`, `user=a,module=b`); values are bare,
- * 'single' or "double" quoted (backslash escapes inside double quotes, as Lua's %q writes).
+ * Splits a tracking message into key=value pairs. Pairs are separated by spaces, tabs or commas (`user=a module=b`,
+ * `username=a, jobid=1`, `user=a,module=b`); values are bare, 'single' or "double" quoted (backslash escapes inside
+ * double quotes, as Lua's %q writes).
  */
 export interface Pairs {
   keys: string[];

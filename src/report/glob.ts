@@ -1,7 +1,6 @@
 /**
- * Shell-style globs (`*`, `?`, `[abc]`, `[!a-z]`, `\` to quote) for the report filters, matched in
- * JavaScript over the small name tables (users, hosts, modules) and the inventory: one matcher,
- * case-sensitive like the stored names.
+ * Shell-style globs (`*`, `?`, `[abc]`, `[!a-z]`, `\` to quote) for the report filters, matched in JavaScript over the
+ * small name tables (users, hosts, modules) and the inventory: one matcher, case-sensitive like the stored names.
  */
 type Token = { kind: 'text'; value: string } | { kind: 'star' } | { kind: 'one' } | { kind: 'class'; negated: boolean; body: string };
 

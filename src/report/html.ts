@@ -1,9 +1,9 @@
 import type { Cell, ReportTable } from './table';
 
 /**
- * The `--format html` page: one self-contained file (inline CSS and SVG, no script, a CSP that
- * forbids every fetch), so it opens offline and can be mailed or archived. Each chart is followed
- * by the table it draws. Bars carry data-label/data-value so the page can be checked by a machine.
+ * The `--format html` page: one self-contained file (inline CSS and SVG, no script, a CSP that forbids every fetch), so
+ * it opens offline and can be mailed or archived. Each chart is followed by the table it draws. Bars carry
+ * data-label/data-value so the page can be checked by a machine.
  */
 
 export function escapeHtml(text: string): string {

@@ -1,7 +1,7 @@
 /**
- * The installed-module inventory for `unused`: the output of Lmod's `spider -o spider-json` or the
- * plain list `module -t avail` prints (on stderr) - one full name a line, `/path/to/modulefiles:`
- * headers and `name/` directory lines skipped, Lmod's `(default)`-style markers stripped.
+ * The installed-module inventory for `unused`: the output of Lmod's `spider -o spider-json` or the plain list `module -t
+ * avail` prints (on stderr) - one full name a line, `/path/to/modulefiles:` headers and `name/` directory lines skipped,
+ * Lmod's `(default)`-style markers stripped.
  */
 
 /** A line of the inventory that is not understood: reported, then skipped. */

@@ -60,8 +60,8 @@ function filterText(f: Filters): string {
 }
 
 /**
- * The page for any report: the requested one first, then - unless it was one of them - the top
- * modules by distinct users and the use over time under the same filters.
+ * The page for any report: the requested one first, then - unless it was one of them - the top modules by distinct users
+ * and the use over time under the same filters.
  */
 export async function reportPage(client: QueryClient, description: string, f: Filters, requested: RequestedReport, now: Date): Promise<string> {
   const sections: Section[] = [];

@@ -1,7 +1,7 @@
 /**
- * Time bounds for the report filters. The database stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
- * (see src/db/migrations), so every bound is turned into that exact text: both dialects compare it as a string
- * or DATETIME the same way, and microseconds survive (a JS Date keeps only milliseconds).
+ * Time bounds for the report filters. The database stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (see src/db/migrations),
+ * so every bound is turned into that exact text: both dialects compare it as a string or DATETIME the same way, and
+ * microseconds survive (a JS Date keeps only milliseconds).
  */
 
 import { durationSeconds } from '../time/duration';
@@ -17,9 +17,9 @@ function storedTime(date: Date, micros: number): string {
 }
 
 /**
- * Parses a `--since`/`--until` value: a date (`2024-01-31`), a date and time (`2024-01-31T12:00`,
- * seconds and up to 6 fraction digits optional, `Z` or `+02:00` optional, UTC when absent), or a
- * duration before `now` (`30d`). Returns the stored-time text, or null when the value is none of these.
+ * Parses a `--since`/`--until` value: a date (`2024-01-31`), a date and time (`2024-01-31T12:00`, seconds and up to 6
+ * fraction digits optional, `Z` or `+02:00` optional, UTC when absent), or a duration before `now` (`30d`). Returns the
+ * stored-time text, or null when the value is none of these.
  */
 export function parseTimeBound(text: string, now: Date): string | null {
   const seconds = durationSeconds(text);

@@ -1,9 +1,8 @@
 /**
- * The SQL of every report, for both dialects. The queries read `module_loads` by its integer ids
- * through the narrow indexes (never the wide rows, except for --userload-only) and join the small
- * name tables to the few result rows afterwards, or, per package, walk the modules in name order
- * so the loads arrive already grouped. Times come back as the stored text
- * 'YYYY-MM-DD HH:MM:SS.ffffff' (mysql2 runs with dateStrings; SQLite stores text).
+ * The SQL of every report, for both dialects. The queries read `module_loads` by its integer ids through the narrow
+ * indexes (never the wide rows, except for --userload-only) and join the small name tables to the few result rows
+ * afterwards, or, per package, walk the modules in name order so the loads arrive already grouped. Times come back as
+ * the stored text 'YYYY-MM-DD HH:MM:SS.ffffff' (mysql2 runs with dateStrings; SQLite stores text).
  */
 export interface Filters {
   /** Stored-time text; `time >= since`. */
@@ -26,9 +25,8 @@ export interface Query {
 }
 
 /**
- * The filters with the name globs looked up in the small name tables: the big table is then
- * filtered by integer ids, which both planners turn into index ranges (a subquery on the names
- * left MariaDB joining every load to its host row).
+ * The filters with the name globs looked up in the small name tables: the big table is then filtered by integer ids,
+ * which both planners turn into index ranges (a subquery on the names left MariaDB joining every load to its host row).
  */
 export interface IdFilters {
   since: string | null;
@@ -101,8 +99,8 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
       params: where.params,
     };
   }
-  // Modules first (SQLite takes CROSS JOIN as that order; MariaDB picks it anyway): the loads come
-  // grouped by name through ix_loads_module, with no temporary B-tree over all of them.
+  // Modules first (SQLite takes CROSS JOIN as that order; MariaDB picks it anyway): the loads come grouped by name
+  // through ix_loads_module, with no temporary B-tree over all of them.
   return {
     sql:
       `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
@@ -147,10 +145,9 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
 }
 
 /**
- * The full names with at least one load that passes the filters: per module, its latest load
- * before --until (that passes the other filters) is at or after --since. One probe at the end
- * of the module's part of `ix_loads_module` (module_id, time), read backwards: EXISTS with the
- * time range read each module's loads from its first one instead.
+ * The full names with at least one load that passes the filters: per module, its latest load before --until (that passes
+ * the other filters) is at or after --since. One probe at the end of the module's part of `ix_loads_module` (module_id,
+ * time), read backwards: EXISTS with the time range read each module's loads from its first one instead.
  */
 export function loadedModulesQuery(f: IdFilters): Query {
   const where = whereClause({ ...f, since: null }, ['l.module_id = m.id']);
@@ -188,9 +185,8 @@ export type Every = 'day' | 'week' | 'month';
 export const EVERY: readonly Every[] = ['day', 'week', 'month'];
 
 /**
- * The first and last load under the filters (both null when there is none), each its own
- * ordered probe: SQLite reads the whole table for MIN and MAX in one SELECT, and uses the
- * time-ordered key for each alone.
+ * The first and last load under the filters (both null when there is none), each its own ordered probe: SQLite reads the
+ * whole table for MIN and MAX in one SELECT, and uses the time-ordered key for each alone.
  */
 export function spanQuery(f: IdFilters): Query {
   const where = whereClause(f);

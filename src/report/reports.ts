@@ -81,9 +81,9 @@ async function idsOf(client: QueryClient, table: NameTable, globs: string[]): Pr
 const userloadIndex = new WeakMap<QueryClient, boolean>();
 
 /**
- * MariaDB takes ix_loads_userload (schema v2) for a GROUP BY module_id when it does not filter on
- * userload, and then sorts every row: it is hidden from
- * the planner unless --userload-only needs it. SQLite's planner picks well without a hint.
+ * MariaDB takes ix_loads_userload (schema v2) for a GROUP BY module_id when it does not filter on userload, and then
+ * sorts every row: it is hidden from the planner unless --userload-only needs it. SQLite's planner picks well without a
+ * hint.
  */
 async function loadsSource(client: QueryClient, userloadOnly: boolean): Promise<string> {
   if (client.dialect !== 'mysql' || userloadOnly) return 'module_loads l';
@@ -122,10 +122,10 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
 }
 
 /**
- * `modules` counted from the loads; summarize stores what this gives. The SQL is the reference;
- * MySQL streams the bare ids to ModuleCounter instead, which gives the same rows (a test holds the
- * two to each other) in a fraction of the time MariaDB takes for the three COUNT(DISTINCT)s.
- * SQLite keeps the SQL: its own GROUP BY is faster than handing each row to JavaScript.
+ * `modules` counted from the loads; summarize stores what this gives. The SQL is the reference; MySQL streams the bare
+ * ids to ModuleCounter instead, which gives the same rows (a test holds the two to each other) in a fraction of the time
+ * MariaDB takes for the three COUNT(DISTINCT)s. SQLite keeps the SQL: its own GROUP BY is faster than handing each row
+ * to JavaScript.
  */
 export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: ModulesOptions): Promise<Row[]> {
   if (client.eachRow === undefined) {
@@ -246,10 +246,9 @@ export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first
 }
 
 /**
- * Loads and distinct users of one period, the filters' bounds kept inside it. One range query per
- * period rather than a GROUP BY on the period: grouping an expression takes a temporary B-tree
- * (SQLite) or table (MariaDB) over every row, while a range of the time-ordered key needs only a
- * small one per period.
+ * Loads and distinct users of one period, the filters' bounds kept inside it. One range query per period rather than a
+ * GROUP BY on the period: grouping an expression takes a temporary B-tree (SQLite) or table (MariaDB) over every row,
+ * while a range of the time-ordered key needs only a small one per period.
  */
 export async function periodCounts(client: QueryClient, ids: IdFilters, start: string, end: string): Promise<{ loads: number; users: number }> {
   const since = ids.since !== null && ids.since > start ? ids.since : start;
@@ -260,8 +259,8 @@ export async function periodCounts(client: QueryClient, ids: IdFilters, start: s
 }
 
 /**
- * `trend`: loads and distinct users per period, every period listed (with 0 when empty, so a
- * chart's time axis has no holes) from --since (or the first load) to --until (or the last load).
+ * `trend`: loads and distinct users per period, every period listed (with 0 when empty, so a chart's time axis has no
+ * holes) from --since (or the first load) to --until (or the last load).
  */
 export async function trendReport(client: QueryClient, f: Filters, every: Every): Promise<ReportTable> {
   const variant = await summaryFor(client, f);

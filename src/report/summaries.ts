@@ -1,10 +1,9 @@
 import type { Every, Filters, ModuleSort, Query, UserSort } from './queries';
 
 /**
- * The whole-table reports as `lmod-load summarize` stored them (migration 004), read instead of
- * the loads when nothing was loaded since and the report has no filter but --userload-only: a
- * few thousand rows instead of every load. The orders are the raw queries' orders, on the same
- * columns, so both give the same rows in the same order.
+ * The whole-table reports as `lmod-load summarize` stored them (migration 004), read instead of the loads when nothing
+ * was loaded since and the report has no filter but --userload-only: a few thousand rows instead of every load. The
+ * orders are the raw queries' orders, on the same columns, so both give the same rows in the same order.
  */
 
 /** Which stored variant serves these filters, or null when they need the loads themselves. */

@@ -9,10 +9,9 @@ type Row = Record<string, unknown>;
 export type SummaryCounts = Record<SummaryTableName, number>;
 
 /**
- * `lmod-load summarize`: computes the whole-table reports from the loads with the reports' own
- * code, for all loads and for user loads only, and stores them (migration 004) in one
- * transaction, marked with the loads' generation read before the computing began. Loads
- * committed meanwhile have bumped that generation, so the reports go on reading the loads
+ * `lmod-load summarize`: computes the whole-table reports from the loads with the reports' own code, for all loads and
+ * for user loads only, and stores them (migration 004) in one transaction, marked with the loads' generation read before
+ * the computing began. Loads committed meanwhile have bumped that generation, so the reports go on reading the loads
  * until the next summarize.
  */
 export async function summarize(client: SqlClient): Promise<SummaryCounts> {

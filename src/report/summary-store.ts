@@ -36,9 +36,9 @@ export async function readSummaryState(client: SqlClient): Promise<SummaryState>
 }
 
 /**
- * The state, read at the start of a transaction that writes summaries, after taking the lock on
- * the 'summaries' row (MySQL; SQLite's write transactions take turns anyway): two summarizes
- * never interleave, while loaders, which lock the 'loads' row, go on.
+ * The state, read at the start of a transaction that writes summaries, after taking the lock on the 'summaries' row
+ * (MySQL; SQLite's write transactions take turns anyway): two summarizes never interleave, while loaders, which lock the
+ * 'loads' row, go on.
  */
 export async function lockSummaryState(tx: SqlClient): Promise<SummaryState> {
   if (tx.dialect === 'mysql') await tx.query("SELECT generation FROM summary_state WHERE name = 'summaries' FOR UPDATE");

@@ -1,6 +1,6 @@
 /**
- * A report's result, independent of how it is printed: named columns and rows of plain values.
- * Times are already UTC ISO text, counts are numbers, absent values null.
+ * A report's result, independent of how it is printed: named columns and rows of plain values. Times are already UTC ISO
+ * text, counts are numbers, absent values null.
  */
 export type Cell = string | number | null;
 

@@ -3,9 +3,9 @@ import { type DedupeOutput, Deduper, type DeduperOptions, type DedupeStats } fro
 import { LogParser, type NdjsonSink, type ParseCounts, type ParseOptions } from '../parse/log-parser';
 
 /**
- * lmod-parse's and lmod-dedupe's engines as Transform streams, for other Node programs: the
- * bytes of one input in (name it with `source`), NDJSON out, one chunk per chunk in, with
- * backpressure. The commands drive the same engines on their file descriptors.
+ * lmod-parse's and lmod-dedupe's engines as Transform streams, for other Node programs: the bytes of one input in (name
+ * it with `source`), NDJSON out, one chunk per chunk in, with backpressure. The commands drive the same engines on their
+ * file descriptors.
  */
 
 interface SourceOption {

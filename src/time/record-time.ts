@@ -1,7 +1,7 @@
 /**
- * Record times as lmod-parse writes them (`2023-04-27T07:22:57.622180Z`, UTC, exactly six
- * fractional digits) and the calendar buckets and window slices built from them. Everything
- * is integer arithmetic on the text's digits, so bucket edges are exact to the microsecond.
+ * Record times as lmod-parse writes them (`2023-04-27T07:22:57.622180Z`, UTC, exactly six fractional digits) and the
+ * calendar buckets and window slices built from them. Everything is integer arithmetic on the text's digits, so bucket
+ * edges are exact to the microsecond.
  */
 
 export const TIME_FORMAT = 'YYYY-MM-DDTHH:MM:SS.ffffffZ';

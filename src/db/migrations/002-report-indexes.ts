@@ -1,9 +1,9 @@
 import type { Migration } from './index';
 
 /**
- * lmod-report's `--userload-only`: without an index holding `userload`, MySQL fetches every
- * row of a module through the primary key (minutes at 5 million loads). This one is ordered
- * like ix_loads_module, so the per-module reports stream through it as they do through that one.
+ * lmod-report's `--userload-only`: without an index holding `userload`, MySQL fetches every row of a module through the
+ * primary key (minutes at 5 million loads). This one is ordered like ix_loads_module, so the per-module reports stream
+ * through it as they do through that one.
  */
 const COLUMNS = '(userload, module_id, user_id)';
 

@@ -1,9 +1,9 @@
 import type { Migration } from './index';
 
 /**
- * Every secondary index costs each new load server CPU. `userload` rides along in the two
- * indexes the reports scan instead of having its own, so `--userload-only` still reads no row
- * through the primary key, and a fresh load into MariaDB does one index less.
+ * Every secondary index costs each new load server CPU. `userload` rides along in the two indexes the reports scan
+ * instead of having its own, so `--userload-only` still reads no row through the primary key, and a fresh load into
+ * MariaDB does one index less.
  */
 const MODULE_COLUMNS = '(module_id, time, user_id, userload)';
 const USER_COLUMNS = '(user_id, time, userload)';

@@ -1,12 +1,11 @@
 import type { Migration } from './index';
 
 /**
- * The whole-table reports, stored by `lmod-load summarize`: per package, per version, per
- * user and per period, each for all loads and for user loads only (`userload_only`), with
- * the columns and values the reports compute from the loads. `summary_state` says whether
- * they are current: 'loads' counts the load transactions that added rows (the loader bumps it
- * in the same transaction), 'summaries' is that count when they were computed. A report reads
- * them only when the two are equal, so it never shows a count that misses a committed load.
+ * The whole-table reports, stored by `lmod-load summarize`: per package, per version, per user and per period, each for
+ * all loads and for user loads only (`userload_only`), with the columns and values the reports compute from the loads.
+ * `summary_state` says whether they are current: 'loads' counts the load transactions that added rows (the loader bumps
+ * it in the same transaction), 'summaries' is that count when they were computed. A report reads them only when the two
+ * are equal, so it never shows a count that misses a committed load.
  */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 const COUNTS = 'loads BIGINT UNSIGNED NOT NULL, users BIGINT UNSIGNED NOT NULL';

@@ -1,8 +1,8 @@
 import type { Migration } from './index';
 
 /**
- * Summaries are refreshed in full only (`lmod-load summarize`): the distinct pairs and the
- * pending loads that version 5 kept to add each load to them go, and with them the 'pairs' state.
+ * Summaries are refreshed in full only (`lmod-load summarize`): the distinct pairs and the pending loads that version 5
+ * kept to add each load to them go, and with them the 'pairs' state.
  */
 const migration: Migration = {
   version: 6,

@@ -1,9 +1,8 @@
 /*
- * lmod-dedupe's fast path, compiled to WebAssembly (scripts/build-wasm.sh): for each line of
- * a buffer in lmod-parse's exact layout, with plain printable-ASCII strings, the 64-bit hash
- * of its key, computed exactly as KeyHasher (src/dedupe/hash.ts) computes it from the values
- * JSON.parse gives. Any other line (other field order, escapes, non-ASCII, numbers, `extra`,
- * CRLF, an impossible time) is marked for the caller, who reads it the general way.
+ * lmod-dedupe's fast path, compiled to WebAssembly (scripts/build-wasm.sh): for each line of a buffer in lmod-parse's
+ * exact layout, with plain printable-ASCII strings, the 64-bit hash of its key, computed exactly as KeyHasher
+ * (src/dedupe/hash.ts) computes it from the values JSON.parse gives. Any other line (other field order, escapes,
+ * non-ASCII, numbers, `extra`, CRLF, an impossible time) is marked for the caller, who reads it the general way.
  * test/unit/dedupe-keys-wasm.test.ts holds both to each other.
  */
 #include <stdint.h>
@@ -14,10 +13,7 @@ typedef uint8_t u8;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-/*
- * The fields of lmod-parse's layout, in its order, as a key names them by index: what comes
- * before each value.
- */
+/* The fields of lmod-parse's layout, in its order, as a key names them by index: what comes before each value. */
 static const char PREFIXES[LAYOUT_FIELD_COUNT][16] = LAYOUT_PREFIXES;
 static u8 PREFIX_LENGTHS[LAYOUT_FIELD_COUNT];
 
@@ -48,9 +44,9 @@ static u64 load64(const void *p) {
 }
 
 /*
- * Whether field f's prefix (8 to 12 bytes) is at q, compared a word at a time. It may read
- * 16 bytes from q, past the line's end: the caller's memory has room after the input, and
- * a prefix holds no `\n`, so it never matches across a line's end.
+ * Whether field f's prefix (8 to 12 bytes) is at q, compared a word at a time. It may read 16 bytes from q, past the
+ * line's end: the caller's memory has room after the input, and a prefix holds no `\n`, so it never matches across a
+ * line's end.
  */
 static int prefix_at(const u8 *q, int f) {
   const char *t = PREFIXES[f];
@@ -153,10 +149,10 @@ static void text(const u8 *s, u32 n) {
 }
 
 /*
- * For each complete line of [in, end) (each ends with `\n`, which also ends every scan of a
- * string before end), four words at results: the offset of its `\n` from origin, 1 when the
- * line is in the layout (then the hash follows) else 0, and the hash's high and low words.
- * Stops after max_lines lines; returns how many it did. Reads up to 16 bytes past end.
+ * For each complete line of [in, end) (each ends with `\n`, which also ends every scan of a string before end), four
+ * words at results: the offset of its `\n` from origin, 1 when the line is in the layout (then the hash follows) else 0,
+ * and the hash's high and low words. Stops after max_lines lines; returns how many it did. Reads up to 16 bytes past
+ * end.
  */
 u32 scan(u32 origin, u32 in, u32 end, u32 results, u32 max_lines) {
   const u8 *p = (const u8 *)in, *e = (const u8 *)end;

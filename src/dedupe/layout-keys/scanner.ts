@@ -20,8 +20,8 @@ const resultsRoom = (): number => 32 + 16 * LINES_PER_SCAN;
 
 /**
  * The key hashes of records in lmod-parse's layout, computed in WebAssembly (keys.c) with the same key exactly as
- * KeyHasher computes them, on the input's LineWindow, which lives in the module's memory. Only
- * for keys made of that layout's top-level fields; `forSpec` says whether a spec is one.
+ * KeyHasher computes them, on the input's LineWindow, which lives in the module's memory. Only for keys made of that
+ * layout's top-level fields; `forSpec` says whether a spec is one.
  */
 export class LayoutKeyScanner {
   readonly window: LineWindow;
@@ -49,9 +49,9 @@ export class LayoutKeyScanner {
   }
 
   /**
-   * Scans the complete lines of the window's memory[from, to) (each ending in `\n`). Line i's
-   * results are words 4i to 4i+3: the offset of its `\n` from `from`, 1 when it is in the layout
-   * (else 0: read it the general way), and its key hash's high and low words. Valid until the next call.
+   * Scans the complete lines of the window's memory[from, to) (each ending in `\n`). Line i's results are words 4i to
+   * 4i+3: the offset of its `\n` from `from`, 1 when it is in the layout (else 0: read it the general way), and its key
+   * hash's high and low words. Valid until the next call.
    */
   scan(from: number, to: number): Uint32Array {
     const w = this.window;

@@ -1,11 +1,10 @@
 /*
- * lmod-parse's fast path, compiled to WebAssembly (scripts/build-wasm.sh): the lines of a
- * buffer in Lmod's documented format (`ModuleUsageTracking: user=U module=M path=P host=H
- * time=S.FFFFFF`, with an optional RFC 3164 header, `[pid]`, `jobid=` and `userload=`, values
- * of printable ASCII without quotes, commas, `=` or backslashes) are converted to NDJSON here,
- * at a few bytes per cycle, without a JavaScript string per line, exactly as the general parser
- * (parseLine and recordToNdjson) converts them; test/unit/parse-documented-wasm.test.ts holds the two
- * to each other. Every other line is left to the caller.
+ * lmod-parse's fast path, compiled to WebAssembly (scripts/build-wasm.sh): the lines of a buffer in Lmod's documented
+ * format (`ModuleUsageTracking: user=U module=M path=P host=H time=S.FFFFFF`, with an optional RFC 3164 header, `[pid]`,
+ * `jobid=` and `userload=`, values of printable ASCII without quotes, commas, `=` or backslashes) are converted to
+ * NDJSON here, at a few bytes per cycle, without a JavaScript string per line, exactly as the general parser (parseLine
+ * and recordToNdjson) converts them; test/unit/parse-documented-wasm.test.ts holds the two to each other. Every other
+ * line is left to the caller.
  *
  * No libc: built with -nostdlib, so the few helpers are here.
  */
@@ -47,8 +46,8 @@ static int space(u8 c) { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa
 static const char MONTHS[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 /*
- * An RFC 3164 header, `Mon DD HH:MM:SS host `: the position after it, or p when the
- * line does not start with one (the header is optional).
+ * An RFC 3164 header, `Mon DD HH:MM:SS host `: the position after it, or p when the line does not start with one (the
+ * header is optional).
  */
 static const u8 *skip_header(const u8 *p, const u8 *e) {
   const u8 *q = p;
@@ -142,8 +141,8 @@ static u64 last_second = ~(u64)0;
 static u8 last_iso[24];
 
 /*
- * The line at p, if in the documented format, as NDJSON at o: returns the output's end and sets *newline
- * to the line's `\n` (a `\r` before it is not part of the line); 0 when it is not.
+ * The line at p, if in the documented format, as NDJSON at o: returns the output's end and sets *newline to the line's
+ * `\n` (a `\r` before it is not part of the line); 0 when it is not.
  */
 static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   p = skip_header(p, e);
@@ -245,11 +244,10 @@ u32 scan_output_end;
 u32 scan_lines;
 
 /*
- * Converts the complete lines of [in, end) one after another, writing NDJSON from out,
- * until a line that is not in the documented format or is longer than max_line bytes: returns where that
- * line (or the unfinished last line) starts. A line's NDJSON is at most 2 x its length +
- * 160 bytes; the caller gives out_end - out >= 5 x (end - in) + 256, since no documented
- * line is shorter than 60 bytes.
+ * Converts the complete lines of [in, end) one after another, writing NDJSON from out, until a line that is not in the
+ * documented format or is longer than max_line bytes: returns where that line (or the unfinished last line) starts. A
+ * line's NDJSON is at most 2 x its length + 160 bytes; the caller gives out_end - out >= 5 x (end - in) + 256, since no
+ * documented line is shorter than 60 bytes.
  */
 u32 scan(u32 in, u32 end, u32 out, u32 out_end, u32 max_line) {
   const u8 *p = (const u8 *)in, *e = (const u8 *)end;

@@ -13,9 +13,9 @@ interface DocumentedExports extends BaseExports {
 const outputRoom = (inputBytes: number): number => 5 * inputBytes + 256 + 8;
 
 /**
- * Log lines in Lmod's documented format converted to NDJSON in WebAssembly (documented.c):
- * the input's LineWindow lives in the module's memory, so runs of such lines are read in place
- * and converted at a few bytes a cycle; any other line is left in the window for the caller.
+ * Log lines in Lmod's documented format converted to NDJSON in WebAssembly (documented.c): the input's LineWindow lives
+ * in the module's memory, so runs of such lines are read in place and converted at a few bytes a cycle; any other line
+ * is left in the window for the caller.
  */
 export class DocumentedScanner {
   readonly window: LineWindow;
@@ -29,8 +29,8 @@ export class DocumentedScanner {
   }
 
   /**
-   * Converts the documented lines at the start of the window's unread bytes: their NDJSON (a
-   * view of the memory, valid until the next fill) and how many; they are skipped in the window.
+   * Converts the documented lines at the start of the window's unread bytes: their NDJSON (a view of the memory, valid
+   * until the next fill) and how many; they are skipped in the window.
    */
   convert(): { ndjson: Uint8Array | null; lines: number } {
     const w = this.window;
