@@ -444,7 +444,8 @@ async function migrateFromV2(url: string): Promise<void> {
             'CREATE INDEX ix_loads_user ON module_loads (user_id, time)',
             'CREATE INDEX ix_loads_userload ON module_loads (userload, module_id, user_id)',
           ];
-    for (const statement of [...v2, 'DELETE FROM lmod_schema WHERE version > 2']) await client.query(statement);
+    const recordV2 = ['DELETE FROM lmod_schema WHERE version > 1', "INSERT INTO lmod_schema (version, applied_at) VALUES (2, '2024-01-01 00:00:00')"];
+    for (const statement of [...v2, ...recordV2]) await client.query(statement);
     const migrated = await runLoad(['migrate', '--db', url]);
     assert.deepEqual([migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')], [0, `schema migrated from v2 to v${LATEST_VERSION}\n`]);
     assert.deepEqual(await loadIndexes(client), ['ix_loads_module(module_id,time,user_id,userload)', 'ix_loads_user(user_id,time,userload)']);

@@ -20,9 +20,7 @@ export class Diagnostics {
     this.count++;
     const tail = excerpt === undefined ? '' : `: ${excerptOf(excerpt)}`;
     this.write(`${this.program}: ${source}:${line}: ${reason}${tail}\n`);
-    if (this.count > this.maxErrors) {
-      throw new CliError(`${this.program}: stopped after ${this.count} errors (--max-errors ${this.maxErrors})`, EXIT_FATAL);
-    }
+    if (this.count > this.maxErrors) throw new CliError(`${this.program}: stopped after ${this.count} errors (--max-errors ${this.maxErrors})`, EXIT_FATAL);
   }
 
   /** A message that is not about one line (a file that cannot be read, a notice). */
@@ -33,6 +31,5 @@ export class Diagnostics {
 
 /** The first characters of a line, with control characters made visible. */
 function excerptOf(line: string): string {
-  const cut = line.length > EXCERPT_LENGTH ? line.slice(0, EXCERPT_LENGTH) : line;
-  return cut.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return line.slice(0, EXCERPT_LENGTH).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

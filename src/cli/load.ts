@@ -308,23 +308,21 @@ function describeDbError(err: Error): string {
 
 /** SIGINT/SIGTERM resolve with their exit code; a second signal ends the run at once. */
 function awaitSignal(): { received: Promise<number>; dispose(): void } {
-  let onInt: () => void = () => undefined;
-  let onTerm: () => void = () => undefined;
-  const received = new Promise<number>((resolve) => {
-    onInt = () => resolve(EXIT_SIGINT);
-    onTerm = () => resolve(EXIT_SIGTERM);
-  });
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGINT', onInt],
-    ['SIGTERM', onTerm],
+  const codes: [NodeJS.Signals, number][] = [
+    ['SIGINT', EXIT_SIGINT],
+    ['SIGTERM', EXIT_SIGTERM],
   ];
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  const received = new Promise<number>((resolve) => {
+    for (const [name, code] of codes) handlers.set(name, () => resolve(code));
+  });
   for (const [name, handler] of handlers) process.once(name, handler);
   return {
     received,
     dispose() {
-      for (const [name, handler] of handlers) {
-        process.off(name, handler);
-        process.once(name, () => process.exit(name === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM));
+      for (const [name, code] of codes) {
+        process.off(name, handlers.get(name) as () => void);
+        process.once(name, () => process.exit(code));
       }
     },
   };

@@ -7,7 +7,8 @@ import { formatCsv, formatNdjson, formatTable } from '../report/format';
 import { tokenizeGlob } from '../report/glob';
 import { parseInventory } from '../report/inventory';
 import { reportPage, type RequestedReport } from '../report/page';
-import { parseDuration, parseTimeBound } from '../report/period';
+import { parseTimeBound } from '../report/period';
+import { durationSeconds } from '../time/duration';
 import { type Every, EVERY, type Filters } from '../report/queries';
 import { modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
 import type { ReportTable } from '../report/table';
@@ -208,7 +209,7 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
   if (!REPORTS.includes(kind)) throw usage(`unknown report "${kind}": choose ${REPORTS.join(', ')}`);
   const o = program.opts<Options>();
   validate(kind, o);
-  if (o.olderThan !== undefined && parseDuration(o.olderThan) === null)
+  if (o.olderThan !== undefined && durationSeconds(o.olderThan) === null)
     throw usage(`--older-than ${JSON.stringify(o.olderThan)}: expected a duration like 180d, 26w or 1y`);
   const now = new Date();
   const filters: Filters = {

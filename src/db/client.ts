@@ -221,29 +221,24 @@ export function mysqlConnectionOptions(config: MysqlConfig): mysql.PoolOptions {
 
 /** What to check, per failure; the message names everything but the password. */
 function advice(err: NodeJS.ErrnoException, config: MysqlConfig): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'unknown host: check DB_HOST (or --db)';
-    case 'ETIMEDOUT':
-      return 'connection timed out: check DB_HOST/DB_PORT and any firewall in between';
-    case 'ENOENT':
-      return `no socket at ${config.socketPath}: check DB_SOCKET`;
-    case 'ER_ACCESS_DENIED_ERROR':
-    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
-      return 'access denied: check DB_USER and DB_PASS';
-    case 'ER_DBACCESS_DENIED_ERROR':
-      return `the user may not use database ${config.database}: GRANT it access, or check DB_NAME`;
-    case 'ER_BAD_DB_ERROR':
-      return `database ${config.database} does not exist: CREATE DATABASE ${config.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, or check DB_NAME`;
-    case 'HANDSHAKE_SSL_ERROR':
-    case 'HANDSHAKE_NO_SSL_SUPPORT':
-      return `TLS failed (${err.message}): check DB_SSL_CA or ?ssl= in --db`;
-    default:
-      return `${err.message}${err.code ? ` (${err.code})` : ''}`;
-  }
+  const refused = 'connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?';
+  const denied = 'access denied: check DB_USER and DB_PASS';
+  const tls = `TLS failed (${err.message}): check DB_SSL_CA or ?ssl= in --db`;
+  const unknown = 'unknown host: check DB_HOST (or --db)';
+  const byCode: Record<string, string> = {
+    ECONNREFUSED: refused,
+    ENOTFOUND: unknown,
+    EAI_AGAIN: unknown,
+    ETIMEDOUT: 'connection timed out: check DB_HOST/DB_PORT and any firewall in between',
+    ENOENT: `no socket at ${config.socketPath}: check DB_SOCKET`,
+    ER_ACCESS_DENIED_ERROR: denied,
+    ER_ACCESS_DENIED_NO_PASSWORD_ERROR: denied,
+    ER_DBACCESS_DENIED_ERROR: `the user may not use database ${config.database}: GRANT it access, or check DB_NAME`,
+    ER_BAD_DB_ERROR: `database ${config.database} does not exist: CREATE DATABASE ${config.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, or check DB_NAME`,
+    HANDSHAKE_SSL_ERROR: tls,
+    HANDSHAKE_NO_SSL_SUPPORT: tls,
+  };
+  return byCode[err.code ?? ''] ?? `${err.message}${err.code ? ` (${err.code})` : ''}`;
 }
 
 export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlConfig): string {

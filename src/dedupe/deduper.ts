@@ -142,10 +142,7 @@ export class Deduper {
     try {
       step();
     } finally {
-      if (this.countOutput.length > 0) {
-        out.unshift(`${this.countOutput.join('\n')}\n`);
-        this.countOutput = [];
-      }
+      if (this.countOutput.length > 0) out.unshift(`${this.countOutput.splice(0).join('\n')}\n`);
     }
   }
 
@@ -290,9 +287,7 @@ export class Deduper {
   }
 
   private late(lineNo: number, what: string): void {
-    if (this.stats.late++ === 0) {
-      this.onLate(this.source as string, lineNo, `record older than ${this.plan.retained}: ${what} (further ones only counted)`);
-    }
+    if (this.stats.late++ === 0) this.onLate(this.source as string, lineNo, `record older than ${this.plan.retained}: ${what} (further ones only counted)`);
   }
 
   private retireCounts(bucket: number, table: CountTable): void {

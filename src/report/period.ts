@@ -3,10 +3,7 @@
  * so every bound is turned into that exact text: both dialects compare it as a string or DATETIME the same way, and
  * microseconds survive (a JS Date keeps only milliseconds).
  */
-
 import { durationSeconds } from '../time/duration';
-
-export { durationSeconds as parseDuration };
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 

@@ -36,8 +36,6 @@ export interface IdFilters {
   hostIds: number[] | null;
   moduleIds: number[] | null;
   userloadOnly: boolean;
-  /** `module_loads l`, with an index hint where the planner needs one (see loadsSource in reports.ts). */
-  source: string;
 }
 
 export type NameTable = 'users' | 'hosts' | 'modules';
@@ -94,7 +92,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
       sql:
         'SELECT m.module, m.name, m.version, a.loads, a.users, a.hosts, a.first_load, a.last_load FROM ' +
         `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ${hostCount(o.blankHostId)} AS hosts, ` +
-        `MIN(l.time) AS first_load, MAX(l.time) AS last_load FROM ${f.source} ${where.sql} GROUP BY l.module_id) a ` +
+        `MIN(l.time) AS first_load, MAX(l.time) AS last_load FROM module_loads l ${where.sql} GROUP BY l.module_id) a ` +
         `JOIN modules m ON m.id = a.module_id ORDER BY ${order}, m.module${limit(o.top)}`,
       params: where.params,
     };
@@ -105,7 +103,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
     sql:
       `SELECT m.name, COUNT(DISTINCT l.module_id) AS versions, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, ` +
       `${hostCount(o.blankHostId)} AS hosts, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM modules m CROSS JOIN ${f.source} ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
+      `FROM modules m CROSS JOIN module_loads l ON l.module_id = m.id ${where.sql} GROUP BY m.name ORDER BY ${order}, m.name${limit(o.top)}`,
     params: where.params,
   };
 }
@@ -113,7 +111,7 @@ export function modulesQuery(f: IdFilters, o: ModulesOptions): Query {
 /** The loads under the filters as bare ids and times, for counting them in the client (module-counts.ts). */
 export function moduleLoadsQuery(f: IdFilters): Query {
   const where = whereClause(f);
-  return { sql: `SELECT l.module_id, l.user_id, l.host_id, l.time FROM ${f.source} ${where.sql}`, params: where.params };
+  return { sql: `SELECT l.module_id, l.user_id, l.host_id, l.time FROM module_loads l ${where.sql}`, params: where.params };
 }
 
 export type UserSort = 'loads' | 'modules';
@@ -126,7 +124,7 @@ export function usersQuery(f: IdFilters, sort: UserSort, top: number | null): Qu
     sql:
       'SELECT u.name AS user, a.loads, a.modules, a.first_load, a.last_load FROM ' +
       `(SELECT l.user_id, COUNT(*) AS loads, COUNT(DISTINCT l.module_id) AS modules, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM ${f.source} ${where.sql} GROUP BY l.user_id) a JOIN users u ON u.id = a.user_id ORDER BY ${order}, u.name${limit(top)}`,
+      `FROM module_loads l ${where.sql} GROUP BY l.user_id) a JOIN users u ON u.id = a.user_id ORDER BY ${order}, u.name${limit(top)}`,
     params: where.params,
   };
 }
@@ -138,7 +136,7 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
     sql:
       'SELECT u.name AS user, m.module, a.loads, a.first_load, a.last_load FROM ' +
       `(SELECT l.user_id, l.module_id, COUNT(*) AS loads, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM ${f.source} ${where.sql} GROUP BY l.user_id, l.module_id) a ` +
+      `FROM module_loads l ${where.sql} GROUP BY l.user_id, l.module_id) a ` +
       `JOIN users u ON u.id = a.user_id JOIN modules m ON m.id = a.module_id ORDER BY u.name, a.loads DESC, m.module${limit(top)}`,
     params: where.params,
   };
@@ -151,7 +149,7 @@ export function userModulesQuery(f: IdFilters, top: number | null): Query {
  */
 export function loadedModulesQuery(f: IdFilters): Query {
   const where = whereClause({ ...f, since: null }, ['l.module_id = m.id']);
-  const latest = `(SELECT l.time FROM ${f.source} ${where.sql} ORDER BY l.time DESC LIMIT 1)`;
+  const latest = `(SELECT l.time FROM module_loads l ${where.sql} ORDER BY l.time DESC LIMIT 1)`;
   return f.since === null
     ? { sql: `SELECT m.module FROM modules m WHERE ${latest} IS NOT NULL`, params: where.params }
     : { sql: `SELECT m.module FROM modules m WHERE ${latest} >= ?`, params: [...where.params, f.since] };
@@ -173,7 +171,7 @@ export function staleQuery(f: IdFilters, cutoff: string, top: number | null): Qu
     sql:
       'SELECT m.module, m.name, m.version, a.loads, a.users, a.first_load, a.last_load FROM ' +
       `(SELECT l.module_id, COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users, MIN(l.time) AS first_load, MAX(l.time) AS last_load ` +
-      `FROM ${f.source} ${where.sql} GROUP BY l.module_id HAVING MAX(l.time) < ?) a ` +
+      `FROM module_loads l ${where.sql} GROUP BY l.module_id HAVING MAX(l.time) < ?) a ` +
       `JOIN modules m ON m.id = a.module_id ORDER BY a.last_load, m.module${limit(top)}`,
     params: [...where.params, cutoff],
   };
@@ -190,12 +188,12 @@ export const EVERY: readonly Every[] = ['day', 'week', 'month'];
  */
 export function spanQuery(f: IdFilters): Query {
   const where = whereClause(f);
-  const end = (order: 'ASC' | 'DESC'): string => `(SELECT l.time FROM ${f.source} ${where.sql} ORDER BY l.time ${order} LIMIT 1)`;
+  const end = (order: 'ASC' | 'DESC'): string => `(SELECT l.time FROM module_loads l ${where.sql} ORDER BY l.time ${order} LIMIT 1)`;
   return { sql: `SELECT ${end('ASC')} AS first, ${end('DESC')} AS last`, params: [...where.params, ...where.params] };
 }
 
 /** Loads and distinct users in one time range (the filters' since/until are the range). */
 export function rangeCountsQuery(f: IdFilters): Query {
   const where = whereClause(f);
-  return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM ${f.source} ${where.sql}`, params: where.params };
+  return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM module_loads l ${where.sql}`, params: where.params };
 }

@@ -78,28 +78,9 @@ async function idsOf(client: QueryClient, table: NameTable, globs: string[]): Pr
   return rows.filter((r) => patterns.some((p) => p.test(String(r.a)) || p.test(String(r.b)))).map((r) => Number(r.id));
 }
 
-const userloadIndex = new WeakMap<QueryClient, boolean>();
-
-/**
- * MariaDB takes ix_loads_userload (schema v2) for a GROUP BY module_id when it does not filter on userload, and then
- * sorts every row: it is hidden from the planner unless --userload-only needs it. SQLite's planner picks well without a
- * hint.
- */
-async function loadsSource(client: QueryClient, userloadOnly: boolean): Promise<string> {
-  if (client.dialect !== 'mysql' || userloadOnly) return 'module_loads l';
-  if (!userloadIndex.has(client)) {
-    const rows = await client.query(
-      "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'module_loads' AND index_name = 'ix_loads_userload'",
-    );
-    userloadIndex.set(client, rows.length > 0);
-  }
-  return userloadIndex.get(client) === true ? 'module_loads l IGNORE INDEX (ix_loads_userload)' : 'module_loads l';
-}
-
 /** The name globs of the filters turned into id lists (see IdFilters). */
 export async function resolveFilters(client: QueryClient, f: Filters): Promise<IdFilters> {
   return {
-    source: await loadsSource(client, f.userloadOnly),
     since: f.since,
     until: f.until,
     userIds: await idsOf(client, 'users', f.users),

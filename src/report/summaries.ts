@@ -1,3 +1,5 @@
+import type { SqlClient } from '../db/client';
+import { readSummaryState } from './summary-store';
 import type { Every, Filters, ModuleSort, Query, UserSort } from './queries';
 
 /**
@@ -13,17 +15,15 @@ export function summaryVariant(f: Filters): number | null {
 }
 
 /** Whether the stored summaries hold every committed load: their generation is the loads' one. */
-export async function summariesCurrent(client: { query<T>(sql: string, params?: unknown[]): Promise<T[]> }): Promise<boolean> {
-  let rows: { name: string; generation: unknown }[];
+export async function summariesCurrent(client: Pick<SqlClient, 'query'>): Promise<boolean> {
   try {
-    rows = await client.query('SELECT name, generation FROM summary_state');
+    const state = await readSummaryState(client);
+    return state.loads > 0 && state.loads === state.summaries;
   } catch (err) {
     // A schema from before version 4 has no summaries.
     if (/no such table|doesn't exist/i.test((err as Error).message)) return false;
     throw err;
   }
-  const generation = new Map(rows.map((r) => [r.name, String(r.generation)]));
-  return generation.has('loads') && generation.get('loads') === generation.get('summaries');
 }
 
 const limit = (top: number | null): string => (top === null ? '' : ` LIMIT ${top}`);

@@ -29,18 +29,16 @@ export interface SummaryState {
   summaries: number;
 }
 
-export async function readSummaryState(client: SqlClient): Promise<SummaryState> {
+export async function readSummaryState(client: Pick<SqlClient, 'query'>): Promise<SummaryState> {
   const rows = await client.query<{ name: string; generation: unknown }>('SELECT name, generation FROM summary_state');
   const of = (name: string): number => Number(rows.find((r) => r.name === name)?.generation ?? 0);
   return { loads: of('loads'), summaries: of('summaries') };
 }
 
 /**
- * The state, read at the start of a transaction that writes summaries, after taking the lock on the 'summaries' row
- * (MySQL; SQLite's write transactions take turns anyway): two summarizes never interleave, while loaders, which lock the
- * 'loads' row, go on.
+ * Locks the 'summaries' row at the start of a transaction that writes summaries (MySQL; SQLite's write transactions take
+ * turns anyway): two summarizes never interleave, while loaders, which lock the 'loads' row, go on.
  */
-export async function lockSummaryState(tx: SqlClient): Promise<SummaryState> {
+export async function lockSummaryState(tx: SqlClient): Promise<void> {
   if (tx.dialect === 'mysql') await tx.query("SELECT generation FROM summary_state WHERE name = 'summaries' FOR UPDATE");
-  return readSummaryState(tx);
 }

@@ -7,7 +7,8 @@ import { globToRegExp, tokenizeGlob } from '../../src/report/glob';
 import { barChartSvg, columnChartSvg, escapeHtml } from '../../src/report/html';
 import { parseInventory, parsePlainList, parseSpiderJson } from '../../src/report/inventory';
 import { periodFor } from '../../src/report/page';
-import { isoTime, parseDuration, parseTimeBound } from '../../src/report/period';
+import { isoTime, parseTimeBound } from '../../src/report/period';
+import { durationSeconds as parseDuration } from '../../src/time/duration';
 import { moduleMatcher, nextPeriod, periodOf } from '../../src/report/reports';
 import type { ReportTable } from '../../src/report/table';
 

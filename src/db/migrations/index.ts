@@ -1,5 +1,4 @@
 import initial from './001-initial';
-import reportIndexes from './002-report-indexes';
 import userloadInIndexes from './003-userload-in-indexes';
 import reportSummaries from './004-report-summaries';
 import summariesFullOnly from './006-summaries-full-only';
@@ -13,5 +12,5 @@ export interface Migration {
   sqlite: string[];
 }
 
-/** Every migration, in version order (version 5's tables are dropped by 6, so a database below 5 skips it). A new version appends a file and a line here. */
-export const MIGRATIONS: Migration[] = [initial, reportIndexes, userloadInIndexes, reportSummaries, summariesFullOnly];
+/** Every migration, in version order (the index of version 2 and the tables of 5 are dropped again by 3 and 6, so a database below them skips them). A new version appends a file and a line here. */
+export const MIGRATIONS: Migration[] = [initial, userloadInIndexes, reportSummaries, summariesFullOnly];
