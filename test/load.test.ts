@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,7 +13,7 @@ import { type MysqlConfig, parseDbUrl } from '../src/db/config';
 import { LATEST_VERSION } from '../src/db/migrate';
 import { MIGRATIONS } from '../src/db/migrations';
 import { createTestDatabase, SKIP_NOTICE } from './helpers/mysql';
-import { FIXTURES, record, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
+import { FIXTURES, LOAD_BIN, record, runLoad, summaryOf, tempDir, withMysql } from './helpers/load';
 
 const BASIC = join(FIXTURES, 'basic.ndjson');
 const BAD = join(FIXTURES, 'bad.ndjson');
@@ -603,3 +603,33 @@ test('concurrent migrate on MySQL: one migrates, the others wait and find the sc
 
 test('concurrent migrate on SQLite: one migrates, the others wait and find the schema current', () =>
   migratesAtOnce(`sqlite:${join(tempDir('migrace'), 'lmod.sqlite')}`));
+
+test('--no-load-data with large, escape-heavy extra values stays under 150 MB and stores them exactly (MySQL)', (t) =>
+  withMysql(t, 'bigextra', true, async (db) => {
+    if (!existsSync('/usr/bin/time')) {
+      if (process.env.CI === 'true') assert.fail('GNU time is needed in CI (.ci/setup.d/tools.sh)');
+      return t.skip('GNU time (/usr/bin/time) is not installed');
+    }
+    const value = '"é\\'.repeat(5400);
+    const dir = tempDir('bigextra');
+    const file = join(dir, 'big.ndjson');
+    const lines = Array.from({ length: 1500 }, (_, i) =>
+      JSON.stringify(record({ time: `2023-05-01T12:00:00.${String(i).padStart(6, '0')}Z`, extra: { a: value } })),
+    );
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const rss = join(dir, 'rss');
+    const run = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rss, LOAD_BIN, '--no-load-data', '--db', db.url, file], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 1,500 read, 1,500 new, 0 already present, 0 rejected');
+    const peakMb = Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024;
+    assert.ok(peakMb < 150, `peak RSS ${peakMb.toFixed(0)} MB`);
+    const client = await openClient(parseDbUrl(db.url));
+    try {
+      const rows = await client.query<{ n: number; same: number }>('SELECT COUNT(*) AS n, SUM(extra = ?) AS same FROM module_loads', [
+        JSON.stringify({ a: value }),
+      ]);
+      assert.deepEqual([Number(rows[0].n), Number(rows[0].same)], [1500, 1500]);
+    } finally {
+      await client.close();
+    }
+  }));

@@ -64,7 +64,7 @@ function buildProgram(): Command {
     .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
-    .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 8 MiB)", positiveInt)
+    .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 2 MiB)", positiveInt)
     .option('-j, --in-flight <n>', 'MySQL batches loaded at the same time', positiveInt, DEFAULT_IN_FLIGHT)
     .option(
       '--retries <n>',

@@ -1,4 +1,3 @@
-import { escape as sqlEscape } from 'mysql2';
 import type { LoadRow } from './row';
 import { inTransaction, type MysqlClient } from './client';
 import { DIMENSIONS, type Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
@@ -9,8 +8,8 @@ import { type BatchResult, BUMP_GENERATION, type LoadStore } from './store';
 const LOOKUP_CHUNK = 500;
 /** The stored-rows check reads at most this many rows per batch row. */
 const PRECHECK_FACTOR = 4;
-/** Statements stay well under the 16 MiB max_allowed_packet default even when the server allows more. */
-const STATEMENT_BYTES_CAP = 8 * 1024 * 1024;
+/** Statements stay small whatever the server allows: batches of large `extra` values then stay bounded in memory. */
+const STATEMENT_BYTES_CAP = 2 * 1024 * 1024;
 
 export interface Fact {
   time: string;
@@ -198,10 +197,7 @@ export class MysqlStore implements LoadStore {
       bytes = head.length;
     };
     for (const key of keys) {
-      const tuple = `(${dimension
-        .values(key)
-        .map((v) => sqlEscape(v))
-        .join(',')})`;
+      const tuple = `(${dimension.values(key).map(sqlString).join(',')})`;
       if (bytes + tuple.length * 3 > this.maxBatchBytes) await flush();
       tuples.push(tuple);
       bytes += tuple.length * 3 + 1;
@@ -216,20 +212,24 @@ function compareIdentity(a: Fact, b: Fact): number {
   return a.userId - b.userId || a.hostId - b.hostId || a.moduleId - b.moduleId;
 }
 
+const SPECIAL = /[\0\b\t\n\r\x1a"'\\]/g;
+const ESCAPES: Record<string, string> = { '\0': '\\0', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z' };
+
+/**
+ * A MySQL string literal (or NULL), escaped in one pass: mysql2's escape joins a piece per special character, and a
+ * value with thousands of them (a large `extra`) held hundreds of MB in the pieces.
+ */
+function sqlString(value: string | null): string {
+  return value === null ? 'NULL' : `'${value.replace(SPECIAL, (c) => ESCAPES[c] ?? `\\${c}`)}'`;
+}
+
 function byTime(a: { time: string }, b: { time: string }): number {
   return a.time < b.time ? -1 : a.time > b.time ? 1 : 0;
 }
 
 /** The batch as one statement. `time` is validated text and ids are integers: only the free text is escaped. */
 function insertFacts(facts: Fact[]): string {
-  const tuples = facts.map(
-    (f) =>
-      `('${f.time}',${f.userId},${f.hostId},${f.moduleId},${f.pathId ?? 'NULL'},` +
-      `${f.row.jobid === null ? 'NULL' : sqlEscape(f.row.jobid)},${f.row.userload ?? 'NULL'},${f.row.extra === null ? 'NULL' : sqlEscape(f.row.extra)})`,
-  );
-  return (
-    'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) VALUES ' +
-    tuples.join(',') +
-    ' ON DUPLICATE KEY UPDATE time = time'
-  );
+  const tuple = (f: Fact): string =>
+    `('${f.time}',${f.userId},${f.hostId},${f.moduleId},${f.pathId ?? 'NULL'},${sqlString(f.row.jobid)},${f.row.userload ?? 'NULL'},${sqlString(f.row.extra)})`;
+  return `INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) VALUES ${facts.map(tuple).join(',')} ON DUPLICATE KEY UPDATE time = time`;
 }
