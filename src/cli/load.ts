@@ -181,7 +181,7 @@ async function summarizeInto(opened: OpenedStore, quiet: boolean, onlyIfStale = 
  * stop the process again (SIGTTIN), so that even SIGTERM could not end it. Fields 5 and 8 of /proc/self/stat.
  */
 function backgroundTerminal(): boolean {
-  if (!isatty(0)) return false;
+  if (!isatty(0) || !existsSync('/proc/self/stat')) return false;
   const fields = readFileSync('/proc/self/stat', 'utf8')
     .replace(/^.*\) /, '')
     .split(' ');
