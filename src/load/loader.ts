@@ -166,11 +166,12 @@ export class Loader {
     const layout = layoutRow(latin1, source, w.lineNo);
     if (layout !== null) this.counts.read++;
     // Invalid UTF-8 would be stored as U+FFFD, merging values that differ only in those bytes.
-    if (layout === null && NON_ASCII.test(latin1) && !isUtf8(w.memory.subarray(w.lineStart, w.lineEnd))) {
+    const nonAscii = layout === null && NON_ASCII.test(latin1);
+    if (nonAscii && !isUtf8(w.memory.subarray(w.lineStart, w.lineEnd))) {
       this.counts.read++;
       return this.reject(source, w.lineNo, 'not valid UTF-8');
     }
-    const row = layout ?? this.check(NON_ASCII.test(latin1) ? w.text(w.lineStart, w.lineEnd) : latin1, source, w.lineNo);
+    const row = layout ?? this.check(nonAscii ? w.memory.toString('utf8', w.lineStart, w.lineEnd) : latin1, source, w.lineNo);
     if (row === null) return;
     if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
     this.rows.push(row);
