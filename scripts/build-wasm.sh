@@ -55,6 +55,6 @@ if [ "$check" = yes ]; then
 else
   cp "$tmp/layout.h" "$header"
 fi
-build src/parse/documented/documented.c src/parse/documented/documented-wasm.ts DOCUMENTED_WASM_BASE64 scan scan_output_end scan_lines
+build src/parse/documented/documented.c src/parse/documented/documented-wasm.ts DOCUMENTED_WASM_BASE64 scan scan_output_end scan_lines default_cluster default_cluster_length
 build src/dedupe/layout-keys/keys.c src/dedupe/layout-keys/keys-wasm.ts KEYS_WASM_BASE64 scan key_fields key_length hash_key
 exit $status

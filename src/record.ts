@@ -16,6 +16,8 @@ export interface LoadRecord {
   host: string | null;
   jobid: string | null;
   userload: boolean | null;
+  /** The cluster the load ran on: logged by the hook, or lmod-parse's --cluster; null when unknown. */
+  cluster: string | null;
   /** Other key=value pairs of the message; omitted when there are none. */
   extra?: Record<string, string>;
   /** `FILE:LINE` with `--with-source`. */
@@ -27,7 +29,7 @@ export interface LoadRecord {
  * through the header scripts/build-wasm.sh generates from it, the layout regular expressions) are built from. `extra`
  * and `source` may follow.
  */
-export const RECORD_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload'] as const;
+export const RECORD_FIELDS = ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload', 'cluster'] as const;
 
 /** The fields that make a load event unique, in key order. */
 export const IDENTITY_FIELDS = ['time', 'user', 'host', 'module'] as const;

@@ -13,7 +13,7 @@ after(() => rmSync(TMP, { recursive: true, force: true }));
 
 const RAW = 'Apr 27 03:22:57 node1 ModuleUsageTracking: user=alice module=gcc/12.2.0 path=/m/gcc host=n1 time=1682580178.901394\n';
 const RECORD =
-  '{"time":"2023-04-27T07:22:58.901394Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0","path":"/m/gcc","host":"n1","jobid":null,"userload":null}\n';
+  '{"time":"2023-04-27T07:22:58.901394Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0","path":"/m/gcc","host":"n1","jobid":null,"userload":null,"cluster":null}\n';
 
 function run(verb: string, args: string[], input: string) {
   return spawnSync(process.execPath, [join(BIN, `lmod-${verb}.js`), ...args], { input, encoding: 'utf8', cwd: TMP });

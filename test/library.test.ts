@@ -40,6 +40,7 @@ test('the README library example: parseLine gives the record', () => {
       host: 'n1',
       jobid: null,
       userload: null,
+      cluster: null,
     },
   });
 });
@@ -113,9 +114,9 @@ test('the package exports the one line splitter: LineWindow and its bounds', () 
 test('DedupeStage over the bytes of an input: byte by byte and in one piece give the same records, non-ASCII included', async () => {
   const ndjson =
     [
-      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
-      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":"7","userload":null}',
-      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoe","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null}',
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null,"cluster":null}',
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoë","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":"7","userload":null,"cluster":null}',
+      '{"time":"2024-01-01T00:00:00.000000Z","user":"zoe","module":"日本/1.0","name":"日本","version":"1.0","path":null,"host":"h","jobid":null,"userload":null,"cluster":null}',
     ].join('\n') + '\n';
   const run = async (chunks: Buffer[]): Promise<string> => {
     const { sink, text } = collect();

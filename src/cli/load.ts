@@ -13,7 +13,7 @@ import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED, EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes';
-import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
+import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
 import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
 
@@ -36,6 +36,7 @@ interface LoadOptions {
   dryRun?: boolean;
   loadData: boolean;
   summarize?: boolean;
+  cluster?: string;
 }
 
 function dbOptions(program: Command): Command {
@@ -73,6 +74,7 @@ function buildProgram(): Command {
       DEFAULT_RETRY.retries,
     )
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
+    .option('--cluster <name>', 'the cluster of load and job records that name none', clusterName)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
     .option('--summarize', 'after loading, store the whole-table reports afresh (as `lmod-load summarize`) unless they are current')
     .option('-q, --quiet', 'no summary, no notices')
@@ -220,6 +222,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     onReject: (source, line, reason, excerpt) => diagnostics.reject(source, line, reason, excerpt),
     maxLineLength: MAX_RECORD_LINE,
     retry: retryOf(options, diagnostics, 'the batch'),
+    cluster: options.cluster ?? null,
   });
   const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);
   const signal = awaitSignal();
@@ -255,6 +258,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
             ['already present', counts.present],
             ['rejected', counts.rejected],
           ];
+    if (counts.jobsStored + counts.jobsPresent > 0) labels.push(['jobs stored', counts.jobsStored], ['jobs unchanged', counts.jobsPresent]);
     if (counts.unloaded > 0) labels.push(['not loaded', counts.unloaded]);
     process.stderr.write(summaryLine(PROGRAM, labels, progress.seconds(), ['records', counts.read]));
   }

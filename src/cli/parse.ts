@@ -9,7 +9,7 @@ import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { DEFAULT_MAX_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
-import { newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
+import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
 import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
 
@@ -26,6 +26,7 @@ interface Options {
   maxLine: number;
   withSource: boolean;
   quiet: boolean;
+  cluster?: string;
 }
 
 function regex(value: string): RegExp {
@@ -55,6 +56,7 @@ function command() {
     .option('--tag <regex>', "a site's own syslog tag, in addition to the known ones (whole-tag match)", regex)
     .option('--year <year>', 'year of the first RFC 3164 stamp (`Apr 27 03:22:57`) for lines without time=; default: from the file time', positiveInt)
     .option('--tz <zone>', "zone of RFC 3164 stamps: UTC, +02:00 or an IANA name; default: this machine's", timeZone)
+    .option('--cluster <name>', 'the cluster of records whose line names none (cluster=)', clusterName)
     .option('--max-errors <n>', 'stop with exit 2 after more than N malformed lines', nonNegativeInt)
     .option('--max-line <bytes>', 'longer lines are reported and skipped', positiveInt, DEFAULT_MAX_LINE)
     .option('--with-source', 'add "source": "FILE:LINE" to each record', false)
@@ -85,6 +87,7 @@ async function run(argv: string[]): Promise<number> {
     year: options.year,
     tz: options.tz,
     withSource: options.withSource,
+    cluster: options.cluster ?? null,
     maxLength: options.maxLine,
     referenceTime,
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),

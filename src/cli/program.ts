@@ -51,3 +51,9 @@ export function positiveInt(value: string): number {
   if (n === 0) throw new InvalidArgumentError('expected a whole number > 0');
   return n;
 }
+
+/** A Slurm cluster name as --cluster takes it: what fits the cluster columns and needs no quoting in a log line. */
+export function clusterName(value: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw new InvalidArgumentError("expected a cluster name: 1 to 64 letters, digits, '.', '_' or '-'");
+  return value;
+}

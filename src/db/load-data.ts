@@ -7,7 +7,7 @@ import type { Fact } from './mysql-store';
  */
 export const LOAD_FACTS =
   "LOAD DATA LOCAL INFILE 'lmod-load-batch' IGNORE INTO TABLE module_loads CHARACTER SET utf8mb4 " +
-  '(time, user_id, host_id, module_id, path_id, jobid, userload, extra)';
+  '(time, user_id, host_id, module_id, path_id, jobid, userload, extra, cluster)';
 
 /**
  * Server errors (errno) that mean LOAD DATA LOCAL is not allowed here, so batches go as INSERTs: 1148 (MySQL 5.x), 3948
@@ -28,7 +28,7 @@ function field(value: string | null): string {
 export function factsText(facts: Fact[]): Buffer {
   const lines = facts.map(
     (f) =>
-      `${f.time}\t${f.userId}\t${f.hostId}\t${f.moduleId}\t${f.pathId ?? '\\N'}\t${field(f.row.jobid)}\t${f.row.userload ?? '\\N'}\t${field(f.row.extra)}\n`,
+      `${f.time}\t${f.userId}\t${f.hostId}\t${f.moduleId}\t${f.pathId ?? '\\N'}\t${field(f.row.jobid)}\t${f.row.userload ?? '\\N'}\t${field(f.row.extra)}\t${field(f.row.cluster)}\n`,
   );
   return Buffer.from(lines.join(''), 'utf8');
 }

@@ -1,8 +1,8 @@
-import type { LoadRow } from './row';
+import type { JobRow, LoadRow } from './row';
 import { inTransaction, type MysqlClient } from './client';
 import { DIMENSIONS, type Dimension, IDENTITY_DIMENSIONS, IdCache } from './dimensions';
 import { LOAD_FACTS, LOCAL_INFILE_REFUSED, factsText } from './load-data';
-import { type BatchResult, BUMP_GENERATION, type LoadStore } from './store';
+import { type BatchResult, BUMP_GENERATION, type LoadStore, storeJobs } from './store';
 
 /** Names looked up per SELECT ... IN (...): well under MariaDB's IN-to-subquery threshold. */
 const LOOKUP_CHUNK = 500;
@@ -65,6 +65,10 @@ export class MysqlStore implements LoadStore {
     facts.sort(compareIdentity);
     const inserted = (this.loadData ? await this.loadFacts(facts) : null) ?? (await this.insertFacts(facts));
     return { inserted, present: rows.length - inserted };
+  }
+
+  loadJobs(rows: JobRow[]): Promise<BatchResult> {
+    return storeJobs(this.client, rows);
   }
 
   /** The facts through one multi-row INSERT, in a transaction with the generation bump: the rows added. */
@@ -230,6 +234,6 @@ function byTime(a: { time: string }, b: { time: string }): number {
 /** The batch as one statement. `time` is validated text and ids are integers: only the free text is escaped. */
 function insertFacts(facts: Fact[]): string {
   const tuple = (f: Fact): string =>
-    `('${f.time}',${f.userId},${f.hostId},${f.moduleId},${f.pathId ?? 'NULL'},${sqlString(f.row.jobid)},${f.row.userload ?? 'NULL'},${sqlString(f.row.extra)})`;
-  return `INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) VALUES ${facts.map(tuple).join(',')} ON DUPLICATE KEY UPDATE time = time`;
+    `('${f.time}',${f.userId},${f.hostId},${f.moduleId},${f.pathId ?? 'NULL'},${sqlString(f.row.jobid)},${f.row.userload ?? 'NULL'},${sqlString(f.row.extra)},${sqlString(f.row.cluster)})`;
+  return `INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra, cluster) VALUES ${facts.map(tuple).join(',')} ON DUPLICATE KEY UPDATE time = time`;
 }

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { LoadRow } from './row';
+import type { JobRow, LoadRow } from './row';
 import type { SqliteClient } from './client';
 import { DIMENSIONS, type Dimension, IdCache } from './dimensions';
-import { type BatchResult, BUMP_GENERATION, type LoadStore } from './store';
+import { type BatchResult, BUMP_GENERATION, type LoadStore, storeJobs } from './store';
 
 interface DimensionStatements {
   dimension: Dimension;
@@ -24,7 +24,7 @@ export class SqliteStore implements LoadStore {
   private readonly insertFact: Database.Statement;
   private readonly transaction: Database.Transaction<(rows: LoadRow[]) => number>;
 
-  constructor(client: SqliteClient) {
+  constructor(private readonly client: SqliteClient) {
     const db = client.db;
     this.dimensions = DIMENSIONS.map((dimension) => ({
       dimension,
@@ -33,8 +33,8 @@ export class SqliteStore implements LoadStore {
       insert: db.prepare(`INSERT INTO ${dimension.table} (${dimension.columns.join(', ')}) VALUES (${dimension.columns.map(() => '?').join(', ')})`),
     }));
     this.insertFact = db.prepare(
-      'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time, user_id, host_id, module_id) DO NOTHING',
+      'INSERT INTO module_loads (time, user_id, host_id, module_id, path_id, jobid, userload, extra, cluster) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (time, user_id, host_id, module_id) DO NOTHING',
     );
     const bump = db.prepare(BUMP_GENERATION);
     this.transaction = db.transaction((rows: LoadRow[]) => {
@@ -56,6 +56,10 @@ export class SqliteStore implements LoadStore {
     return { inserted, present: rows.length - inserted };
   }
 
+  loadJobs(rows: JobRow[]): Promise<BatchResult> {
+    return storeJobs(this.client, rows);
+  }
+
   private insertRows(rows: LoadRow[]): number {
     const [users, hosts, modules, paths] = this.dimensions;
     let inserted = 0;
@@ -64,7 +68,7 @@ export class SqliteStore implements LoadStore {
       const userId = this.id(users, row.user);
       const hostId = this.id(hosts, row.host);
       const moduleId = this.id(modules, row.module);
-      inserted += this.insertFact.run(row.time, userId, hostId, moduleId, pathId, row.jobid, row.userload, row.extra).changes;
+      inserted += this.insertFact.run(row.time, userId, hostId, moduleId, pathId, row.jobid, row.userload, row.extra, row.cluster).changes;
     }
     return inserted;
   }

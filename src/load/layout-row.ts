@@ -17,6 +17,7 @@ const VALUE: Record<(typeof RECORD_FIELDS)[number], string> = {
   host: NULLABLE,
   jobid: NULLABLE,
   userload: '(true|false|null)',
+  cluster: NULLABLE,
 };
 const LAYOUT = new RegExp(`^\\{${RECORD_FIELDS.map((field) => `"${field}":${VALUE[field]}`).join(',')}\\}$`);
 
@@ -28,11 +29,11 @@ const LAYOUT = new RegExp(`^\\{${RECORD_FIELDS.map((field) => `"${field}":${VALU
 export function layoutRow(line: string, source: string, lineNo: number): LoadRow | null {
   const m = LAYOUT.exec(line);
   if (m === null) return null;
-  const [, isoTime, user, module, name, version, path, host, jobid, userload] = m;
+  const [, isoTime, user, module, name, version, path, host, jobid, userload, cluster] = m;
   const time = toDbTime(isoTime);
   if (time === null || user === '' || module === '' || !splitsInto(module, name, version)) return null;
   if (user.length > LIMITS.user || module.length > LIMITS.module || (host?.length ?? 0) > LIMITS.host) return null;
-  if ((path?.length ?? 0) > LIMITS.path || (jobid?.length ?? 0) > LIMITS.jobid) return null;
+  if ((path?.length ?? 0) > LIMITS.path || (jobid?.length ?? 0) > LIMITS.jobid || (cluster?.length ?? 0) > LIMITS.cluster) return null;
   return {
     time,
     user,
@@ -43,10 +44,11 @@ export function layoutRow(line: string, source: string, lineNo: number): LoadRow
     path: path ?? null,
     jobid: jobid ?? null,
     userload: userload === 'null' ? null : userload === 'true' ? 1 : 0,
+    cluster: cluster ?? null,
     extra: null,
     source,
     line: lineNo,
-    bytes: 64 + 3 * (jobid?.length ?? 0),
+    bytes: 64 + 3 * ((jobid?.length ?? 0) + (cluster?.length ?? 0)),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { LoadRow } from '../db/row';
+import { isJobRow, type JobRow, type LoadRow } from '../db/row';
 import type { LoadStore } from '../db/store';
 import { isUtf8 } from 'node:buffer';
 import { LineWindow } from '../lines/line-window';
@@ -14,6 +14,9 @@ export interface LoadCounts {
   rejected: number;
   /** Valid records not loaded because the run was interrupted or failed. */
   unloaded: number;
+  /** Job records (lmod-jobs) that were new or changed a stored job, and those stored as they were. */
+  jobsStored: number;
+  jobsPresent: number;
 }
 
 export interface LoaderOptions {
@@ -22,6 +25,8 @@ export interface LoaderOptions {
   batchRows: number;
   batchBytes: number;
   retry: RetryOptions;
+  /** The cluster of records that name none (--cluster). */
+  cluster?: string | null;
   /** Longest record line in bytes. */
   maxLineLength: number;
   /** A record that cannot be loaded; may throw to stop the run (--max-errors). */
@@ -60,10 +65,11 @@ const DATA_ERRORS = new Set(
  * waits while they are all busy, which holds the input back.
  */
 export class Loader {
-  readonly counts: LoadCounts = { read: 0, inserted: 0, present: 0, rejected: 0, unloaded: 0 };
+  readonly counts: LoadCounts = { read: 0, inserted: 0, present: 0, rejected: 0, unloaded: 0, jobsStored: 0, jobsPresent: 0 };
   /** Set when a batch could not be loaded; the run ends with it. */
   failure: LoadFailure | undefined;
   private rows: LoadRow[] = [];
+  private jobs: JobRow[] = [];
   private bytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
@@ -76,7 +82,7 @@ export class Loader {
 
   /** Committed records: new plus already present. */
   get committed(): number {
-    return this.counts.inserted + this.counts.present;
+    return this.counts.inserted + this.counts.present + this.counts.jobsStored + this.counts.jobsPresent;
   }
 
   /** An input's next bytes; a new source starts a new input. */
@@ -132,8 +138,9 @@ export class Loader {
    */
   stop(): void {
     this.stopped = true;
-    this.counts.unloaded += this.rows.length;
+    this.counts.unloaded += this.rows.length + this.jobs.length;
     this.rows = [];
+    this.jobs = [];
     this.bytes = 0;
   }
 
@@ -173,6 +180,13 @@ export class Loader {
     }
     const row = layout ?? this.check(nonAscii ? w.memory.toString('utf8', w.lineStart, w.lineEnd) : latin1, source, w.lineNo);
     if (row === null) return;
+    if (isJobRow(row)) {
+      if (row.cluster === '') row.cluster = this.options.cluster ?? '';
+      this.jobs.push(row);
+      if (this.jobs.length >= batchRows) this.submit();
+      return;
+    }
+    row.cluster ??= this.options.cluster ?? null;
     if (this.rows.length > 0 && (this.rows.length >= batchRows || this.bytes + row.bytes > batchBytes)) this.submit();
     this.rows.push(row);
     this.bytes += row.bytes;
@@ -180,7 +194,7 @@ export class Loader {
   }
 
   /** Any other line: JSON.parse and the full check; null when blank or refused (and reported). */
-  private check(line: string, source: string, lineNo: number): LoadRow | null {
+  private check(line: string, source: string, lineNo: number): LoadRow | JobRow | null {
     if (line.trim() === '') return null;
     this.counts.read++;
     let value: unknown;
@@ -204,19 +218,31 @@ export class Loader {
     this.options.onReject(source, line, reason, excerpt);
   }
 
+  /** Sends the gathered loads and jobs as one batch in flight: the loads, then the jobs. */
   private submit(): void {
-    const rows = this.rows;
+    const { rows, jobs } = this;
     this.rows = [];
+    this.jobs = [];
     this.bytes = 0;
-    if (rows.length === 0) return;
+    if (rows.length === 0 && jobs.length === 0) return;
     const store = this.options.store;
     if (store === null) {
       this.counts.inserted += rows.length;
+      this.counts.jobsStored += jobs.length;
       return;
     }
-    const done: Promise<void> = this.load(store, rows)
+    let loaded = 0;
+    const work = async (): Promise<void> => {
+      if (rows.length > 0) await this.load(store, rows);
+      loaded = rows.length;
+      if (jobs.length === 0) return;
+      const result = await withRetry(() => store.loadJobs(jobs), this.options.retry);
+      this.counts.jobsStored += result.inserted;
+      this.counts.jobsPresent += result.present;
+    };
+    const done: Promise<void> = work()
       .catch((err: Error) => {
-        this.counts.unloaded += rows.length;
+        this.counts.unloaded += rows.length + jobs.length - loaded;
         this.failure ??= err instanceof LoadFailure ? err : new LoadFailure(err);
       })
       .finally(() => this.inFlight.delete(done));

@@ -1,13 +1,14 @@
-import { LIMITS, type LoadRow } from '../db/row';
+import { JOB_LIMITS, type JobRow, LIMITS, type LoadRow } from '../db/row';
 import { splitModule } from '../record';
 import { parseRecordTime } from '../time/record-time';
 
 /** Thrown inside validation; its message is the reason printed after FILE:LINE. */
 class Invalid extends Error {}
 
-/** The row for a parsed JSON value, or the reason it cannot be loaded. */
-export function toRow(value: unknown, source: string, line: number): LoadRow | string {
+/** The row for a parsed JSON value (a job record by its `elapsed_s`), or the reason it cannot be loaded. */
+export function toRow(value: unknown, source: string, line: number): LoadRow | JobRow | string {
   try {
+    if (typeof value === 'object' && value !== null && 'elapsed_s' in value) return checkJob(value as Record<string, unknown>, source, line);
     return checkRecord(value, source, line);
   } catch (err) {
     if (err instanceof Invalid) return err.message;
@@ -31,8 +32,10 @@ function checkRecord(value: unknown, source: string, line: number): LoadRow {
   const jobid = nullableString(record, 'jobid');
   const userload = field(record, 'userload');
   if (userload !== null && typeof userload !== 'boolean') throw new Invalid('userload must be true, false or null');
+  // Records from before clusters have no `cluster`.
+  const cluster = 'cluster' in record ? nullableString(record, 'cluster') : null;
   const extra = extraJson(record.extra);
-  const bytes = 64 + 3 * ((jobid?.length ?? 0) + (extra?.length ?? 0));
+  const bytes = 64 + 3 * ((jobid?.length ?? 0) + (cluster?.length ?? 0) + (extra?.length ?? 0));
   return {
     time,
     user,
@@ -43,10 +46,48 @@ function checkRecord(value: unknown, source: string, line: number): LoadRow {
     path,
     jobid,
     userload: userload === null ? null : userload ? 1 : 0,
+    cluster,
     extra,
     source,
     line,
     bytes,
+  };
+}
+
+function checkJob(record: Record<string, unknown>, source: string, line: number): JobRow {
+  const text = (key: keyof typeof JOB_LIMITS): string | null => {
+    const value = field(record, key);
+    if (value === null) return null;
+    if (typeof value !== 'string') throw new Invalid(`${key} must be a string or null`);
+    checkText(key, value, JOB_LIMITS[key]);
+    return value;
+  };
+  const count = (key: string, nullable = false): number | null => {
+    const value = field(record, key);
+    if (value === null && nullable) return null;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new Invalid(`${key} must be a whole number >= 0${nullable ? ' or null' : ''}`);
+    return value as number;
+  };
+  const time = (key: string): string | null => (field(record, key) === null ? null : dbTime(record[key]));
+  const jobid = text('jobid');
+  const job = text('job');
+  if (!jobid || !job) throw new Invalid('jobid and job must be non-empty strings');
+  return {
+    cluster: text('cluster') ?? '',
+    jobid,
+    job,
+    user: text('user'),
+    account: text('account'),
+    partition: text('partition'),
+    state: text('state'),
+    start: time('start'),
+    end: time('end'),
+    elapsed: count('elapsed_s') as number,
+    cpus: count('cpus') as number,
+    gpus: count('gpus') as number,
+    nodes: count('nodes', true),
+    source,
+    line,
   };
 }
 

@@ -2,7 +2,7 @@ import { type LoadRecord, splitModule } from '../record';
 import { epochToIso } from './epoch';
 
 /** Where a message's keys go in the record. Looked up as written, then lower-cased. */
-type Field = 'user' | 'module' | 'path' | 'host' | 'time' | 'jobid' | 'userload' | 'auto' | 'mode' | 'command' | 'error';
+type Field = 'user' | 'module' | 'path' | 'host' | 'time' | 'jobid' | 'cluster' | 'userload' | 'auto' | 'mode' | 'command' | 'error';
 
 const ALIASES = new Map<string, Field>(
   Object.entries({
@@ -12,6 +12,7 @@ const ALIASES = new Map<string, Field>(
     host: ['host', 'h', 'syshost'],
     time: ['time'],
     jobid: ['jobid', 'job_id', 'j', 'job'],
+    cluster: ['cluster'],
     userload: ['userload', 'ul', 'requested'],
     auto: ['auto'],
     mode: ['mode'],
@@ -27,6 +28,8 @@ export type SkipReason = 'command' | 'unload' | 'failed' | 'not-tracking';
 /** What the syslog header offers when the message lacks a host or a time. */
 export interface HeaderFallback {
   host: string | null;
+  /** lmod-parse's --cluster, for messages that name none. */
+  cluster: string | null;
   /** Resolves the header's time lazily: only lines without `time=` pay for it. */
   time: () => string | null;
 }
@@ -52,7 +55,7 @@ export function recordFromPairs(keys: string[], values: unknown[], header: Heade
     extra ??= {};
     if (!Object.hasOwn(extra, key)) Object.defineProperty(extra, key, { value: text(value), enumerable: true, writable: true, configurable: true });
   }
-  const { user, module, path, host, time, jobid, mode } = found;
+  const { user, module, path, host, time, jobid, cluster, mode } = found;
   const command = found.command !== undefined;
   const error = found.error !== undefined;
   if (mode !== undefined && mode !== 'load') return { skip: 'unload' };
@@ -81,6 +84,7 @@ export function recordFromPairs(keys: string[], values: unknown[], header: Heade
     host: host || header.host,
     jobid: jobid || null,
     userload: userload ?? null,
+    cluster: cluster || header.cluster,
   };
   if (extra !== undefined) record.extra = extra;
   return { record };

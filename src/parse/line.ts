@@ -15,6 +15,8 @@ export const DEFAULT_TAGS = /^(?:(?:[A-Za-z0-9][\w-]*_)?ModuleUsage(?:Tracking)?
 export interface ParseContext {
   isTrackingTag: (tag: string) => boolean;
   years: YearResolver;
+  /** The cluster of records whose message names none (--cluster), or null. */
+  cluster?: string | null;
 }
 
 /** `--tag REGEX` adds a site's own tag to the known ones; the last answer is cached. */
@@ -78,6 +80,7 @@ function fromJson(text: string, header: Header, context: ParseContext): Outcome 
 function fallback(header: Header, context: ParseContext): HeaderFallback {
   return {
     host: header.host,
+    cluster: context.cluster ?? null,
     time: () => {
       if (header.stamp !== null) return rfc3339ToIso(header.stamp);
       if (header.month !== 0) return rfc3164ToIso(context.years, header.month, header.day, header.hms);

@@ -27,6 +27,8 @@ export interface ParseOptions {
   tz?: string;
   /** The time an input was last written (its mtime), which its newest stamps cannot pass. */
   referenceTime?: (source: string) => Date;
+  /** The cluster of records whose line names none. */
+  cluster?: string | null;
   /** Adds `source: "FILE:LINE"` to each record. */
   withSource?: boolean;
   /** Lines longer than this many bytes are reported and dropped unread. */
@@ -68,7 +70,7 @@ export class LogParser {
     this.isTrackingTag = tagMatcher(options.tag);
     this.toEpoch = zoneConverter(options.tz);
     this.maxLength = options.maxLength ?? DEFAULT_MAX_LINE;
-    this.scanner = new DocumentedScanner(this.maxLength);
+    this.scanner = new DocumentedScanner(this.maxLength, options.cluster ?? null);
   }
 
   /** An input's next bytes, in any chunking (copied in). A new source starts a new input; end() each input first. */
@@ -136,7 +138,7 @@ export class LogParser {
       return;
     }
     const text = window.text(window.lineStart, window.lineEnd);
-    const outcome = parseLine(text, { isTrackingTag: this.isTrackingTag, years: this.years as YearResolver });
+    const outcome = parseLine(text, { isTrackingTag: this.isTrackingTag, years: this.years as YearResolver, cluster: this.options.cluster });
     if ('record' in outcome) {
       counts.records++;
       if (this.options.withSource === true) outcome.record.source = `${source}:${window.lineNo}`;

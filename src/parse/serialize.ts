@@ -13,7 +13,7 @@ function nullable(value: string | null): string {
 
 /** One NDJSON line (with `\n`), the same text JSON.stringify gives, built by hand because serialising is the largest cost of lmod-parse after reading. */
 export function recordToNdjson(r: LoadRecord): string {
-  let line = `{"time":"${r.time}","user":${str(r.user)},"module":${str(r.module)},"name":${str(r.name)},"version":${nullable(r.version)},"path":${nullable(r.path)},"host":${nullable(r.host)},"jobid":${nullable(r.jobid)},"userload":${r.userload}`;
+  let line = `{"time":"${r.time}","user":${str(r.user)},"module":${str(r.module)},"name":${str(r.name)},"version":${nullable(r.version)},"path":${nullable(r.path)},"host":${nullable(r.host)},"jobid":${nullable(r.jobid)},"userload":${r.userload},"cluster":${nullable(r.cluster)}`;
   if (r.extra !== undefined) line += `,"extra":${JSON.stringify(r.extra)}`;
   if (r.source !== undefined) line += `,"source":${str(r.source)}`;
   return line + '}\n';

@@ -66,6 +66,7 @@ export function record(overrides: Record<string, unknown> = {}): Record<string, 
     host: 'node001',
     jobid: '4242',
     userload: true,
+    cluster: null,
     ...overrides,
   };
 }

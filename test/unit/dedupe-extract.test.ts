@@ -7,7 +7,7 @@ import { prng } from '../helpers/generate';
 
 const RECORD =
   '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"gcc/12.2.0","name":"gcc","version":"12.2.0",' +
-  '"path":"/opt/mf/gcc/12.2.0.lua","host":"n1","jobid":null,"userload":true,"extra":{"stack":"2023a","cluster":"alpha"}}';
+  '"path":"/opt/mf/gcc/12.2.0.lua","host":"n1","jobid":null,"userload":true,"cluster":null,"extra":{"stack":"2023a","cluster":"alpha"}}';
 
 const SPECS: KeySpec[] = [
   parseKeySpec('time,user,host,module', false),

@@ -69,7 +69,8 @@ test('key scanner: 100,000 seeded mutations are taken only with the right hash',
 });
 
 test('key scanner: times that are no real instant, and layouts it does not know, go the general way', () => {
-  const base = '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}';
+  const base =
+    '{"time":"2024-02-29T23:59:59.999999Z","user":"a","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null,"cluster":null}';
   const lines = [
     base,
     base.replace('2024-02-29', '2000-02-29'),
@@ -100,7 +101,7 @@ test('key scanner: times that are no real instant, and layouts it does not know,
 
 test('key scanner: only keys of top-level fields of the layout, without an added time', () => {
   assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('extra.stack', false), 1 << 20, KEY), null);
-  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,cluster', false), 1 << 20, KEY), null);
+  assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,queue', false), 1 << 20, KEY), null);
   assert.equal(LayoutKeyScanner.forSpec(parseKeySpec('user,module', true), 1 << 20, KEY), null);
   assert.notEqual(LayoutKeyScanner.forSpec(parseKeySpec('userload,jobid,path', false), 1 << 20, KEY), null);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LoadRow } from '../../src/db/row';
+import type { JobRow, LoadRow } from '../../src/db/row';
 import type { BatchResult, LoadStore } from '../../src/db/store';
 import { Loader } from '../../src/load/loader';
 import { isTransient, withRetry } from '../../src/db/retry';
@@ -16,6 +16,7 @@ class MemoryStore implements LoadStore {
   readonly dialect = 'sqlite';
   readonly batches: number[] = [];
   readonly keys = new Set<string>();
+  readonly jobs: JobRow[] = [];
   constructor(
     readonly maxBatchBytes: number,
     readonly maxInFlight: number,
@@ -35,6 +36,11 @@ class MemoryStore implements LoadStore {
       this.keys.add(key);
     }
     return { inserted, present: rows.length - inserted };
+  }
+
+  async loadJobs(rows: JobRow[]): Promise<BatchResult> {
+    this.jobs.push(...rows);
+    return { inserted: rows.length, present: 0 };
   }
 }
 
@@ -68,7 +74,7 @@ test('batches are capped by rows and by bytes', async () => {
   const sink = sinkFor(byRows, 4, Infinity);
   await feed(sink, lines(10));
   assert.deepEqual(byRows.batches, [4, 4, 2]);
-  assert.deepEqual(sink.counts, { read: 10, inserted: 10, present: 0, rejected: 0, unloaded: 0 });
+  assert.deepEqual(sink.counts, { read: 10, inserted: 10, present: 0, rejected: 0, unloaded: 0, jobsStored: 0, jobsPresent: 0 });
 
   // Each row with a 1,000-character extra is bounded at 64 + 3 * 1,010 bytes.
   const byBytes = new MemoryStore(Infinity, 1);
@@ -91,7 +97,7 @@ test('a record the server refuses is found by splitting its batch; the rest load
     lines(8, (i) => (i === 5 ? { user: 'mallory' } : {})),
   );
   assert.deepEqual(messages, ["lmod-load: in.ndjson:6: refused by the database: Data too long for column 'name' at row 1\n"]);
-  assert.deepEqual(sink.counts, { read: 8, inserted: 7, present: 0, rejected: 1, unloaded: 0 });
+  assert.deepEqual(sink.counts, { read: 8, inserted: 7, present: 0, rejected: 1, unloaded: 0, jobsStored: 0, jobsPresent: 0 });
   assert.deepEqual(refusing.batches, [4, 1, 2]);
 });
 
@@ -147,6 +153,7 @@ test('toRow: the database shape of a contract record', () => {
     path: '/opt/apps/modulefiles/Core/gcc/12.2.0.lua',
     jobid: '4242',
     userload: 0,
+    cluster: null,
     extra: '{"a":"b"}',
     source: 'f',
     line: 3,
@@ -215,6 +222,7 @@ test('layoutRow: declines what toRow refuses or reads differently', () => {
     line({ user: 'a'.repeat(256) }),
     line({ path: `/${'p'.repeat(768)}` }),
     line({ jobid: 'j'.repeat(129) }),
+    line({ cluster: 'c'.repeat(65) }),
     line({ user: 'alice ' }),
     line({ user: 'zoë' }),
     line({ extra: { queue: 'batch' } }),
@@ -233,6 +241,7 @@ test('layoutRow: declines what toRow refuses or reads differently', () => {
     path: null,
     jobid: null,
     userload: null,
+    cluster: null,
     extra: null,
     source: 'in',
     line: 3,
@@ -247,12 +256,12 @@ test('records with invalid UTF-8 are rejected by line, never stored as U+FFFD (w
     Buffer.concat([
       Buffer.from('{"time":"2023-04-27T07:22:57.622180Z","user":"'),
       user,
-      Buffer.from('","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null}\n'),
+      Buffer.from('","module":"m","name":"m","version":null,"path":null,"host":null,"jobid":null,"userload":null,"cluster":null}\n'),
     ]);
   const sink = sinkFor(store, 10, Infinity, messages);
   await feed(sink, Buffer.concat([line(Buffer.from([0x61, 0xff])), line(Buffer.from([0x61, 0xfe])), line(Buffer.from('zoë'))]));
   assert.deepEqual(messages, ['lmod-load: in.ndjson:1: not valid UTF-8\n', 'lmod-load: in.ndjson:2: not valid UTF-8\n']);
-  assert.deepEqual(sink.counts, { read: 3, inserted: 1, present: 0, rejected: 2, unloaded: 0 });
+  assert.deepEqual(sink.counts, { read: 3, inserted: 1, present: 0, rejected: 2, unloaded: 0, jobsStored: 0, jobsPresent: 0 });
   assert.deepEqual([...store.keys], ['2023-04-27 07:22:57.622180|zoë||m']);
 });
 
@@ -268,7 +277,7 @@ test('a raw syslog file given to the loader stops at its first line', () => {
       name: 'Error',
       message: 'lmod.log:1: this looks like a log file: run it through lmod-parse first',
     });
-    assert.deepEqual(sink.counts, { read: 1, inserted: 0, present: 0, rejected: 1, unloaded: 0 });
+    assert.deepEqual(sink.counts, { read: 1, inserted: 0, present: 0, rejected: 1, unloaded: 0, jobsStored: 0, jobsPresent: 0 });
   }
   const messages: string[] = [];
   const sink = sinkFor(new MemoryStore(Infinity, 1), 10, Infinity, messages);

@@ -8,7 +8,7 @@ import { LogParser } from '../../src/parse/log-parser';
 const DEPTHS = [1e3, 1e4, 1e5, 1e6];
 const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const RECORD =
-  '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"gcc/12","name":"gcc","version":"12","path":null,"host":"n1","jobid":null,"userload":true}';
+  '{"time":"2023-04-27T07:22:57.622180Z","user":"alice","module":"gcc/12","name":"gcc","version":"12","path":null,"host":"n1","jobid":null,"userload":true,"cluster":null}';
 const BIG = 4 * 1024 * 1024;
 
 test('lmod-parse: a JSON payload nested 10^3 to 10^6 deep is one malformed line (or a record while it can be written back), and the next line still parses', () => {

@@ -16,20 +16,21 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'parse');
  * Which lines are in Lmod's documented format (documented.c's header), read as latin1 bytes
  * without their `\n` or `\r\n`: the lines the WebAssembly scanner must take, no more, no fewer.
  * Values are printable ASCII but space, quotes, `,`, `=` and `\` (nothing to unquote or escape);
- * the optional RFC 3164 header has a day of 1-31; `jobid=`/`userload=` stand before or after `time=`.
+ * the optional RFC 3164 header has a day of 1-31; `jobid=`/`userload=` stand before or after `time=`,
+ * a `cluster=` last.
  */
 const VALUE = '[!#-&(-+\\--<>-\\[\\]-~]+';
 const HEADER = '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:0?[1-9]|[12]\\d|3[01]) \\d\\d:\\d\\d:\\d\\d [^\\s:\\[]+ )?';
 const DOCUMENTED = new RegExp(
   `^${HEADER}ModuleUsageTracking(?:\\[\\d+\\])?: user=${VALUE} module=${VALUE} path=${VALUE} host=${VALUE}` +
-    `(?: jobid=${VALUE})?(?: userload=(?:yes|no))? time=\\d{1,11}\\.\\d{6}(?: jobid=${VALUE})?(?: userload=(?:yes|no))?$`,
+    `(?: jobid=${VALUE})?(?: userload=(?:yes|no))? time=\\d{1,11}\\.\\d{6}(?: jobid=${VALUE})?(?: userload=(?:yes|no))?(?: cluster=${VALUE})?$`,
 );
 
 const UTC = zoneConverter('UTC');
 
 /** The reference: what the general parser (parseLine, recordToNdjson) writes for a line's text, as UTF-8 bytes in latin1. */
-function reference(text: string): string | undefined {
-  const outcome = parseLine(text, { isTrackingTag: tagMatcher(), years: new YearResolver(UTC, 2024, new Date()) });
+function reference(text: string, cluster: string | null): string | undefined {
+  const outcome = parseLine(text, { isTrackingTag: tagMatcher(), years: new YearResolver(UTC, 2024, new Date()), cluster });
   return 'record' in outcome ? Buffer.from(recordToNdjson(outcome.record), 'utf8').toString('latin1') : undefined;
 }
 
@@ -39,8 +40,8 @@ function reference(text: string): string | undefined {
  * documented format, each with the general parser's NDJSON byte for byte, and leaves every other
  * line in its window for the general parser. Returns how many lines it took.
  */
-function assertScannerIsReference(lines: Iterable<string>, label: string): number {
-  const scanner = new DocumentedScanner(64 * 1024);
+function assertScannerIsReference(lines: Iterable<string>, label: string, cluster: string | null = null): number {
+  const scanner = new DocumentedScanner(64 * 1024, cluster);
   const window = scanner.window;
   let taken = 0;
   let seen = 0;
@@ -59,7 +60,7 @@ function assertScannerIsReference(lines: Iterable<string>, label: string): numbe
       taken++;
       assert.equal(documented, true, `${label}: the scanner takes ${JSON.stringify(line)}, which is not in the documented format`);
       assert.equal(run.lines, 1);
-      const expected = reference(bytes.toString('utf8', 0, end));
+      const expected = reference(bytes.toString('utf8', 0, end), cluster);
       assert.notEqual(expected, undefined, `${label}: the general parser gives no record for ${JSON.stringify(line)}`);
       assert.equal(Buffer.from(run.ndjson as Uint8Array).toString('latin1'), expected, `${label}: ${JSON.stringify(line)}`);
     }
@@ -104,6 +105,11 @@ test('WebAssembly scanner: edges of the layout', () => {
     line('time=1.000000 jobid=2 userload=no'),
     line('userload=maybe time=1.000000'),
     line('time=1.000000 userload=yes '),
+    line('time=1.000000 jobid=2 userload=no cluster=alpha'),
+    line('time=1.000000 cluster=alpha'),
+    line('time=1.000000 cluster='),
+    line('time=1.000000 cluster=alpha jobid=2'),
+    line('time=1.000000 cluster="alpha"'),
     'ModuleUsageTracking[12]: user=a module=gcc/ path=/p host=h time=1.000000',
     'ModuleUsageTracking[]: user=a module=/x path=/p host=h time=1.000000',
     ...['0', '00', '1', '01', '09', '10', '29', '30', '31', '32', '39', '40', '123'].map(
@@ -120,7 +126,10 @@ test('WebAssembly scanner: edges of the layout', () => {
     'Dec 31 23:59:59 h ModuleUsageTracking: user=a module=m path=/p host=h time=1.000000\r',
     '',
   ];
-  assert.equal(assertScannerIsReference(edges, 'edge'), 19);
+  assert.equal(assertScannerIsReference(edges, 'edge'), 21);
+  // lmod-parse --cluster: the lines without cluster= get it, in both parsers.
+  assert.equal(assertScannerIsReference(edges, 'edge, --cluster', 'c-1.x'), 21);
+  assert.equal(assertScannerIsReference(edges, 'edge, longest --cluster', 'c'.repeat(64)), 21);
 });
 
 /** What a window hands out, as LogParser reads it: NDJSON of converted runs, other lines as latin1, null for a too-long line; with line numbers. */
@@ -145,7 +154,7 @@ test('DocumentedScanner: lines split anywhere between appends or fills, CRLF, a 
   const text = `${documented}\r\nforeign line\n${'y'.repeat(150)}\n${documented}\n${'z'.repeat(101)}\r\n${documented}`;
   const bytes = Buffer.from(text);
   const maxLine = 100;
-  const ndjson = reference(documented) as string;
+  const ndjson = reference(documented, null) as string;
   // The last line, without newline, is the caller's (LogParser parses it with the general parser).
   const expected: [number, string | null][] = [
     [1, ndjson],

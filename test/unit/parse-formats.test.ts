@@ -42,9 +42,9 @@ test('formats.log: every header, tag, separator, quoting, key alias and payload 
 
 test('record fields come in the fixed order, extra only when non-empty', () => {
   const plain = recordOf('ModuleUsageTracking: user=a module=m/1 path=/p host=h time=1.5');
-  assert.deepEqual(Object.keys(plain), ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload']);
+  assert.deepEqual(Object.keys(plain), ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload', 'cluster']);
   const withExtra = recordOf('ModuleUsageTracking: user=a module=m/1 group=g time=1.5');
-  assert.deepEqual(Object.keys(withExtra), ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload', 'extra']);
+  assert.deepEqual(Object.keys(withExtra), ['time', 'user', 'module', 'name', 'version', 'path', 'host', 'jobid', 'userload', 'cluster', 'extra']);
   assert.deepEqual(withExtra.extra, { group: 'g' });
 });
 
@@ -58,6 +58,8 @@ const ALIASES: [string, string, string, unknown][] = [
   ['username', 'x1', 'user', 'x1'],
   ['USER', 'x1', 'user', 'x1'],
   ['U', 'x1', 'user', 'x1'],
+  ['cluster', 'c1', 'cluster', 'c1'],
+  ['CLUSTER', 'c1', 'cluster', 'c1'],
   ['User', 'x1', 'user', 'x1'],
   ['module', 'a/1', 'module', 'a/1'],
   ['MODULE', 'a/1', 'module', 'a/1'],

@@ -143,7 +143,7 @@ test('the bound on line length counts bytes, not characters, CRLF not included: 
   const input = Buffer.from(`${line(180)}\n${line(179)}\n${line(179)}\r\n${line(180)}`);
   const expected: StageRun = {
     ndjson:
-      `${recordToNdjson({ time: '1970-01-01T00:00:01.000000Z', user: 'a', module: 'é'.repeat(179), name: 'é'.repeat(179), version: null, path: null, host: null, jobid: null, userload: null })}`.repeat(
+      `${recordToNdjson({ time: '1970-01-01T00:00:01.000000Z', user: 'a', module: 'é'.repeat(179), name: 'é'.repeat(179), version: null, path: null, host: null, jobid: null, userload: null, cluster: null })}`.repeat(
         2,
       ),
     malformed: ['in.log:1: line longer than 400 bytes', 'in.log:4: line longer than 400 bytes'],

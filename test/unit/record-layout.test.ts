@@ -17,6 +17,7 @@ const RECORD: LoadRecord = {
   host: 'n1',
   jobid: '7',
   userload: true,
+  cluster: 'c1',
 };
 
 test('recordToNdjson writes the fields of RECORD_FIELDS in their order, then extra and source', () => {

@@ -1,7 +1,7 @@
 /*
  * lmod-parse's fast path, compiled to WebAssembly (scripts/build-wasm.sh): the lines of a buffer in Lmod's documented
  * format (`ModuleUsageTracking: user=U module=M path=P host=H time=S.FFFFFF`, with an optional RFC 3164 header, `[pid]`,
- * `jobid=` and `userload=`, values of printable ASCII without quotes, commas, `=` or backslashes) are converted to
+ * `jobid=`, `userload=` and a last `cluster=`, values of printable ASCII without quotes, commas, `=` or backslashes) are converted to
  * NDJSON here, at a few bytes per cycle, without a JavaScript string per line, exactly as the general parser (parseLine
  * and recordToNdjson) converts them; test/unit/parse-documented-wasm.test.ts holds the two to each other. Every other
  * line is left to the caller.
@@ -136,6 +136,11 @@ static u8 *iso_second(u8 *o, u64 seconds) {
   return two_digits(o, rest % 60);
 }
 
+/* The cluster's JSON value for a line without `cluster=`: `null`, or lmod-parse's --cluster as a string of at most 66
+ * bytes, set by the caller (room for copy's 8-byte words). */
+u8 default_cluster[80] = "null";
+u32 default_cluster_length = 4;
+
 /* The last second converted, and its text (`YYYY-MM-DDTHH:MM:SS`, room for copy's 8-byte words). */
 static u64 last_second = ~(u64)0;
 static u8 last_iso[24];
@@ -192,6 +197,12 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   int later_load = userload(&p, e, &bad);
   if (bad) return 0;
   if (load < 0) load = later_load;
+  const u8 *cluster = 0, *cluster_end = 0;
+  if (starts(p, e, " cluster=", 9)) {
+    cluster = p + 9;
+    if (!(cluster_end = value(cluster, e))) return 0;
+    p = cluster_end;
+  }
   if (p < e && *p == '\r') p++;
   if (p >= e || *p != '\n') return 0;
   *newline = p;
@@ -236,6 +247,14 @@ static u8 *convert(const u8 *p, const u8 *e, u8 *o, const u8 **newline) {
   }
   o = PUT(o, LAYOUT_USERLOAD);
   o = load == 1 ? PUT(o, "true") : load == 0 ? PUT(o, "false") : PUT(o, "null");
+  o = PUT(o, LAYOUT_CLUSTER);
+  if (cluster) {
+    *o++ = '"';
+    o = copy(o, cluster, cluster_end);
+    *o++ = '"';
+  } else {
+    o = copy(o, default_cluster, default_cluster + default_cluster_length);
+  }
   return PUT(o, "}\n");
 }
 
@@ -246,15 +265,15 @@ u32 scan_lines;
 /*
  * Converts the complete lines of [in, end) one after another, writing NDJSON from out, until a line that is not in the
  * documented format or is longer than max_line bytes: returns where that line (or the unfinished last line) starts. A
- * line's NDJSON is at most 2 x its length + 160 bytes; the caller gives out_end - out >= 5 x (end - in) + 256, since no
- * documented line is shorter than 60 bytes.
+ * line's NDJSON is at most 2 x its length + 240 bytes (with a default cluster); the caller gives out_end - out >= 6 x (end -
+ * in) + 256, since no documented line is shorter than 60 bytes.
  */
 u32 scan(u32 in, u32 end, u32 out, u32 out_end, u32 max_line) {
   const u8 *p = (const u8 *)in, *e = (const u8 *)end;
   u8 *o = (u8 *)out;
   u32 lines = 0;
   if (!value_table_ready) init_value_table();
-  while (p < e && (u32)(out_end - (u32)o) >= 5 * (u32)(e - p) + 256) {
+  while (p < e && (u32)(out_end - (u32)o) >= 6 * (u32)(e - p) + 256) {
     const u8 *newline;
     u8 *next = convert(p, e, o, &newline);
     if (!next || (u32)(newline - p) - (newline[-1] == '\r') > max_line) break;

@@ -7,10 +7,14 @@ interface DocumentedExports extends BaseExports {
   /** Addresses of documented.c's results of the last scan(). */
   scan_output_end: WebAssembly.Global;
   scan_lines: WebAssembly.Global;
+  default_cluster: WebAssembly.Global;
+  default_cluster_length: WebAssembly.Global;
 }
 
-/** Room documented.c's scan() asks for: 5 bytes per input byte, 256 more, and 8 for its word copies. */
-const outputRoom = (inputBytes: number): number => 5 * inputBytes + 256 + 8;
+/** Room documented.c's scan() asks for: 6 bytes per input byte, 256 more, and 8 for its word copies. */
+const outputRoom = (inputBytes: number): number => 6 * inputBytes + 256 + 8;
+/** The longest JSON value documented.c holds for the default cluster. */
+const MAX_DEFAULT_CLUSTER = 66;
 
 /**
  * Log lines in Lmod's documented format converted to NDJSON in WebAssembly (documented.c): the input's LineWindow lives
@@ -22,10 +26,15 @@ export class DocumentedScanner {
   private readonly wasm: DocumentedExports;
   private readonly base: number;
 
-  constructor(maxLine: number) {
+  /** `cluster`: what records of lines without `cluster=` get (lmod-parse's --cluster). */
+  constructor(maxLine: number, cluster: string | null = null) {
     ({ exports: this.wasm, base: this.base } = instantiate<DocumentedExports>(DOCUMENTED_WASM_BASE64));
     const memory = this.wasm.memory;
     this.window = new LineWindow(maxLine, { base: this.base, grow: (bytes) => memoryOf(memory, bytes) }, outputRoom);
+    const json = Buffer.from(JSON.stringify(cluster), 'utf8');
+    if (json.length > MAX_DEFAULT_CLUSTER) throw new RangeError(`cluster name longer than ${MAX_DEFAULT_CLUSTER - 2} bytes`);
+    this.window.memory.set(json, this.wasm.default_cluster.value);
+    this.setWord(this.wasm.default_cluster_length.value, json.length);
   }
 
   /**
@@ -40,6 +49,10 @@ export class DocumentedScanner {
     const lines = this.word(this.wasm.scan_lines.value);
     w.skip(to, lines);
     return { ndjson: lines === 0 ? null : w.memory.subarray(output, this.word(this.wasm.scan_output_end.value)), lines };
+  }
+
+  private setWord(address: number, value: number): void {
+    new DataView(this.window.memory.buffer).setUint32(address, value, true);
   }
 
   /** The 32-bit little-endian word at an address (WebAssembly is little-endian). */
