@@ -92,14 +92,14 @@ function asUser(name: string): string[] {
 }
 
 /** The message of one raw line, checked field by field; returns its time= text. */
-function checkLine(raw: string, f: { user: string; module: string; path: string; jobid: string; userload: 'yes' | 'no' }): string {
+function checkLine(raw: string, f: { user: string; module: string; path: string; jobid: string; userload: 'yes' | 'no'; cluster?: string }): string {
   const header = HEADER.exec(raw);
   assert.ok(header, `not an RFC 3339 ModuleUsageTracking line: ${raw}`);
   const expected = new RegExp(
     '^' +
       escapeRegExp(`user=${f.user} module=${f.module} path=${f.path} host=${HOST} time=`) +
       '(\\d+\\.\\d{6})' +
-      escapeRegExp(` jobid=${f.jobid} userload=${f.userload}`) +
+      escapeRegExp(` jobid=${f.jobid} userload=${f.userload}${f.cluster === undefined ? '' : ` cluster=${f.cluster}`}`) +
       '$',
   );
   const match = expected.exec(header[1]);
@@ -114,9 +114,9 @@ function parseFile(file: string): unknown[] {
   return lines(parsed.stdout).map((line) => JSON.parse(line));
 }
 
-function record(time: string, user: string, module: string, path: string, jobid: string | null, userload: boolean) {
+function record(time: string, user: string, module: string, path: string, jobid: string | null, userload: boolean, cluster: string | null = null) {
   const [name, version] = [module.slice(0, module.lastIndexOf('/')), module.slice(module.lastIndexOf('/') + 1)];
-  return { time: isoFromEpochText(time), user, module, name, version, path, host: HOST, jobid, userload };
+  return { time: isoFromEpochText(time), user, module, name, version, path, host: HOST, jobid, userload, cluster };
 }
 
 /** Two throwaway accounts (root only), removed afterwards. */
@@ -177,7 +177,7 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       const [alice, bob] = users.names;
       const before = Date.now() / 1000;
 
-      const a = moduleCommand(['load', 'tool/1.0'], moduleEnv(s, { USER: alice, SLURM_JOB_ID: '4242' }), asUser(alice));
+      const a = moduleCommand(['load', 'tool/1.0'], moduleEnv(s, { USER: alice, SLURM_JOB_ID: '4242', SLURM_CLUSTER_NAME: 'alpha' }), asUser(alice));
       assert.equal(a.status, 0, a.stderr);
       assert.equal(a.loaded, 'lib/2.0:tool/1.0');
       const b = moduleCommand(['load', 'tool/1.0'], moduleEnv(s, { USER: bob }), asUser(bob));
@@ -190,8 +190,8 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       const tool = `${modulepath}/tool/1.0.lua`;
       // The dependency finishes loading (and is logged) before the module that asked for it.
       const times = [
-        checkLine(raw[0], { user: alice, module: 'lib/2.0', path: lib, jobid: '4242', userload: 'no' }),
-        checkLine(raw[1], { user: alice, module: 'tool/1.0', path: tool, jobid: '4242', userload: 'yes' }),
+        checkLine(raw[0], { user: alice, module: 'lib/2.0', path: lib, jobid: '4242', userload: 'no', cluster: 'alpha' }),
+        checkLine(raw[1], { user: alice, module: 'tool/1.0', path: tool, jobid: '4242', userload: 'yes', cluster: 'alpha' }),
         checkLine(raw[2], { user: bob, module: 'lib/2.0', path: lib, jobid: '', userload: 'no' }),
         checkLine(raw[3], { user: bob, module: 'tool/1.0', path: tool, jobid: '', userload: 'yes' }),
       ];
@@ -200,8 +200,8 @@ test('the Lmod hook through a private rsyslogd into lmod-parse records', async (
       }
 
       assert.deepEqual(parseFile(logFile), [
-        record(times[0], alice, 'lib/2.0', lib, '4242', false),
-        record(times[1], alice, 'tool/1.0', tool, '4242', true),
+        record(times[0], alice, 'lib/2.0', lib, '4242', false, 'alpha'),
+        record(times[1], alice, 'tool/1.0', tool, '4242', true, 'alpha'),
         record(times[2], bob, 'lib/2.0', lib, null, false),
         record(times[3], bob, 'tool/1.0', tool, null, true),
       ]);

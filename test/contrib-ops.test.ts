@@ -113,7 +113,7 @@ async function mysqlRows(url: string): Promise<unknown[]> {
 function binDir(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  for (const verb of ['parse', 'dedupe', 'load']) symlinkSync(join(ROOT, 'bin', `lmod-${verb}.js`), join(bin, `lmod-${verb}`));
+  for (const verb of ['parse', 'dedupe', 'load', 'jobs']) symlinkSync(join(ROOT, 'bin', `lmod-${verb}.js`), join(bin, `lmod-${verb}`));
   return bin;
 }
 
@@ -159,6 +159,8 @@ function runService(opts: { bin: string; logs: string; envFile: string; workDir:
     PATH: `${opts.bin}:${unitPath}`,
     // Where the test keeps its archives instead of /var/log/lmod.
     LMOD_LOG_DIR: opts.logs,
+    // Where Slurm is installed (CI installs it for its own test) sacct has no cluster here.
+    LMOD_TRACKING_SACCT: 'no',
   };
   return run(DAILY, [], { env, cwd: opts.workDir });
 }
@@ -391,7 +393,7 @@ test('the cron line runs the same pipeline with lmod-load --env-file and logs to
     const cronPath = /^PATH=(.*)$/m.exec(readFileSync(CRON, 'utf8'))![1];
     const bin = binDir(tmp.path);
     symlinkSync(DAILY, join(bin, 'lmod-daily'));
-    const r = run('sh', ['-c', command], { env: { PATH: `${bin}:${cronPath}`, LMOD_LOG_DIR: logs } });
+    const r = run('sh', ['-c', command], { env: { PATH: `${bin}:${cronPath}`, LMOD_LOG_DIR: logs, LMOD_TRACKING_SACCT: 'no' } });
     assert.equal(r.status, 0, readFileSync(join(logs, 'daily.log'), 'utf8'));
     assert.equal(r.stdout + r.stderr, '');
     assert.match(readFileSync(join(logs, 'daily.log'), 'utf8'), /^lmod-load: 3 read, 3 new, 0 already present, 0 rejected in /m);
@@ -406,7 +408,7 @@ test('backfill is one command over all archives; a missing archive is exit 2 nam
   try {
     const bin = binDir(tmp.path);
     const logs = logDir(tmp.path, { '20260301': ARCHIVE, '20260302': ARCHIVE_3164 });
-    const env = { PATH: `${bin}:/usr/bin:/bin`, LMOD_LOG_DIR: logs };
+    const env = { PATH: `${bin}:/usr/bin:/bin`, LMOD_LOG_DIR: logs, LMOD_TRACKING_SACCT: 'no' };
     const archives = readdirSync(logs)
       .sort()
       .map((name) => join(logs, name));

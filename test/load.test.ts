@@ -426,7 +426,7 @@ async function loadIndexes(client: SqlClient): Promise<string[]> {
   return rows.map((r) => `${r.name}(${r.cols})`);
 }
 
-/** A current database taken back to v2 (its indexes, no later versions recorded), as a site that loaded with that release has it. */
+/** A current database taken back to v2 (its indexes, no tables or columns of later versions), as a site that loaded with that release has it. */
 async function migrateFromV2(url: string): Promise<void> {
   assert.equal((await runLoad(['migrate', '--quiet', '--db', url])).code, 0);
   assert.equal((await runLoad(['--quiet', '--db', url, BASIC])).code, 0);
@@ -444,7 +444,12 @@ async function migrateFromV2(url: string): Promise<void> {
             'CREATE INDEX ix_loads_user ON module_loads (user_id, time)',
             'CREATE INDEX ix_loads_userload ON module_loads (userload, module_id, user_id)',
           ];
-    const recordV2 = ['DELETE FROM lmod_schema WHERE version > 1', "INSERT INTO lmod_schema (version, applied_at) VALUES (2, '2024-01-01 00:00:00')"];
+    const later = [
+      'DROP VIEW module_loads_flat',
+      'ALTER TABLE module_loads DROP COLUMN cluster',
+      ...['jobs', 'summary_state', 'summary_packages', 'summary_versions', 'summary_users', 'summary_periods'].map((t) => `DROP TABLE ${t}`),
+    ];
+    const recordV2 = [...later, 'DELETE FROM lmod_schema WHERE version > 1', "INSERT INTO lmod_schema (version, applied_at) VALUES (2, '2024-01-01 00:00:00')"];
     for (const statement of [...v2, ...recordV2]) await client.query(statement);
     const migrated = await runLoad(['migrate', '--db', url]);
     assert.deepEqual([migrated.code, migrated.stderr.replace(/^lmod-load: \S+: /, '')], [0, `schema migrated from v2 to v${LATEST_VERSION}\n`]);
@@ -486,6 +491,7 @@ test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-lo
     const tables = execFileSync(client, [...args, '-N', '-e', 'SHOW FULL TABLES'], { encoding: 'utf8' });
     assert.deepEqual(tables.trim().split('\n').sort(), [
       'hosts\tBASE TABLE',
+      'jobs\tBASE TABLE',
       'lmod_schema\tBASE TABLE',
       'module_loads\tBASE TABLE',
       'module_loads_flat\tVIEW',

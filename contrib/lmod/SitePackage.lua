@@ -2,7 +2,7 @@
 -- lmod-tracking: log one syslog line per module loaded.
 --
 --   user=alice module=gcc/12.2.0 path=/opt/mf/gcc/12.2.0.lua host=node1
---   time=1712658796.123456 jobid=4242 userload=yes
+--   time=1712658796.123456 jobid=4242 userload=yes cluster=alpha
 --
 -- (one line, tag ModuleUsageTracking, facility local0, level info).
 -- Install: put this file in a directory and point LMOD_PACKAGE_PATH at
@@ -14,6 +14,9 @@
 -- nothing, not even the dependencies it had loaded.
 --
 -- Environment (all optional):
+--   LMOD_TRACKING_CLUSTER the cluster name logged as cluster=; default: the
+--                         job's SLURM_CLUSTER_NAME, else LMOD_SYSHOST; none:
+--                         no cluster= (lmod-parse --cluster can add it)
 --   LMOD_TRACKING_SOCKET  send with `logger -u SOCKET` to this unix socket
 --                         instead of the system log (tests, containers)
 --   LMOD_TRACKING_LOGGER  the logger program to run (default: logger)
@@ -86,6 +89,11 @@ local function jobId()
        or nonEmpty(getenv("PBS_JOBID")) or ""
 end
 
+local function clusterName()
+   return nonEmpty(getenv("LMOD_TRACKING_CLUSTER")) or nonEmpty(getenv("SLURM_CLUSTER_NAME"))
+       or nonEmpty(getenv("LMOD_SYSHOST"))
+end
+
 -- A value with blanks is quoted so the line still splits into key=value
 -- pairs; control characters would end or split a syslog line.
 local function field(key, value)
@@ -100,8 +108,9 @@ local function field(key, value)
    return key .. "=" .. value
 end
 
+-- cluster= comes last, and only when known: lmod-parse reads it there fastest.
 local function message(load)
-   return table.concat({
+   local fields = {
       field("user",     load.user),
       field("module",   load.module),
       field("path",     load.path),
@@ -109,7 +118,9 @@ local function message(load)
       field("time",     load.time),
       field("jobid",    load.jobid),
       field("userload", load.userload and "yes" or "no"),
-   }, " ")
+   }
+   if (load.cluster) then fields[#fields + 1] = field("cluster", load.cluster) end
+   return table.concat(fields, " ")
 end
 
 local function shellQuote(s)
@@ -170,10 +181,10 @@ local function finalizeHook()
    pcall(function()
       local user = userName()
       if (not user) then return end
-      local host, jobid = hostName(), jobId()
+      local host, jobid, cluster = hostName(), jobId(), clusterName()
       local messages = {}
       for _, load in ipairs(loads) do
-         load.user, load.host, load.jobid = user, host, jobid
+         load.user, load.host, load.jobid, load.cluster = user, host, jobid, cluster
          messages[#messages + 1] = message(load)
       end
       if (useLogger()) then

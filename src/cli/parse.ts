@@ -1,22 +1,19 @@
 import { statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { InvalidArgumentError } from 'commander';
-import { zoneConverter } from '../parse/header-time';
 import { LogParser } from '../parse/log-parser';
 import { toStderr } from '../io/fd';
-import { FdSink } from '../io/fd-sink';
-import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { DEFAULT_MAX_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
-import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
+import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt, timeZone } from './program';
+import { filterToStdout } from './stdout-filter';
 import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-parse';
 /** Bytes read at a time, straight into WebAssembly memory. */
 const READ_CHUNK = 256 * 1024;
-const STDOUT = 1;
 
 interface Options {
   tag?: RegExp;
@@ -35,15 +32,6 @@ function regex(value: string): RegExp {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-}
-
-function timeZone(value: string): string {
-  try {
-    zoneConverter(value);
-  } catch {
-    throw new InvalidArgumentError(`unknown time zone '${value}'`);
-  }
-  return value;
 }
 
 function command() {
@@ -73,10 +61,6 @@ function referenceTime(source: string): Date {
   }
 }
 
-/**
- * lmod-parse reads its descriptors with readSync and writes stdout with one write per read, rather than through streams,
- * which cost more than the conversion (docs/performance.md).
- */
 async function run(argv: string[]): Promise<number> {
   const program = command();
   await parseArgs(program, argv);
@@ -92,26 +76,8 @@ async function run(argv: string[]): Promise<number> {
     referenceTime,
     onMalformed: (source, line, reason, text) => diagnostics.reject(source, line, reason, text),
   });
-  const sink = new FdSink(STDOUT);
   const progress = new Progress(PROGRAM, () => parser.counts.lines, 'lines', !options.quiet && isatty(2));
-  const onInputError = (name: string, err: Error): void => diagnostics.message(`${name}: ${describeInputError(err)}`);
-  let failedInputs: number;
-  try {
-    const consumer = {
-      write: (source: string, bytes: Buffer) => parser.write(source, bytes, sink),
-      read: (source: string, read: (into: Uint8Array) => number, size: number) => parser.read(source, read, size, sink),
-      end: () => parser.end(sink),
-      flush: () => sink.flush(),
-    };
-    failedInputs = await feedInputs(inputNames(program.args), consumer, { chunkSize: READ_CHUNK, blocking: true, onInputError });
-    await sink.end();
-  } catch (err) {
-    // What came before the line that stopped the run (--max-errors) still goes out; EPIPE: the reader went away.
-    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') await sink.end();
-    throw err;
-  } finally {
-    progress.stop();
-  }
+  const failedInputs = await filterToStdout(program.args, parser, READ_CHUNK, diagnostics, progress);
   const { lines, records, skipped, malformed } = parser.counts;
   if (!options.quiet) {
     toStderr(

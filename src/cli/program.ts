@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { zoneConverter } from '../parse/header-time';
 import { CliError, EXIT_FATAL, EXIT_OK } from './exit-codes';
 
 // dist/src/cli -> package root eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -55,5 +56,15 @@ export function positiveInt(value: string): number {
 /** A Slurm cluster name as --cluster takes it: what fits the cluster columns and needs no quoting in a log line. */
 export function clusterName(value: string): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw new InvalidArgumentError("expected a cluster name: 1 to 64 letters, digits, '.', '_' or '-'");
+  return value;
+}
+
+/** A zone as --tz takes it: UTC, +02:00 or an IANA name. */
+export function timeZone(value: string): string {
+  try {
+    zoneConverter(value);
+  } catch {
+    throw new InvalidArgumentError(`unknown time zone '${value}'`);
+  }
   return value;
 }

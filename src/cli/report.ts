@@ -10,14 +10,15 @@ import { reportPage, type RequestedReport } from '../report/page';
 import { parseTimeBound } from '../report/period';
 import { durationSeconds } from '../time/duration';
 import { type Every, EVERY, type Filters } from '../report/queries';
-import { modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { accountsReport, modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { type Weight, WEIGHT_COLUMN, WEIGHTS } from '../report/jobs';
 import type { ReportTable } from '../report/table';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, parseArgs, positiveInt } from './program';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-report';
-const REPORTS = ['modules', 'users', 'unused', 'stale', 'trend'] as const;
+const REPORTS = ['modules', 'users', 'unused', 'stale', 'trend', 'accounts'] as const;
 type ReportKind = (typeof REPORTS)[number];
 
 interface Options {
@@ -36,11 +37,16 @@ interface Options {
   inventory?: string;
   olderThan?: string;
   every?: Every;
+  weight?: Weight;
+  cluster: string[];
+  account: string[];
+  partition: string[];
 }
 
 /** Options that only make sense for some reports: a misplaced one is a usage error, not ignored. */
 const ONLY_FOR: [keyof Options, string, ReportKind[]][] = [
   ['by', '--by', ['modules']],
+  ['weight', '--weight', ['modules']],
   ['sort', '--sort', ['modules', 'users']],
   ['top', '--top', ['modules', 'users', 'stale']],
   ['inventory', '--inventory', ['unused', 'stale']],
@@ -63,13 +69,15 @@ function usage(message: string): CliError {
 }
 
 function buildProgram() {
-  return newProgram(PROGRAM, 'Answers from the module-load database: top modules, users, unused and stale modules, use over time.', [
+  return newProgram(PROGRAM, 'Answers from the module-load database: top modules, users, unused and stale modules, use over time, compute per account.', [
     'lmod-report modules --top 10                       # packages by distinct users',
     'lmod-report modules --by version --module "gcc*"   # every gcc version',
     'lmod-report users --user alice                     # the modules alice loaded',
     'lmod-report unused --inventory spider.json --since 365d',
     'lmod-report stale --older-than 180d --format csv > stale.csv',
     'lmod-report trend --every week --module python --format html > python.html',
+    'lmod-report modules --weight core-hours --account physics   # needs jobs: sacct ... | lmod-jobs | lmod-load',
+    'lmod-report accounts --since 30d',
   ])
     .argument('<report>', `one of ${REPORTS.join(', ')}`)
     .option(
@@ -83,8 +91,12 @@ function buildProgram() {
     .addOption(repeatable('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules'))
     .addOption(repeatable('--host <glob>', "only these hosts (shell glob; repeatable; '' = loads logged without a host)"))
     .addOption(repeatable('--module <glob>', 'only modules whose full or package name matches (shell glob; repeatable)'))
+    .addOption(repeatable('--cluster <name>', 'only loads logged on this cluster, and jobs run on it (repeatable)'))
+    .addOption(repeatable('--account <name>', 'only loads in jobs of this Slurm account (repeatable)'))
+    .addOption(repeatable('--partition <name>', 'only loads in jobs of this Slurm partition (repeatable)'))
     .option('--userload-only', 'only loads the user asked for (userload true), not dependencies or unknown')
     .option('--top <n>', 'at most N rows (modules, users, stale)', positiveInt)
+    .addOption(new Option('--weight <what>', 'modules: add the jobs each module was loaded in and order by them').choices([...WEIGHTS]))
     .addOption(new Option('--by <what>', 'modules: one row per package name or per full name').choices(['name', 'version']))
     .option('--sort <count>', 'modules: users (default) or loads; users: loads (default) or modules')
     .option('--inventory <file>', 'unused (required), stale: installed modules, from `spider -o spider-json` or `module -t avail`')
@@ -168,7 +180,8 @@ async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Opt
   switch (kind) {
     case 'modules': {
       const sort = (o.sort ?? 'users') as 'users' | 'loads';
-      return { kind, sort, table: await modulesReport(client, f, { by: o.by ?? 'name', sort, top }) };
+      const table = await modulesReport(client, f, { by: o.by ?? 'name', sort, top }, o.weight ?? null);
+      return { kind, sort: o.weight === undefined ? sort : WEIGHT_COLUMN[o.weight], table };
     }
     case 'users':
       return { kind, table: await usersReport(client, f, (o.sort ?? 'loads') as 'loads' | 'modules', top) };
@@ -178,6 +191,8 @@ async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Opt
       const cutoff = timeBound('--older-than', o.olderThan ?? '180d', now) as string;
       return { kind, table: await staleReport(client, f, cutoff, top, inventory) };
     }
+    case 'accounts':
+      return { kind, table: await accountsReport(client, f) };
     case 'trend': {
       const every = o.every ?? 'month';
       return { kind, every, table: await trendReport(client, f, every) };
@@ -219,6 +234,9 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
     hosts: o.host,
     modules: o.module,
     userloadOnly: o.userloadOnly === true,
+    clusters: o.cluster,
+    accounts: o.account,
+    partitions: o.partition,
   };
   const inventory = o.inventory === undefined ? null : readInventory(o.inventory, io.stderr);
   let client: SqlClient;

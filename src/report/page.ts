@@ -1,7 +1,7 @@
 import { barChartSvg, columnChartSvg, renderPage, type Section } from './html';
 import { isoTime } from './period';
 import type { Every, Filters } from './queries';
-import { loadSpan, modulesReport, type QueryClient, trendReport } from './reports';
+import { accountsReport, loadSpan, modulesReport, type QueryClient, trendReport } from './reports';
 import type { ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
@@ -9,7 +9,7 @@ const CHART_BARS = 30;
 
 /** The report a page was asked for, with its table already computed. */
 export interface RequestedReport {
-  kind: 'modules' | 'users' | 'unused' | 'stale' | 'trend';
+  kind: 'modules' | 'users' | 'unused' | 'stale' | 'trend' | 'accounts';
   table: ReportTable;
   /** For `modules`: the count the rows are sorted by; for `trend`: the period. */
   sort?: string;
@@ -37,6 +37,10 @@ function modulesSection(table: ReportTable, sort: string): Section {
   return { id: 'modules', heading: table.title, charts: [barChartSvg('chart-modules', caption, ranking(table, labelKey, sort))], table };
 }
 
+function accountsSection(table: ReportTable): Section {
+  return { id: 'accounts', heading: table.title, charts: [barChartSvg('chart-accounts', table.title, ranking(table, 'account', 'core_hours'))], table };
+}
+
 function trendSection(table: ReportTable, every: Every): Section {
   const bars = (key: string) => table.rows.map((r) => ({ label: String(r.period), value: Number(r[key]) }));
   return {
@@ -55,13 +59,25 @@ function filterText(f: Filters): string {
     f.hosts.length > 0 ? `host ${f.hosts.join(' or ')}` : '',
     f.modules.length > 0 ? `module ${f.modules.join(' or ')}` : '',
     f.userloadOnly ? 'user-requested loads only' : '',
+    f.clusters.length > 0 ? `cluster ${f.clusters.join(' or ')}` : '',
+    f.accounts.length > 0 ? `account ${f.accounts.join(' or ')}` : '',
+    f.partitions.length > 0 ? `partition ${f.partitions.join(' or ')}` : '',
   ].filter((p) => p !== '');
   return `Filters: ${parts.length === 0 ? 'none (all loads)' : parts.join(', ')}`;
 }
 
+/** Whether the database holds any Slurm job (a schema from before jobs has none). */
+async function hasJobs(client: QueryClient): Promise<boolean> {
+  try {
+    return (await client.query('SELECT 1 AS one FROM jobs LIMIT 1')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The page for any report: the requested one first, then - unless it was one of them - the top modules by distinct users
- * and the use over time under the same filters.
+ * The page for any report: the requested one first, then - unless it was one of them - the top modules by distinct users,
+ * where jobs are loaded the top modules by core-hours and the accounts, and the use over time under the same filters.
  */
 export async function reportPage(client: QueryClient, description: string, f: Filters, requested: RequestedReport, now: Date): Promise<string> {
   const sections: Section[] = [];
@@ -69,9 +85,19 @@ export async function reportPage(client: QueryClient, description: string, f: Fi
   else if (requested.kind === 'users' && requested.table.columns[1].key === 'loads') {
     const chart = barChartSvg('chart-users', `${requested.table.title} (loads)`, ranking(requested.table, 'user', 'loads'));
     sections.push({ id: 'users', heading: requested.table.title, charts: [chart], table: requested.table });
-  } else if (requested.kind !== 'trend') sections.push({ id: requested.kind, heading: requested.table.title, charts: [], table: requested.table });
+  } else if (requested.kind === 'accounts') sections.push(accountsSection(requested.table));
+  else if (requested.kind !== 'trend') sections.push({ id: requested.kind, heading: requested.table.title, charts: [], table: requested.table });
   if (requested.kind !== 'modules') {
     sections.push(modulesSection(await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }), 'users'));
+  }
+  if (await hasJobs(client)) {
+    if (requested.kind !== 'modules' || requested.sort !== 'core_hours') {
+      const table = await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }, 'core-hours');
+      sections.push({ ...modulesSection(table, 'core_hours'), id: 'core-hours' });
+    }
+    if (requested.kind !== 'accounts') {
+      sections.push(accountsSection(await accountsReport(client, f)));
+    }
   }
   if (requested.kind === 'trend') sections.push(trendSection(requested.table, requested.every ?? 'month'));
   else {

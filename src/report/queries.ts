@@ -15,9 +15,23 @@ export interface Filters {
   /** Globs on the full module name or the package name. */
   modules: string[];
   userloadOnly: boolean;
+  /** Exact names; any may match. A load's cluster is its own; account and partition are its job's. */
+  clusters: string[];
+  accounts: string[];
+  partitions: string[];
 }
 
-export const NO_FILTERS: Filters = { since: null, until: null, users: [], hosts: [], modules: [], userloadOnly: false };
+export const NO_FILTERS: Filters = {
+  since: null,
+  until: null,
+  users: [],
+  hosts: [],
+  modules: [],
+  userloadOnly: false,
+  clusters: [],
+  accounts: [],
+  partitions: [],
+};
 
 export interface Query {
   sql: string;
@@ -36,12 +50,31 @@ export interface IdFilters {
   hostIds: number[] | null;
   moduleIds: number[] | null;
   userloadOnly: boolean;
+  clusters: string[];
+  accounts: string[];
+  partitions: string[];
+}
+
+/**
+ * A load's job: the same job id on the same cluster, an unknown cluster on either side matching any (a single-cluster
+ * site need not name it). A load without a cluster in a database of several clusters may so match several jobs.
+ */
+export const JOB_OF_LOAD = "j.jobid = l.jobid AND (l.cluster IS NULL OR j.cluster = '' OR j.cluster = l.cluster)";
+
+const placeholders = (values: string[]): string => values.map(() => '?').join(', ');
+
+/** The conditions on a job `j` of --account and --partition. */
+export function jobConditions(f: Pick<IdFilters, 'accounts' | 'partitions'>): Query {
+  const parts: string[] = [];
+  if (f.accounts.length > 0) parts.push(`j.account IN (${placeholders(f.accounts)})`);
+  if (f.partitions.length > 0) parts.push(`j.partition_name IN (${placeholders(f.partitions)})`);
+  return { sql: parts.join(' AND '), params: [...f.accounts, ...f.partitions] };
 }
 
 export type NameTable = 'users' | 'hosts' | 'modules';
 
 /** `WHERE ...` on `module_loads l` for the filters ('' when there are none). Ids are integers from the database. */
-function whereClause(f: IdFilters, extra: string[] = []): Query {
+export function whereClause(f: IdFilters, extra: string[] = []): Query {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   if (f.since !== null) {
@@ -61,6 +94,15 @@ function whereClause(f: IdFilters, extra: string[] = []): Query {
     parts.push(ids.length === 0 ? '1 = 0' : `${column} IN (${ids.map((id) => Math.trunc(id)).join(', ')})`);
   }
   if (f.userloadOnly) parts.push('l.userload = 1');
+  if (f.clusters.length > 0) {
+    parts.push(`l.cluster IN (${placeholders(f.clusters)})`);
+    params.push(...f.clusters);
+  }
+  const job = jobConditions(f);
+  if (job.sql !== '') {
+    parts.push(`EXISTS (SELECT 1 FROM jobs j WHERE ${JOB_OF_LOAD} AND ${job.sql})`);
+    params.push(...job.params);
+  }
   parts.push(...extra);
   return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, params };
 }

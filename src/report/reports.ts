@@ -29,6 +29,7 @@ import {
   versionsSummaryQuery,
 } from './summaries';
 import { ModuleCounter } from './module-counts';
+import { accountRows, moduleWeights, NO_WEIGHTS, type Weight, WEIGHT_COLUMN } from './jobs';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
@@ -87,6 +88,9 @@ export async function resolveFilters(client: QueryClient, f: Filters): Promise<I
     hostIds: await idsOf(client, 'hosts', f.hosts),
     moduleIds: await idsOf(client, 'modules', f.modules),
     userloadOnly: f.userloadOnly,
+    clusters: f.clusters,
+    accounts: f.accounts,
+    partitions: f.partitions,
   };
 }
 
@@ -128,14 +132,49 @@ export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: Mo
   return counter.rows();
 }
 
-export async function modulesReport(client: QueryClient, f: Filters, o: Omit<ModulesOptions, 'blankHostId'>): Promise<ReportTable> {
+/** The jobs' columns of `modules --weight`, and of the HTML page when jobs are loaded. */
+export const WEIGHT_COLUMNS = [count('jobs'), count('core_hours', 'core-hours'), count('gpu_hours', 'GPU-hours')];
+
+/**
+ * `modules`: per package or full name, loads, users, hosts and span; with a weight also the jobs it was loaded in and
+ * their core- and GPU-hours, ordered by the weight (loads outside any job count as loads, not as jobs).
+ */
+export async function modulesReport(
+  client: QueryClient,
+  f: Filters,
+  o: Omit<ModulesOptions, 'blankHostId'>,
+  weight: Weight | null = null,
+): Promise<ReportTable> {
   const variant = await summaryFor(client, f);
   const head = o.by === 'version' ? MODULE : [text('name'), count('versions')];
-  const columns = [...head, count('loads'), count('users'), count('hosts'), ...SPAN];
-  const title = `Top ${o.by === 'version' ? 'module versions' : 'modules'} by ${o.sort === 'users' ? 'distinct users' : 'loads'}`;
-  if (variant !== null) return tableOf(client, (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, o.top), title, columns);
-  const rows = await moduleCountRows(client, await resolveFilters(client, f), { ...o, blankHostId: await blankHostId(client) });
+  const columns = [...head, ...(weight === null ? [] : WEIGHT_COLUMNS), count('loads'), count('users'), count('hosts'), ...SPAN];
+  const what = o.by === 'version' ? 'module versions' : 'modules';
+  const title = `Top ${what} by ${weight ?? (o.sort === 'users' ? 'distinct users' : 'loads')}`;
+  const top = weight === null ? o.top : null;
+  let rows: Row[];
+  if (variant !== null) {
+    const q = (o.by === 'version' ? versionsSummaryQuery : packagesSummaryQuery)(variant, o.sort, top);
+    rows = await client.query<Row>(q.sql, q.params);
+  } else {
+    const ids = await resolveFilters(client, f);
+    rows = await moduleCountRows(client, ids, { ...o, top, blankHostId: await blankHostId(client) });
+    if (weight !== null) {
+      const weights = await moduleWeights(client, ids, o.by);
+      rows = rows.map((r) => ({ ...r, ...(weights.get(String(o.by === 'version' ? r.module : r.name)) ?? NO_WEIGHTS) }));
+    }
+  }
+  if (weight !== null) {
+    const key = WEIGHT_COLUMN[weight];
+    rows = rows.sort((a, b) => Number(b[key]) - Number(a[key])).slice(0, o.top ?? undefined);
+  }
   return tableFrom(rows, title, columns);
+}
+
+/** `accounts`: Slurm accounts by core-hours, with their top modules (jobs loaded with lmod-jobs). */
+export async function accountsReport(client: QueryClient, f: Filters): Promise<ReportTable> {
+  const rows = await accountRows(client, await resolveFilters(client, f));
+  const columns = [text('account'), ...WEIGHT_COLUMNS, count('users'), text('top_modules', 'top modules (core-hours)')];
+  return tableFrom(rows, 'Accounts by core-hours', columns);
 }
 
 export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {

@@ -10,7 +10,8 @@ import type { Every, Filters, ModuleSort, Query, UserSort } from './queries';
 
 /** Which stored variant serves these filters, or null when they need the loads themselves. */
 export function summaryVariant(f: Filters): number | null {
-  const filtered = f.since !== null || f.until !== null || f.users.length > 0 || f.hosts.length > 0 || f.modules.length > 0;
+  const lists = [f.users, f.hosts, f.modules, f.clusters, f.accounts, f.partitions];
+  const filtered = f.since !== null || f.until !== null || lists.some((list) => list.length > 0);
   return filtered ? null : f.userloadOnly ? 1 : 0;
 }
 
@@ -31,7 +32,7 @@ const limit = (top: number | null): string => (top === null ? '' : ` LIMIT ${top
 export function packagesSummaryQuery(variant: number, sort: ModuleSort, top: number | null): Query {
   const order = sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
   return {
-    sql: `SELECT name, versions, loads, users, hosts, first_load, last_load FROM summary_packages WHERE userload_only = ? ORDER BY ${order}, name${limit(top)}`,
+    sql: `SELECT name, versions, jobs, core_hours, gpu_hours, loads, users, hosts, first_load, last_load FROM summary_packages WHERE userload_only = ? ORDER BY ${order}, name${limit(top)}`,
     params: [variant],
   };
 }
@@ -39,7 +40,7 @@ export function packagesSummaryQuery(variant: number, sort: ModuleSort, top: num
 export function versionsSummaryQuery(variant: number, sort: ModuleSort, top: number | null): Query {
   const order = sort === 'users' ? 'users DESC, loads DESC' : 'loads DESC, users DESC';
   return {
-    sql: `SELECT module, name, version, loads, users, hosts, first_load, last_load FROM summary_versions WHERE userload_only = ? ORDER BY ${order}, module${limit(top)}`,
+    sql: `SELECT module, name, version, jobs, core_hours, gpu_hours, loads, users, hosts, first_load, last_load FROM summary_versions WHERE userload_only = ? ORDER BY ${order}, module${limit(top)}`,
     params: [variant],
   };
 }

@@ -1,5 +1,6 @@
 import { inTransaction, type SqlClient } from '../db/client';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
+import { moduleWeights, NO_WEIGHTS } from './jobs';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, type SummaryTableName, writeSummaryRows } from './summary-store';
 
@@ -25,8 +26,14 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     const filters = { ...NO_FILTERS, userloadOnly: variant === 1 };
     const ids = await resolveFilters(client, filters);
     const modules = { sort: 'users' as const, top: null, blankHostId: blank };
-    keep('summary_packages', variant, await moduleCountRows(client, ids, { ...modules, by: 'name' }));
-    keep('summary_versions', variant, await moduleCountRows(client, ids, { ...modules, by: 'version' }));
+    for (const by of ['name', 'version'] as const) {
+      const weights = await moduleWeights(client, ids, by);
+      const rows = (await moduleCountRows(client, ids, { ...modules, by })).map((r) => ({
+        ...r,
+        ...(weights.get(String(r[by === 'name' ? 'name' : 'module'])) ?? NO_WEIGHTS),
+      }));
+      keep(by === 'name' ? 'summary_packages' : 'summary_versions', variant, rows);
+    }
     const q = usersQuery(ids, 'loads', null);
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
     for (const every of EVERY)

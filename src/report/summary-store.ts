@@ -2,8 +2,8 @@ import type { SqlClient } from '../db/client';
 
 /** The summary tables' columns after `userload_only`, as summarize writes them. */
 export const SUMMARY_COLUMNS = {
-  summary_packages: ['name', 'versions', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
-  summary_versions: ['module', 'name', 'version', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
+  summary_packages: ['name', 'versions', 'jobs', 'core_hours', 'gpu_hours', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
+  summary_versions: ['module', 'name', 'version', 'jobs', 'core_hours', 'gpu_hours', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
   summary_users: ['user', 'loads', 'modules', 'first_load', 'last_load'],
   summary_periods: ['every', 'period', 'loads', 'users'],
 } as const;
