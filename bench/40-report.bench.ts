@@ -10,7 +10,9 @@ import { fmt, measure, shellQuote } from './measure';
 /**
  * Every lmod-report report on ROWS loaded records (default 5,000,000) in SQLite and MySQL.
  * The rows are generated directly (seeded): ~2,000 users and ~3,000 modules with Zipf-like
- * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them. The SQLite
+ * popularity, 500 hosts, a year of Poisson-spaced times from 2025-01-01, stored as the loader stores them;
+ * 70% of them in ROWS/10 Slurm jobs (10 consecutive loads a job: 500,000 at the default) of 50 accounts and
+ * 4 partitions, a tenth of them with GPUs. The SQLite
  * file is kept in BENCH_DIR for the next run; the MySQL database is dropped at the end.
  * Whole-table `modules` is timed once with the summaries out of date (from the loads), then
  * `lmod-load summarize`, then every report, then a daily load (a day of records after the year)
@@ -80,9 +82,31 @@ function* rows(modules: number): Generator<Row> {
     const r = random();
     const host = r < 0.005 ? HOSTS + 1 : 1 + Math.floor(random() * HOSTS); // id HOSTS+1 is '' (no host)
     const userload = r < 0.05 ? null : r < 0.25 ? 0 : 1;
-    yield [time, 1 + userOf(), host, 1 + moduleOf(), random() < 0.3 ? null : String(100000 + i), userload];
+    yield [time, 1 + userOf(), host, 1 + moduleOf(), random() < 0.3 ? null : String(JOB_BASE + Math.floor(i / 10)), userload];
   }
 }
+
+const JOB_BASE = 100000;
+const JOBS = Math.ceil(ROWS / 10);
+const ACCOUNTS = 50;
+const PARTITIONS = ['cpu', 'gpu', 'bigmem', 'debug'];
+
+type JobValues = [string, string, string, string, string, string, string, number, number, number, number];
+
+/** The jobs of the loads' job ids (cluster '' matches their loads, which name none), as the loader stores them. */
+function* jobs(): Generator<JobValues> {
+  const random = prng(SEED + 3);
+  for (let j = 0; j < JOBS; j++) {
+    const id = String(JOB_BASE + j);
+    const gpus = random() < 0.1 ? 1 + Math.floor(random() * 4) : 0;
+    const cpus = 2 ** Math.floor(random() * 8);
+    const account = `acct${String(Math.floor(random() ** 2 * ACCOUNTS)).padStart(3, '0')}`;
+    const partition = gpus > 0 ? 'gpu' : PARTITIONS[Math.floor(random() * PARTITIONS.length)];
+    yield ['', id, id, `user${String(1 + (j % USERS)).padStart(4, '0')}`, account, partition, 'COMPLETED', 60 + Math.floor(random() * 86_340), cpus, gpus, 1];
+  }
+}
+
+const JOB_INSERT = 'INSERT INTO jobs (cluster, jobid, job, user, account, partition_name, state, elapsed_s, cpus, gpus, nodes) VALUES';
 
 /** The day after the generated year: a daily load's records, as NDJSON for lmod-load. */
 const DAY = '2026-01-01';
@@ -153,6 +177,8 @@ async function buildSqlite(path: string, dims: Dimensions): Promise<number> {
       dims.modules.forEach((m, i) => module.run(i + 1, m, ...split(m)));
       const load = db.prepare('INSERT INTO module_loads (time, user_id, host_id, module_id, jobid, userload) VALUES (?, ?, ?, ?, ?, ?)');
       for (const r of rows(dims.modules.length)) load.run(...r);
+      const job = db.prepare(`${JOB_INSERT} (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      for (const j of jobs()) job.run(...j);
     })();
     for (const index of indexes) db.exec(index.sql);
     db.exec('ANALYZE');
@@ -192,8 +218,14 @@ async function buildMysql(config: MysqlConfig, dims: Dimensions): Promise<number
       if (batch.length === BATCH) await flush();
     }
     if (batch.length > 0) await flush();
+    const jobBatch: JobValues[] = [];
+    for (const j of jobs()) {
+      jobBatch.push(j);
+      if (jobBatch.length === BATCH) await c.query(`${JOB_INSERT} ?`, [jobBatch.splice(0)]);
+    }
+    if (jobBatch.length > 0) await c.query(`${JOB_INSERT} ?`, [jobBatch]);
     if (keys.length > 0) await c.query(`ALTER TABLE module_loads ${keys.map((k) => `ADD INDEX ${k.name} (${k.columns})`).join(', ')}`);
-    await c.query('ANALYZE TABLE users, hosts, modules, module_loads');
+    await c.query('ANALYZE TABLE users, hosts, modules, module_loads, jobs');
   } finally {
     await c.end();
   }
@@ -227,6 +259,11 @@ function cases(inventory: string): [string, string][] {
     ['trend --every week', 'trend --every week'],
     ['trend --every month --module gcc', 'trend --every month --module gcc'],
     ['modules --format html', 'modules --format html'],
+    ['modules --weight core-hours', 'modules --weight core-hours'],
+    ['modules --weight gpu-hours --by version', 'modules --weight gpu-hours --by version'],
+    ['accounts', 'accounts'],
+    ['modules --weight core-hours --account acct001', 'modules --weight core-hours --account acct001'],
+    ['modules --weight jobs --since 2025-12-01', 'modules --weight jobs --since 2025-12-01'],
   ];
 }
 
@@ -282,7 +319,7 @@ async function main(): Promise<void> {
   writeFileSync(day, `${dayLines.join('\n')}\n`);
 
   process.stdout.write(`lmod-report on ${fmt(ROWS)} records (${USERS} users, ${HOSTS} hosts, ${dims.modules.length} modules, year 2025)\n`);
-  const sqlitePath = join(dir, `report-${ROWS}-seed${SEED}.sqlite`);
+  const sqlitePath = join(dir, `report-${ROWS}-seed${SEED}-jobs.sqlite`);
   if (existsSync(sqlitePath)) {
     process.stdout.write(`sqlite: reusing ${sqlitePath}\n`);
     await migrateSchema({ dialect: 'sqlite', path: sqlitePath, isDefault: false });

@@ -1,3 +1,4 @@
+import { SACCT_FORMAT } from '../src/jobs/sacct-header';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -225,6 +226,7 @@ test('a real rotation: lmod.log-YYYYMMDD.gz that lmod-parse reads, and rsyslog w
           host: 'node1',
           jobid: '4242',
           userload: true,
+          cluster: null,
         },
       ],
     );
@@ -426,4 +428,9 @@ test('backfill is one command over all archives; a missing archive is exit 2 nam
   } finally {
     tmp.remove();
   }
+});
+
+test("lmod-daily asks sacct for lmod-jobs' SACCT_FORMAT, the one spelling of it", () => {
+  const formats = [...readFileSync(DAILY, 'utf8').matchAll(/--format=(\S+)/g)].map((m) => m[1]);
+  assert.deepEqual(formats, [SACCT_FORMAT]);
 });

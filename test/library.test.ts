@@ -131,3 +131,31 @@ test('DedupeStage over the bytes of an input: byte by byte and in one piece give
   assert.equal(await run([...bytes].map((b) => Buffer.from([b]))), expected);
   assert.equal(await run([bytes]), expected);
 });
+
+test('the job engine from the package root: sacct bytes in, job records out, in JOB_FIELDS order', () => {
+  const reader = new lib.JobReader({ tz: 'UTC' });
+  const pieces: Buffer[] = [];
+  const sink = { bytes: (view: Uint8Array) => pieces.push(Buffer.from(view)) };
+  const sacct = `${lib.SACCT_FORMAT.replaceAll(',', '|')}\nalpha|7|7|ann|physics|cpu|COMPLETED|2026-12-01T10:00:00|2026-12-01T11:00:00|3600|4|cpu=4,gres/gpu=1|1\nalpha|7.batch|7.batch||physics||COMPLETED|2026-12-01T10:00:00|2026-12-01T11:00:00|3600|4|cpu=4|1\n`;
+  reader.write('sacct.txt', Buffer.from(sacct), sink);
+  reader.end(sink);
+  const job = JSON.parse(Buffer.concat(pieces).toString());
+  assert.deepEqual(Object.keys(job), [...lib.JOB_FIELDS]);
+  assert.equal(Buffer.concat(pieces).toString(), lib.jobToNdjson(job));
+  assert.deepEqual(job, {
+    cluster: 'alpha',
+    jobid: '7',
+    job: '7',
+    user: 'ann',
+    account: 'physics',
+    partition: 'cpu',
+    state: 'COMPLETED',
+    start: '2026-12-01T10:00:00.000000Z',
+    end: '2026-12-01T11:00:00.000000Z',
+    elapsed_s: 3600,
+    cpus: 4,
+    gpus: 1,
+    nodes: 1,
+  });
+  assert.deepEqual(reader.counts, { lines: 3, jobs: 1, steps: 1, skipped: 1, malformed: 0, badHeaders: 0 });
+});

@@ -549,7 +549,7 @@ test('usage errors exit 2 with one line on stderr and nothing on stdout', async 
   await withFixture(async (url) => {
     const db = ['--db', url];
     const expectations: [string[], string][] = [
-      [['top'], 'lmod-report: unknown report "top": choose modules, users, unused, stale, trend (see lmod-report --help)\n'],
+      [['top'], 'lmod-report: unknown report "top": choose modules, users, unused, stale, trend, accounts (see lmod-report --help)\n'],
       [['unused'], 'lmod-report: unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`) (see lmod-report --help)\n'],
       [['modules', '--every', 'week'], 'lmod-report: --every applies to trend only (see lmod-report --help)\n'],
       [['trend', '--top', '3'], 'lmod-report: --top applies to modules, users, stale only (see lmod-report --help)\n'],
