@@ -36,6 +36,7 @@ const SERVICE = join(CONTRIB, 'systemd', 'lmod-tracking.service');
 const TIMER = join(CONTRIB, 'systemd', 'lmod-tracking.timer');
 const CRON = join(CONTRIB, 'cron', 'lmod-tracking');
 const DAILY = join(CONTRIB, 'bin', 'lmod-daily');
+const LIVE_SERVICE = join(CONTRIB, 'systemd', 'lmod-tracking-live.service');
 const ARCHIVE = join(FIXTURES, 'archive', 'lmod.log');
 const ARCHIVE_3164 = join(FIXTURES, 'archive', 'lmod-rfc3164.log');
 
@@ -305,6 +306,15 @@ test('the systemd units pass systemd-analyze verify', (t) => {
       installed ? '' : 'lmod-tracking.service: Command /usr/local/sbin/lmod-daily is not executable: No such file or directory\n',
     );
     assert.equal(shipped.status, installed ? 0 : 1);
+
+    // The live service needs only /bin/sh and its environment file.
+    writeFileSync(
+      join(tmp.path, 'lmod-tracking-live.service'),
+      readFileSync(LIVE_SERVICE, 'utf8').replace('EnvironmentFile=/etc/lmod-tracking/lmod-tracking.env', `EnvironmentFile=${envFile}`),
+    );
+    const live = run(SYSTEMD_ANALYZE, ['verify', './lmod-tracking-live.service'], { cwd: tmp.path });
+    assert.equal(live.stdout + live.stderr, '');
+    assert.equal(live.status, 0);
   } finally {
     tmp.remove();
   }

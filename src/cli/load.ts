@@ -13,7 +13,7 @@ import { describeInputError, feedInputs, inputNames } from '../io/input';
 import { MAX_RECORD_LINE } from '../lines/line-window';
 import { Diagnostics } from './diagnostics';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED, EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes';
-import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt } from './program';
+import { clusterName, newProgram, nonNegativeInt, parseArgs, positiveInt, positiveNumber } from './program';
 import { Progress, summaryLine } from './progress';
 import { runCli } from './run';
 
@@ -21,6 +21,8 @@ const PROGRAM = 'lmod-load';
 /** Chosen with bench/30-load.bench.ts (BENCH_LOAD_SWEEP=1): docs/performance.md. */
 const DEFAULT_BATCH_ROWS = 5000;
 const DEFAULT_IN_FLIGHT = 2;
+/** A live log reaches the database within about this many seconds; a bulk load fills its batches long before. */
+const DEFAULT_FLUSH_SECONDS = 2;
 /** Bytes read at a time. */
 const READ_CHUNK = 64 * 1024;
 
@@ -37,6 +39,7 @@ interface LoadOptions {
   loadData: boolean;
   summarize?: boolean;
   cluster?: string;
+  flushInterval: number;
 }
 
 function dbOptions(program: Command): Command {
@@ -75,6 +78,7 @@ function buildProgram(): Command {
     )
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--cluster <name>', 'the cluster of load and job records that name none', clusterName)
+    .option('--flush-interval <seconds>', 'commit what has gathered at least this often, batch full or not (a live log)', positiveNumber, DEFAULT_FLUSH_SECONDS)
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
     .option('--summarize', 'after loading, store the whole-table reports afresh (as `lmod-load summarize`) unless they are current')
     .option('-q, --quiet', 'no summary, no notices')
@@ -225,6 +229,8 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
     cluster: options.cluster ?? null,
   });
   const progress = new Progress(PROGRAM, () => sink.counts.read, 'records', !options.quiet && process.stderr.isTTY === true);
+  const flusher = setInterval(() => sink.sendGathered(), options.flushInterval * 1000);
+  flusher.unref();
   const signal = awaitSignal();
   let failedInputs = 0;
   let error: unknown;
@@ -240,6 +246,7 @@ async function loadInputs(args: string[], options: LoadOptions, diagnostics: Dia
   });
   const signalled = await Promise.race([fed.then(() => null), signal.received]);
   signal.dispose();
+  clearInterval(flusher);
   if (signalled !== null) sink.stop();
   await sink.settled();
   progress.stop();

@@ -47,6 +47,11 @@ export function nonNegativeInt(value: string): number {
   return Number(value);
 }
 
+export function positiveNumber(value: string): number {
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('expected a number > 0');
+  return Number(value);
+}
+
 export function positiveInt(value: string): number {
   const n = nonNegativeInt(value);
   if (n === 0) throw new InvalidArgumentError('expected a whole number > 0');

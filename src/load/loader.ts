@@ -144,6 +144,15 @@ export class Loader {
     this.bytes = 0;
   }
 
+  /**
+   * Sends what has gathered as a batch of its own, unless every slot is busy (the next call will): a slow input (a live
+   * log through `tail -F`) is then committed at the pace of the calls (--flush-interval) instead of when a batch fills.
+   */
+  sendGathered(): void {
+    const limit = this.options.store?.maxInFlight ?? 1;
+    if (!this.stopped && this.failure === undefined && this.inFlight.size < limit) this.submit();
+  }
+
   /** Resolves when every batch in flight has been committed or has failed. */
   async settled(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
@@ -227,8 +236,7 @@ export class Loader {
     if (rows.length === 0 && jobs.length === 0) return;
     const store = this.options.store;
     if (store === null) {
-      this.counts.inserted += rows.length;
-      this.counts.jobsStored += jobs.length;
+      this.counts.inserted += rows.length + jobs.length;
       return;
     }
     let loaded = 0;

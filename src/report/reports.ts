@@ -149,7 +149,8 @@ export async function modulesReport(
   const head = o.by === 'version' ? MODULE : [text('name'), count('versions')];
   const columns = [...head, ...(weight === null ? [] : WEIGHT_COLUMNS), count('loads'), count('users'), count('hosts'), ...SPAN];
   const what = o.by === 'version' ? 'module versions' : 'modules';
-  const title = `Top ${what} by ${weight ?? (o.sort === 'users' ? 'distinct users' : 'loads')}`;
+  const by = weight === null ? (o.sort === 'users' ? 'distinct users' : 'loads') : `${weight} (each job counts in full for every module it loaded)`;
+  const title = `Top ${what} by ${by}`;
   const top = weight === null ? o.top : null;
   let rows: Row[];
   if (variant !== null) {
