@@ -15,6 +15,8 @@ export interface SqlClient {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A statement that changes rows; resolves with how many it changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
+  /** Calls `onRow` with each row of a SELECT as an array, as the rows arrive: none is kept. */
+  eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,14 @@ export class SqliteClient implements SqlClient {
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
     return this.db.prepare(sql).run(...params).changes;
+  }
+
+  async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
+    for (const row of this.db
+      .prepare(sql)
+      .raw()
+      .iterate(...params))
+      onRow(row as unknown[]);
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ export type ModuleCountRow = {
 };
 
 /** The low word of a pair key: a bijection of the member for each group, so pairs never collide, and spread for the table's probing. */
-function pairLow(group: number, member: number): number {
+export function pairLow(group: number, member: number): number {
   let h = (member + Math.imul(group, 0x9e3779b9)) | 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);

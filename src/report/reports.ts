@@ -29,15 +29,16 @@ import {
   versionsSummaryQuery,
 } from './summaries';
 import { ModuleCounter } from './module-counts';
-import { accountRows, moduleWeights, NO_WEIGHTS, type Weight, WEIGHT_COLUMN } from './jobs';
+import { accountRows, type Weight, WEIGHT_COLUMN } from './jobs';
+import { countJobWeights, NO_WEIGHTS } from './job-weights';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
 export interface QueryClient {
   readonly dialect: 'mysql' | 'sqlite';
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** Streams a SELECT's rows as arrays (MySQL): where there, `modules` is counted in the client. */
-  eachRow?(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
+  /** Streams a SELECT's rows as arrays. */
+  eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void>;
 }
 
 type Row = Record<string, unknown>;
@@ -113,7 +114,7 @@ export async function blankHostId(client: QueryClient): Promise<number | null> {
  * to JavaScript.
  */
 export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: ModulesOptions): Promise<Row[]> {
-  if (client.eachRow === undefined) {
+  if (client.dialect === 'sqlite') {
     const q = modulesQuery(ids, o);
     return client.query<Row>(q.sql, q.params);
   }
@@ -160,7 +161,8 @@ export async function modulesReport(
     const ids = await resolveFilters(client, f);
     rows = await moduleCountRows(client, ids, { ...o, top, blankHostId: await blankHostId(client) });
     if (weight !== null) {
-      const weights = await moduleWeights(client, ids, o.by);
+      const counted = await countJobWeights(client, ids);
+      const weights = o.by === 'version' ? counted.byModule : counted.byName;
       rows = rows.map((r) => ({ ...r, ...(weights.get(String(o.by === 'version' ? r.module : r.name)) ?? NO_WEIGHTS) }));
     }
   }

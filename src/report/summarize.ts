@@ -1,6 +1,6 @@
 import { inTransaction, type SqlClient } from '../db/client';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
-import { moduleWeights, NO_WEIGHTS } from './jobs';
+import { countJobWeights, NO_WEIGHTS } from './job-weights';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, type SummaryTableName, writeSummaryRows } from './summary-store';
 
@@ -26,8 +26,9 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     const filters = { ...NO_FILTERS, userloadOnly: variant === 1 };
     const ids = await resolveFilters(client, filters);
     const modules = { sort: 'users' as const, top: null, blankHostId: blank };
+    const counted = await countJobWeights(client, ids);
     for (const by of ['name', 'version'] as const) {
-      const weights = await moduleWeights(client, ids, by);
+      const weights = by === 'name' ? counted.byName : counted.byModule;
       const rows = (await moduleCountRows(client, ids, { ...modules, by })).map((r) => ({
         ...r,
         ...(weights.get(String(r[by === 'name' ? 'name' : 'module'])) ?? NO_WEIGHTS),
