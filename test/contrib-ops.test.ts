@@ -150,7 +150,7 @@ function environmentFile(file: string): Record<string, string> {
 }
 
 /** Runs the service's ExecStart as systemd would: its EnvironmentFile, PATH and WorkingDirectory. */
-function runService(opts: { bin: string; logs: string; envFile: string; workDir: string }) {
+function runService(opts: { bin: string; logs: string; envFile: string; workDir: string; keep?: string }) {
   const unit = unitSettings(SERVICE);
   const execStart = unit.get('ExecStart')!;
   assert.equal(execStart, '/usr/local/sbin/lmod-daily', 'the test maps this install path to contrib/bin/lmod-daily');
@@ -163,6 +163,7 @@ function runService(opts: { bin: string; logs: string; envFile: string; workDir:
     LMOD_LOG_DIR: opts.logs,
     // Where Slurm is installed (CI installs it for its own test) sacct has no cluster here.
     LMOD_TRACKING_SACCT: 'no',
+    ...(opts.keep === undefined ? {} : { LMOD_TRACKING_KEEP: opts.keep }),
   };
   return run(DAILY, [], { env, cwd: opts.workDir });
 }
@@ -342,6 +343,13 @@ test("the service's command line loads yesterday's archive into the SQLite defau
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /^lmod-load: 3 read, 0 new, 3 already present, 0 rejected in /m);
     assert.match(again.stderr, /^lmod-load: sqlite:\.\/lmod_tracking\.sqlite: summaries are up to date$/m);
+    assert.deepEqual(sqliteRows(join(workDir, 'lmod_tracking.sqlite')), DAY1_ROWS);
+
+    // Retention first: the archive's loads are older than a day, so they go and the night's load brings them back.
+    const keep = runService({ bin, logs, envFile, workDir, keep: '1d' });
+    assert.equal(keep.status, 0, keep.stderr);
+    assert.match(keep.stderr, /^lmod-load: sqlite:\.\/lmod_tracking\.sqlite: pruned 3 loads before \S+ and 0 jobs that ended before it in 2 transactions, /m);
+    assert.match(keep.stderr, /^lmod-load: 3 read, 3 new, 0 already present, 0 rejected in /m);
     assert.deepEqual(sqliteRows(join(workDir, 'lmod_tracking.sqlite')), DAY1_ROWS);
     t.diagnostic(`lmod-daily loaded ${DAY1_ROWS.length} rows, then none again`);
   } finally {

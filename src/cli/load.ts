@@ -5,6 +5,8 @@ import { describeDb, resolveDbConfig, type DbConfig, DbConfigError } from '../db
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
 import { type OpenedStore, openStore } from '../db/open-store';
+import { prune, PRUNE_BATCH, pruneCounts } from '../db/prune';
+import { isoTime, parseTimeBound } from '../report/period';
 import { Loader, type LoadFailure, LogFileInput } from '../load/loader';
 import { summariesCurrent } from '../report/summaries';
 import { summarize } from '../report/summarize';
@@ -63,9 +65,10 @@ function buildProgram(): Command {
     'lmod-load migrate            # create or upgrade the schema first (MySQL)',
     'lmod-load migrate --sql      # print the MySQL DDL for a DBA instead',
     'lmod-load summarize          # store the whole-table reports so they answer at once',
+    'lmod-load prune --older-than 13mo   # retention: delete loads and jobs older than 13 months',
   ]);
   dbOptions(program)
-    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]`)
+    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]\n       ${PROGRAM} prune --before WHEN|--older-than AGE [--dry-run] [--db URL] [--env-file PATH]`)
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
     .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 2 MiB)", positiveInt)
@@ -110,6 +113,19 @@ function buildProgram(): Command {
       code = await runSummarize(command.optsWithGlobals());
     });
   dbOptions(summarizeCommand);
+  const pruneCommand = program
+    .command('prune')
+    .description('Delete the loads before a time, and the jobs that ended before it, in short transactions (retention).')
+    .option('--before <when>', 'a date (2025-01-01), a UTC time or a duration before now (400d, 13mo)')
+    .option('--older-than <age>', 'the same as --before with a duration: 13mo, 400d, 1y')
+    .option('-b, --batch-size <rows>', 'rows deleted per transaction', positiveInt, PRUNE_BATCH)
+    .option('-n, --dry-run', 'count what would be deleted; delete nothing')
+    .option('--summarize', 'then store the whole-table reports afresh (as `lmod-load summarize`)')
+    .option('-q, --quiet', 'no notice')
+    .action(async (_options, command: Command) => {
+      code = await runPrune(command.optsWithGlobals());
+    });
+  dbOptions(pruneCommand);
   return program;
 }
 
@@ -159,6 +175,54 @@ async function runSummarize(options: { db?: string; envFile?: string; quiet?: bo
     await summarizeInto(opened, options.quiet === true);
   } finally {
     await opened.client.close();
+  }
+  return EXIT_OK;
+}
+
+interface PruneOptions {
+  db?: string;
+  envFile?: string;
+  before?: string;
+  olderThan?: string;
+  batchSize: number;
+  dryRun?: boolean;
+  summarize?: boolean;
+  quiet?: boolean;
+}
+
+/** `lmod-load prune`: one cutoff, the counts on stderr; with --summarize the summaries are stored afresh after it. */
+async function runPrune(options: PruneOptions): Promise<number> {
+  const given = [options.before, options.olderThan].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new CliError(`${PROGRAM}: prune needs one of --before WHEN or --older-than AGE (see lmod-load prune --help)`, EXIT_FATAL);
+  const text = given[0] as string;
+  const cutoff = options.olderThan !== undefined && !/^\d+[a-z]+$/.test(text) ? null : parseTimeBound(text, new Date());
+  if (cutoff === null) {
+    const flag = options.before !== undefined ? '--before' : '--older-than';
+    throw new CliError(`${PROGRAM}: ${flag} ${JSON.stringify(text)}: expected a date like 2025-01-01 or an age like 13mo, 400d or 1y`, EXIT_FATAL);
+  }
+  const opened = await openStore(resolveConfig(options), 1).catch((err) => Promise.reject(asFatal(err)));
+  const { client } = opened;
+  const note = (text: string): void => {
+    if (!options.quiet) process.stderr.write(`${PROGRAM}: ${client.description}: ${text}\n`);
+  };
+  const count = (n: number): string => n.toLocaleString('en-US');
+  try {
+    if (options.dryRun) {
+      const would = await pruneCounts(client, cutoff);
+      note(`would prune ${count(would.loads)} loads before ${isoTime(cutoff)} and ${count(would.jobs)} jobs that ended before it`);
+      return EXIT_OK;
+    }
+    const started = process.hrtime.bigint();
+    let batches = 0;
+    const done = await prune(client, cutoff, options.batchSize, () => batches++);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    note(
+      `pruned ${count(done.loads)} loads before ${isoTime(cutoff)} and ${count(done.jobs)} jobs that ended before it ` +
+        `in ${count(batches)} transactions, ${seconds.toFixed(2)} s`,
+    );
+    if (options.summarize === true) await summarizeInto(opened, options.quiet === true, true);
+  } finally {
+    await client.close();
   }
   return EXIT_OK;
 }

@@ -4,6 +4,7 @@
  * microseconds survive (a JS Date keeps only milliseconds).
  */
 import { durationSeconds } from '../time/duration';
+import { daysInMonth } from '../time/record-time';
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -16,9 +17,12 @@ function storedTime(date: Date, micros: number): string {
 /**
  * Parses a `--since`/`--until` value: a date (`2024-01-31`), a date and time (`2024-01-31T12:00`, seconds and up to 6
  * fraction digits optional, `Z` or `+02:00` optional, UTC when absent), or a duration before `now` (`30d`). Returns the
- * stored-time text, or null when the value is none of these.
+ * stored-time text, or null when the value is none of these. `13mo` is calendar months (the same day of the month, or
+ * its last day when shorter).
  */
 export function parseTimeBound(text: string, now: Date): string | null {
+  const months = /^(\d+)mo$/.exec(text.trim());
+  if (months !== null) return storedTime(monthsBefore(now, Number(months[1])), 0);
   const seconds = durationSeconds(text);
   if (seconds !== null) return storedTime(new Date(now.getTime() - seconds * 1000), 0);
   const m = DATE_TIME.exec(text.trim());
@@ -42,6 +46,13 @@ export function parseTimeBound(text: string, now: Date): string | null {
   const offsetMinutes = zone === 'Z' ? 0 : zoneMinutes(zone);
   const shifted = new Date(ms - offsetMinutes * 60000 + Math.floor(micro / 1000));
   return storedTime(shifted, micro % 1000);
+}
+
+function monthsBefore(now: Date, months: number): Date {
+  const total = now.getUTCFullYear() * 12 + now.getUTCMonth() - months;
+  const [year, month] = [Math.floor(total / 12), total % 12];
+  const day = Math.min(now.getUTCDate(), daysInMonth(year, month + 1));
+  return new Date(Date.UTC(year, month, day, now.getUTCHours(), now.getUTCMinutes(), now.getUTCSeconds(), now.getUTCMilliseconds()));
 }
 
 function zoneMinutes(zone: string): number {

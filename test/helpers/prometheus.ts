@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findProgram, missing } from './contrib';
 
@@ -48,27 +49,10 @@ export interface NodeExporter {
  */
 export async function startNodeExporter(textfileDir: string): Promise<NodeExporter> {
   if (NODE_EXPORTER === null) throw new Error('prometheus-node-exporter is not installed');
-  let failure = '';
-  // The free port is only free until someone else takes it: try again with another if the bind fails.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const exporter = launch(NODE_EXPORTER, port, textfileDir);
-    if (await exporter.ready()) return exporter;
-    failure = exporter.log();
-    await exporter.stop();
-  }
-  throw new Error(`node_exporter did not answer on 127.0.0.1; its log: ${failure}`);
-}
-
-function launch(program: string, port: number, textfileDir: string): NodeExporter & { ready(): Promise<boolean> } {
-  const args = [
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--web.disable-exporter-metrics',
-    '--collector.disable-defaults',
-    '--collector.textfile',
-    `--collector.textfile.directory=${textfileDir}`,
-  ];
-  const child: ChildProcess = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Port 0: the kernel picks a free port, which node_exporter logs (`msg="Listening on" address=127.0.0.1:N`),
+  // so there is no window in which another test could take a port chosen beforehand.
+  const args = ['--web.listen-address=127.0.0.1:0', '--web.disable-exporter-metrics', '--collector.disable-defaults', '--collector.textfile'];
+  const child: ChildProcess = spawn(NODE_EXPORTER, [...args, `--collector.textfile.directory=${textfileDir}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.once('error', (error) => (log += `${error}\n`));
   child.stderr!.setEncoding('utf8');
@@ -78,52 +62,52 @@ function launch(program: string, port: number, textfileDir: string): NodeExporte
   // A test that throws before stop() must not leave it running after the test process.
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<void>((done) => child.once('close', () => done()));
   const running = () => child.exitCode === null && child.signalCode === null;
-  const url = `http://127.0.0.1:${port}/metrics`;
 
+  let url = '';
   const scrape = async (): Promise<string> => {
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     const body = await response.text();
     if (!response.ok) throw new Error(`node_exporter answered ${response.status}: ${body}`);
     return body;
   };
-
-  return {
-    url,
-    scrape,
-    log: () => log,
-    async ready(): Promise<boolean> {
-      for (let i = 0; i < 200 && running(); i++) {
-        try {
-          await scrape();
-          return true;
-        } catch {
-          await sleep(50);
-        }
-      }
-      return false;
-    },
-    async stop(): Promise<void> {
-      process.removeListener('exit', onExit);
-      if (!running()) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
-    },
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', onExit);
+    if (!running()) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(killer);
   };
+
+  for (let i = 0; i < 200 && running(); i++) {
+    const address = /msg="Listening on" address=(127\.0\.0\.1:\d+)/.exec(log);
+    if (address) {
+      url = `http://${address[1]}/metrics`;
+      try {
+        await scrape();
+        return { url, scrape, log: () => log, stop };
+      } catch {
+        // Listening but not answering yet.
+      }
+    }
+    await sleep(50);
+  }
+  await stop();
+  throw new Error(`node_exporter did not answer on 127.0.0.1 within 10 s (exit ${child.exitCode}); its log: ${log}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Puts `text` in `dir/name` (name ending `.prom`) as node_exporter's docs say: written under another name in the
+ * same directory, then renamed, so a scrape never reads half a file (a cut line drops the whole file, a cut at a
+ * line end silently drops series). The temporary name does not end in `.prom`, so the collector skips it.
+ */
+export function writeTextfile(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(`${path}.${process.pid}.tmp`, text);
+  renameSync(`${path}.${process.pid}.tmp`, path);
+  return path;
 }
 
 export interface Sample {

@@ -50,7 +50,8 @@ const migration: Migration = {
   nodes INT UNSIGNED NULL,
   PRIMARY KEY (cluster, jobid),
   KEY ix_jobs_jobid (jobid),
-  KEY ix_jobs_account (account)
+  KEY ix_jobs_account (account),
+  KEY ix_jobs_end (end_time)
 ) ${TABLE_OPTIONS}`,
     ...addColumns('summary_packages', WEIGHT_COLUMNS),
     ...addColumns('summary_versions', WEIGHT_COLUMNS),
@@ -64,6 +65,7 @@ const migration: Migration = {
   gpus INTEGER NOT NULL, nodes INTEGER NULL, PRIMARY KEY (cluster, jobid)) WITHOUT ROWID`,
     'CREATE INDEX IF NOT EXISTS ix_jobs_jobid ON jobs (jobid)',
     'CREATE INDEX IF NOT EXISTS ix_jobs_account ON jobs (account)',
+    'CREATE INDEX IF NOT EXISTS ix_jobs_end ON jobs (end_time)',
     ...['summary_packages', 'summary_versions'].flatMap((table) => WEIGHT_COLUMNS.map((column) => `ALTER TABLE ${table} ADD COLUMN ${column}`)),
     'DROP VIEW IF EXISTS module_loads_flat',
     `CREATE VIEW module_loads_flat AS ${FLAT_VIEW}`,
