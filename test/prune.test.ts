@@ -75,7 +75,13 @@ async function pruneAgainstKept(make: () => Promise<Target | null>, dir: Target)
   };
   const allLoads = file('all-loads.ndjson', loads.map((l) => JSON.stringify(l)).join('\n'));
   const allJobs = file('all-jobs.ndjson', jobs);
-  const keptLoads = file('kept-loads.ndjson', loads.filter((l) => String(l.time) >= CUT).map((l) => JSON.stringify(l)).join('\n'));
+  const keptLoads = file(
+    'kept-loads.ndjson',
+    loads
+      .filter((l) => String(l.time) >= CUT)
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  );
   const keptJobs = file(
     'kept-jobs.ndjson',
     jobs

@@ -68,7 +68,9 @@ function buildProgram(): Command {
     'lmod-load prune --older-than 13mo   # retention: delete loads and jobs older than 13 months',
   ]);
   dbOptions(program)
-    .usage(`[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]\n       ${PROGRAM} prune --before WHEN|--older-than AGE [--dry-run] [--db URL] [--env-file PATH]`)
+    .usage(
+      `[options] [files...]\n       ${PROGRAM} migrate [--sql] [--db URL] [--env-file PATH]\n       ${PROGRAM} summarize [--db URL] [--env-file PATH]\n       ${PROGRAM} prune --before WHEN|--older-than AGE [--dry-run] [--db URL] [--env-file PATH]`,
+    )
     .argument('[files...]', 'NDJSON files (gzip detected), read in order; - or none: stdin')
     .option('-b, --batch-size <rows>', 'records per batch (one transaction each)', positiveInt, DEFAULT_BATCH_ROWS)
     .option('--batch-bytes <bytes>', "bytes per batch statement (default: half the server's max_allowed_packet, at most 2 MiB)", positiveInt)

@@ -67,8 +67,36 @@ class GroupSums {
   }
 }
 
-/** The loads under the filters (--account and --partition choose the jobs) and the jobs they ran in. */
-export async function countJobWeights(client: RowSource, f: IdFilters): Promise<JobWeights> {
+/** One answer being counted: the pairs and sums by package, by full name, and per account. */
+class Tally {
+  readonly names: GroupSums;
+  readonly versions: GroupSums;
+  readonly accountModules = new Map<string, Map<string, number>>();
+
+  constructor(nameLabels: string[], moduleLabels: string[]) {
+    this.names = new GroupSums(nameLabels);
+    this.versions = new GroupSums(moduleLabels);
+  }
+
+  credit(name: number, module: number, job: number, cpu: number, gpu: number, account: string): void {
+    this.versions.add(module, job, cpu, gpu);
+    if (!this.names.add(name, job, cpu, gpu)) return;
+    let perName = this.accountModules.get(account);
+    if (perName === undefined) this.accountModules.set(account, (perName = new Map()));
+    const label = this.names.labels[name];
+    perName.set(label, (perName.get(label) ?? 0) + cpu);
+  }
+
+  result(): JobWeights {
+    return { byName: this.names.weights(), byModule: this.versions.weights(), accountModules: this.accountModules };
+  }
+}
+
+/**
+ * The loads under the filters (--account and --partition choose the jobs) and the jobs they ran in. `alsoUserloadOnly`
+ * counts the user loads alone in the same pass, as a second answer (summarize stores both).
+ */
+export async function countJobWeights(client: RowSource, f: IdFilters, alsoUserloadOnly = false): Promise<JobWeights[]> {
   const job = jobConditions(f);
   const jobs = await client.query<{ cluster: unknown; jobid: unknown; cpu_s: unknown; gpu_s: unknown; account: unknown }>(
     `SELECT j.cluster, j.jobid, j.elapsed_s * j.cpus AS cpu_s, j.elapsed_s * j.gpus AS gpu_s, COALESCE(j.account, '') AS account FROM jobs j${job.sql === '' ? '' : ` WHERE ${job.sql}`}`,
@@ -98,30 +126,29 @@ export async function countJobWeights(client: RowSource, f: IdFilters): Promise<
     if (!nameGroups.has(name)) nameGroups.set(name, nameGroups.size);
     groupOf.set(Number(m.id), [nameGroups.get(name)!, i]);
   });
-  const names = new GroupSums([...nameGroups.keys()]);
-  const versions = new GroupSums(modules.map((m) => String(m.module)));
-  const accountModules = new Map<string, Map<string, number>>();
+  const tally = (): Tally =>
+    new Tally(
+      [...nameGroups.keys()],
+      modules.map((m) => String(m.module)),
+    );
+  const all = tally();
+  const userOnly = alsoUserloadOnly ? tally() : null;
 
-  const credit = (moduleId: number, j: number): void => {
-    const [name, module] = groupOf.get(moduleId)!;
-    versions.add(module, j, cpu[j], gpu[j]);
-    if (!names.add(name, j, cpu[j], gpu[j])) return;
-    let perName = accountModules.get(accounts[j]);
-    if (perName === undefined) accountModules.set(accounts[j], (perName = new Map()));
-    perName.set(names.labels[name], (perName.get(names.labels[name]) ?? 0) + cpu[j]);
-  };
   const where = whereClause({ ...f, accounts: [], partitions: [] }, ['l.jobid IS NOT NULL']);
-  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster FROM module_loads l ${where.sql}`, where.params, (row) => {
-    const moduleId = Number(row[0]);
-    const cluster = row[2] as string | null;
-    if (!groupOf.has(moduleId)) return;
+  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster, l.userload FROM module_loads l ${where.sql}`, where.params, (row) => {
+    const groups = groupOf.get(Number(row[0]));
     const found = byId.get(String(row[1]));
-    if (found === undefined) return;
-    // A load's job: the same id on the same cluster, an unknown cluster on either side matching any (JOB_OF_LOAD).
-    const matches = (j: number): boolean => cluster === null || clusters[j] === '' || clusters[j] === cluster;
-    if (typeof found === 'number') {
-      if (matches(found)) credit(moduleId, found);
-    } else for (const j of found) if (matches(j)) credit(moduleId, j);
+    if (groups === undefined || found === undefined) return;
+    const cluster = row[2] as string | null;
+    const userload = Number(row[3]) === 1;
+    const credit = (j: number): void => {
+      // A load's job: the same id on the same cluster, an unknown cluster on either side matching any (JOB_OF_LOAD).
+      if (cluster !== null && clusters[j] !== '' && clusters[j] !== cluster) return;
+      all.credit(groups[0], groups[1], j, cpu[j], gpu[j], accounts[j]);
+      if (userload) userOnly?.credit(groups[0], groups[1], j, cpu[j], gpu[j], accounts[j]);
+    };
+    if (typeof found === 'number') credit(found);
+    else for (const j of found) credit(j);
   });
-  return { byName: names.weights(), byModule: versions.weights(), accountModules };
+  return userOnly === null ? [all.result()] : [all.result(), userOnly.result()];
 }

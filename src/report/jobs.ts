@@ -38,7 +38,7 @@ export async function accountRows(client: RowSource, f: IdFilters): Promise<Reco
       `COUNT(DISTINCT j.user) AS users FROM jobs j ${where} GROUP BY COALESCE(j.account, '')`,
     params,
   );
-  const { accountModules } = await countJobWeights(client, f);
+  const [{ accountModules }] = await countJobWeights(client, f);
   return totals
     .map((r) => {
       const top = [...(accountModules.get(String(r.account)) ?? [])]

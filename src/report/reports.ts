@@ -161,7 +161,7 @@ export async function modulesReport(
     const ids = await resolveFilters(client, f);
     rows = await moduleCountRows(client, ids, { ...o, top, blankHostId: await blankHostId(client) });
     if (weight !== null) {
-      const counted = await countJobWeights(client, ids);
+      const [counted] = await countJobWeights(client, ids);
       const weights = o.by === 'version' ? counted.byModule : counted.byName;
       rows = rows.map((r) => ({ ...r, ...(weights.get(String(o.by === 'version' ? r.module : r.name)) ?? NO_WEIGHTS) }));
     }

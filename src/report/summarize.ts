@@ -22,11 +22,13 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
   const keep = (table: SummaryTableName, variant: number, rows: Row[]): void => {
     for (const r of rows) tables.get(table)!.push([variant, ...SUMMARY_COLUMNS[table].map((c) => r[c])]);
   };
+  // The jobs' weights of both variants in one pass over the loads that name a job.
+  const weighted = await countJobWeights(client, await resolveFilters(client, NO_FILTERS), true);
   for (const variant of [0, 1]) {
     const filters = { ...NO_FILTERS, userloadOnly: variant === 1 };
     const ids = await resolveFilters(client, filters);
     const modules = { sort: 'users' as const, top: null, blankHostId: blank };
-    const counted = await countJobWeights(client, ids);
+    const counted = weighted[variant];
     for (const by of ['name', 'version'] as const) {
       const weights = by === 'name' ? counted.byName : counted.byModule;
       const rows = (await moduleCountRows(client, ids, { ...modules, by })).map((r) => ({

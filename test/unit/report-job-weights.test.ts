@@ -94,7 +94,10 @@ test('countJobWeights gives the SQL reference: 20,000 random loads in 2,000 jobs
     for (const [what, filter] of cases) {
       const ids = { ...base, ...filter };
       const expected = await reference(client, ids);
-      const counted = await countJobWeights(client, ids);
+      const [counted, userOnly] = await countJobWeights(client, ids, true);
+      const expectedUserOnly = await reference(client, { ...ids, userloadOnly: true });
+      assert.deepEqual(sorted(userOnly.byName), sorted(expectedUserOnly.byName), `${what}: by name, user loads in the same pass`);
+      assert.deepEqual(sorted(userOnly.byModule), sorted(expectedUserOnly.byModule), `${what}: by module, user loads in the same pass`);
       assert.ok(expected.byName.size > 0, what);
       assert.deepEqual(sorted(counted.byName), sorted(expected.byName), `${what}: by name`);
       assert.deepEqual(sorted(counted.byModule), sorted(expected.byModule), `${what}: by module`);
