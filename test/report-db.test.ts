@@ -401,7 +401,7 @@ async function reportsOn(target: Target): Promise<void> {
     if (summarized) {
       const r = await run('lmod-load', ['summarize', '--db', target.url]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods rows\) in \d+\.\d\d s\n$/);
+      assert.match(r.stderr, /^lmod-load: .*: summaries stored \(14 packages, 16 versions, 8 users, 686 periods, 0 accounts rows\) in \d+\.\d\d s\n$/);
     }
     for (const [name, args, expected] of cases()) {
       assert.deepEqual(await reportNdjson(target.url, args), expected, `${target.dialect}: ${name}${summarized ? ' (summarized)' : ''}`);
@@ -461,7 +461,7 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
     assert.match(
       await lmodLoad(['summarize']),
-      /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods rows\) in \d+\.\d\d s\n$/,
+      /^lmod-load: [^\n]*: summaries stored \(14 packages, 18 versions, 10 users, 692 periods, 0 accounts rows\) in \d+\.\d\d s\n$/,
     );
     assert.deepEqual(await intel(), mod('intel', 2, 2, 2, 2, first, '2024-04-01T10:00:00.000000'));
     await setIntelLoads(999);
@@ -469,7 +469,7 @@ async function summariesFollowLoads(target: Target): Promise<void> {
     writeFileSync(frank, intelLoad('2024-04-02T10:00:00.000000', 'frank'));
     assert.match(
       await lmodLoad(['--summarize', frank]),
-      /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n[^\n]*: summaries stored \(14 packages, 18 versions, 12 users, 694 periods rows\) in \d+\.\d\d s\n$/,
+      /: 1 read, 1 new, 0 already present, 0 rejected in [^\n]*\n[^\n]*: summaries stored \(14 packages, 18 versions, 12 users, 694 periods, 0 accounts rows\) in \d+\.\d\d s\n$/,
     );
     assert.deepEqual(await intel(), mod('intel', 2, 3, 3, 2, first, '2024-04-02T10:00:00.000000'));
     await setIntelLoads(999);

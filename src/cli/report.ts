@@ -10,9 +10,9 @@ import { reportPage, type RequestedReport } from '../report/page';
 import { parseTimeBound } from '../report/period';
 import { durationSeconds } from '../time/duration';
 import { type Every, EVERY, type Filters } from '../report/queries';
-import { accountsReport, modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { accountsReport, hasJobs, modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { formatMetrics, METRIC_REPORTS, type MetricReport } from '../report/metrics';
 import { type Weight, WEIGHT_COLUMN, WEIGHTS } from '../report/jobs';
-import type { ReportTable } from '../report/table';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
 import { newProgram, parseArgs, positiveInt } from './program';
 import { runCli } from './run';
@@ -24,7 +24,7 @@ type ReportKind = (typeof REPORTS)[number];
 interface Options {
   db?: string;
   envFile?: string;
-  format: 'table' | 'ndjson' | 'csv' | 'html';
+  format: 'table' | 'ndjson' | 'csv' | 'html' | 'openmetrics';
   since?: string;
   until?: string;
   user: string[];
@@ -78,6 +78,7 @@ function buildProgram() {
     'lmod-report trend --every week --module python --format html > python.html',
     'lmod-report modules --weight core-hours --account physics   # needs jobs: sacct ... | lmod-jobs | lmod-load',
     'lmod-report accounts --since 30d',
+    'lmod-report modules --format openmetrics > /var/lib/node_exporter/lmod.prom.tmp   # then mv: see contrib/bin/lmod-metrics',
   ])
     .argument('<report>', `one of ${REPORTS.join(', ')}`)
     .option(
@@ -85,7 +86,7 @@ function buildProgram() {
       'mysql://user@host:port/db or sqlite:PATH (default: DB_* or .env, else sqlite:./lmod_tracking.sqlite); password: DB_PASS, DB_PASS_FILE or .env',
     )
     .option('--env-file <file>', 'read DB_* settings from this file instead of ./.env')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html']).default('table'))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'ndjson', 'csv', 'html', 'openmetrics']).default('table'))
     .option('--since <when>', 'loads at or after: a date (2024-01-31), a UTC time (2024-01-31T12:00) or a duration before now (30d, 12h, 2w, 1y)')
     .option('--until <when>', 'loads before (exclusive): same forms as --since')
     .addOption(repeatable('--user <glob>', 'only these users (shell glob; repeat for more); with `users`: list their modules'))
@@ -129,6 +130,9 @@ function validate(kind: ReportKind, o: Options): void {
         throw usage(`${flag}: ${(err as Error).message}`);
       }
     }
+  }
+  if (o.format === 'openmetrics' && !(METRIC_REPORTS as readonly string[]).includes(kind)) {
+    throw usage(`--format openmetrics applies to ${METRIC_REPORTS.join(', ')} only`);
   }
   if (kind === 'unused' && o.inventory === undefined) throw usage('unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`)');
 }
@@ -180,8 +184,10 @@ async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Opt
   switch (kind) {
     case 'modules': {
       const sort = (o.sort ?? 'users') as 'users' | 'loads';
-      const table = await modulesReport(client, f, { by: o.by ?? 'name', sort, top }, o.weight ?? null);
-      return { kind, sort: o.weight === undefined ? sort : WEIGHT_COLUMN[o.weight], table };
+      // The metrics carry the jobs' core-seconds wherever jobs are loaded.
+      const weight = o.weight ?? (o.format === 'openmetrics' && (await hasJobs(client)) ? 'core-hours' : null);
+      const table = await modulesReport(client, f, { by: o.by ?? 'name', sort, top }, weight);
+      return { kind, sort: weight === null ? sort : WEIGHT_COLUMN[weight], table };
     }
     case 'users':
       return { kind, table: await usersReport(client, f, (o.sort ?? 'loads') as 'loads' | 'modules', top) };
@@ -200,7 +206,9 @@ async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Opt
   }
 }
 
-function render(format: Options['format'], table: ReportTable): string {
+function render(format: Options['format'], requested: RequestedReport, now: Date): string {
+  const table = requested.table;
+  if (format === 'openmetrics') return formatMetrics(requested.kind as MetricReport, table, now);
   if (format === 'ndjson') return formatNdjson(table);
   if (format === 'csv') return formatCsv(table);
   return formatTable(table);
@@ -248,7 +256,7 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
   }
   try {
     const requested = await runReport(client, kind, filters, o, inventory?.modules ?? null, now);
-    const out = o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested.table);
+    const out = o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested, now);
     await write(io.stdout, out);
   } finally {
     await client.close();

@@ -1,6 +1,6 @@
 import { HashSet64 } from '../dedupe/hash-set';
 import { pairLow } from './module-counts';
-import { type IdFilters, jobConditions, whereClause } from './queries';
+import { type IdFilters, jobConditions, jobIdsIn, whereClause } from './queries';
 
 /**
  * What Slurm's jobs add to the reports, counted in the client: per package name and per full module name, the distinct
@@ -134,8 +134,9 @@ export async function countJobWeights(client: RowSource, f: IdFilters, alsoUserl
   const all = tally();
   const userOnly = alsoUserloadOnly ? tally() : null;
 
-  const where = whereClause({ ...f, accounts: [], partitions: [] }, ['l.jobid IS NOT NULL']);
-  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster, l.userload FROM module_loads l ${where.sql}`, where.params, (row) => {
+  // Jobs chosen by account or partition: only their loads are read (the cluster rule is applied here).
+  const where = whereClause({ ...f, accounts: [], partitions: [] }, ['l.jobid IS NOT NULL', ...(job.sql === '' ? [] : [jobIdsIn(job)])]);
+  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster, l.userload FROM module_loads l ${where.sql}`, [...where.params, ...job.params], (row) => {
     const groups = groupOf.get(Number(row[0]));
     const found = byId.get(String(row[1]));
     if (groups === undefined || found === undefined) return;

@@ -1,7 +1,7 @@
 import { barChartSvg, columnChartSvg, renderPage, type Section } from './html';
 import { isoTime } from './period';
 import type { Every, Filters } from './queries';
-import { accountsReport, loadSpan, modulesReport, type QueryClient, trendReport } from './reports';
+import { accountsReport, hasJobs, loadSpan, modulesReport, type QueryClient, trendReport } from './reports';
 import type { ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
@@ -64,15 +64,6 @@ function filterText(f: Filters): string {
     f.partitions.length > 0 ? `partition ${f.partitions.join(' or ')}` : '',
   ].filter((p) => p !== '');
   return `Filters: ${parts.length === 0 ? 'none (all loads)' : parts.join(', ')}`;
-}
-
-/** Whether the database holds any Slurm job (a schema from before jobs has none). */
-async function hasJobs(client: QueryClient): Promise<boolean> {
-  try {
-    return (await client.query('SELECT 1 AS one FROM jobs LIMIT 1')).length > 0;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -63,6 +63,9 @@ export const JOB_OF_LOAD = "j.jobid = l.jobid AND (l.cluster IS NULL OR j.cluste
 
 const placeholders = (values: string[]): string => values.map(() => '?').join(', ');
 
+/** A load whose job id is one of the jobs the conditions choose (on any cluster). */
+export const jobIdsIn = (job: Query): string => `l.jobid IN (SELECT j.jobid FROM jobs j WHERE ${job.sql})`;
+
 /** The conditions on a job `j` of --account and --partition. */
 export function jobConditions(f: Pick<IdFilters, 'accounts' | 'partitions'>): Query {
   const parts: string[] = [];
@@ -100,8 +103,10 @@ export function whereClause(f: IdFilters, extra: string[] = []): Query {
   }
   const job = jobConditions(f);
   if (job.sql !== '') {
-    parts.push(`EXISTS (SELECT 1 FROM jobs j WHERE ${JOB_OF_LOAD} AND ${job.sql})`);
-    params.push(...job.params);
+    // The IN list is a cheap semi-join on the job id alone (a hash or Bloom filter), so the EXISTS, which applies the
+    // cluster rule, runs only for the loads of the jobs chosen.
+    parts.push(jobIdsIn(job), `EXISTS (SELECT 1 FROM jobs j WHERE ${JOB_OF_LOAD} AND ${job.sql})`);
+    params.push(...job.params, ...job.params);
   }
   parts.push(...extra);
   return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, params };

@@ -68,3 +68,11 @@ export function periodsSummaryQuery(variant: number, every: Every): Query {
     params: [variant, every],
   };
 }
+
+/** In accountRows' order: core-hours, then jobs, then the account's name in code-point order (binary collation). */
+export function accountsSummaryQuery(variant: number): Query {
+  return {
+    sql: 'SELECT account, jobs, core_hours, gpu_hours, users, top_modules FROM summary_accounts WHERE userload_only = ? ORDER BY core_hours DESC, jobs DESC, account',
+    params: [variant],
+  };
+}

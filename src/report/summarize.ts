@@ -1,6 +1,7 @@
 import { inTransaction, type SqlClient } from '../db/client';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
 import { countJobWeights, NO_WEIGHTS } from './job-weights';
+import { accountRows } from './jobs';
 import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
 import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, type SummaryTableName, writeSummaryRows } from './summary-store';
 
@@ -37,6 +38,7 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
       }));
       keep(by === 'name' ? 'summary_packages' : 'summary_versions', variant, rows);
     }
+    keep('summary_accounts', variant, await accountRows(client, ids, counted));
     const q = usersQuery(ids, 'loads', null);
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
     for (const every of EVERY)

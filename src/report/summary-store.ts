@@ -6,6 +6,7 @@ export const SUMMARY_COLUMNS = {
   summary_versions: ['module', 'name', 'version', 'jobs', 'core_hours', 'gpu_hours', 'loads', 'users', 'hosts', 'first_load', 'last_load'],
   summary_users: ['user', 'loads', 'modules', 'first_load', 'last_load'],
   summary_periods: ['every', 'period', 'loads', 'users'],
+  summary_accounts: ['account', 'jobs', 'core_hours', 'gpu_hours', 'users', 'top_modules'],
 } as const;
 
 export type SummaryTableName = keyof typeof SUMMARY_COLUMNS;

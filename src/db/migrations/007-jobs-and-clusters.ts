@@ -3,7 +3,8 @@ import type { Migration } from './index';
 /**
  * Slurm's jobs (lmod-jobs) beside the loads, and the cluster of each load, so loads join their job by (cluster, jobid).
  * A load's cluster is NULL when unknown; a job's is '' (a key column), and either unknown matches any. The package and
- * version summaries gain the jobs' weights, and are marked out of date so the next summarize fills them.
+ * version summaries gain the jobs' weights, `accounts` gets its own, and all are marked out of date so the next
+ * summarize fills them.
  */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 const WEIGHT_COLUMNS = ['jobs BIGINT NOT NULL DEFAULT 0', 'core_hours DOUBLE NOT NULL DEFAULT 0', 'gpu_hours DOUBLE NOT NULL DEFAULT 0'];
@@ -55,6 +56,8 @@ const migration: Migration = {
 ) ${TABLE_OPTIONS}`,
     ...addColumns('summary_packages', WEIGHT_COLUMNS),
     ...addColumns('summary_versions', WEIGHT_COLUMNS),
+    `CREATE TABLE IF NOT EXISTS summary_accounts (userload_only TINYINT NOT NULL, account VARCHAR(255) NOT NULL, ${WEIGHT_COLUMNS.join(', ')},
+  users BIGINT NOT NULL, top_modules TEXT NOT NULL, PRIMARY KEY (userload_only, account)) ${TABLE_OPTIONS}`,
     `CREATE OR REPLACE VIEW module_loads_flat AS ${FLAT_VIEW}`,
     "UPDATE summary_state SET generation = 0 WHERE name = 'summaries'",
   ],
@@ -67,6 +70,8 @@ const migration: Migration = {
     'CREATE INDEX IF NOT EXISTS ix_jobs_account ON jobs (account)',
     'CREATE INDEX IF NOT EXISTS ix_jobs_end ON jobs (end_time)',
     ...['summary_packages', 'summary_versions'].flatMap((table) => WEIGHT_COLUMNS.map((column) => `ALTER TABLE ${table} ADD COLUMN ${column}`)),
+    `CREATE TABLE IF NOT EXISTS summary_accounts (userload_only INTEGER NOT NULL, account TEXT NOT NULL, ${WEIGHT_COLUMNS.join(', ')},
+  users INTEGER NOT NULL, top_modules TEXT NOT NULL, PRIMARY KEY (userload_only, account))`,
     'DROP VIEW IF EXISTS module_loads_flat',
     `CREATE VIEW module_loads_flat AS ${FLAT_VIEW}`,
     "UPDATE summary_state SET generation = 0 WHERE name = 'summaries'",
