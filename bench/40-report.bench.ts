@@ -232,6 +232,32 @@ async function buildMysql(config: MysqlConfig, dims: Dimensions): Promise<number
   return (Date.now() - started) / 1000;
 }
 
+const PRUNE_BEFORE = '2025-07-01';
+
+async function copySqlite(path: string): Promise<string> {
+  const copy = `${path}.prune`;
+  const client = await openClient({ dialect: 'sqlite', path, isDefault: false });
+  try {
+    rmSync(copy, { force: true });
+    await client.run('VACUUM INTO ?', [copy]);
+  } finally {
+    await client.close();
+  }
+  return copy;
+}
+
+/** The tables prune touches (loads, jobs, the summaries' state), copied into NAME_prune. */
+async function copyMysql(admin: Awaited<ReturnType<typeof createConnection>>, name: string): Promise<string> {
+  const copy = `${name}_prune`;
+  await admin.query(`DROP DATABASE IF EXISTS \`${copy}\``);
+  await admin.query(`CREATE DATABASE \`${copy}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  for (const table of ['lmod_schema', 'module_loads', 'jobs', 'summary_state']) {
+    await admin.query(`CREATE TABLE \`${copy}\`.${table} LIKE \`${name}\`.${table}`);
+    await admin.query(`INSERT INTO \`${copy}\`.${table} SELECT * FROM \`${name}\`.${table}`);
+  }
+  return `${MYSQL_SERVER.replace(/\/+$/, '')}/${copy}`;
+}
+
 /** A database kept from an earlier run gets the migrations added since. */
 async function migrateSchema(config: DbConfig): Promise<void> {
   const client = await openClient(config);
@@ -374,6 +400,21 @@ async function main(): Promise<void> {
     });
     const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
     process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
+    // Retention on copies (the databases above are kept): the first half of the year, about 2.5 million loads.
+    const copies: [string, string][] = [
+      ['sqlite', `sqlite:${await copySqlite(sqlitePath)}`],
+      ['mysql', await copyMysql(admin, name)],
+    ];
+    process.stdout.write(
+      `${`lmod-load prune --before ${PRUNE_BEFORE}`.padEnd(42)}${copies
+        .map(([, db]) => {
+          const m = measure([`node bin/lmod-load.js prune --quiet --before ${PRUNE_BEFORE} --db ${shellQuote(db)}`]);
+          return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`.padStart(18);
+        })
+        .join('')}\n`,
+    );
+    rmSync(copies[0][1].slice('sqlite:'.length), { force: true });
+    await admin.query(`DROP DATABASE IF EXISTS \`${name}_prune\``);
   } finally {
     if (kept === undefined) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await admin.end();

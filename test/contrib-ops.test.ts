@@ -153,7 +153,7 @@ function environmentFile(file: string): Record<string, string> {
 function runService(opts: { bin: string; logs: string; envFile: string; workDir: string; keep?: string }) {
   const unit = unitSettings(SERVICE);
   const execStart = unit.get('ExecStart')!;
-  assert.equal(execStart, '/usr/local/sbin/lmod-daily', 'the test maps this install path to contrib/bin/lmod-daily');
+  assert.equal(execStart, '/usr/local/bin/lmod-daily', 'the test maps this install path to contrib/bin/lmod-daily');
   assert.equal(unit.get('WorkingDirectory'), '/var/lib/lmod-tracking');
   const unitPath = /^PATH=(.*)$/.exec(unit.get('Environment')!)![1];
   const env = {
@@ -291,7 +291,7 @@ test('the systemd units pass systemd-analyze verify', (t) => {
     writeFileSync(
       join(tmp.path, 'lmod-tracking.service'),
       readFileSync(SERVICE, 'utf8')
-        .replace('ExecStart=/usr/local/sbin/lmod-daily', `ExecStart=${DAILY}`)
+        .replace('ExecStart=/usr/local/bin/lmod-daily', `ExecStart=${DAILY}`)
         .replace('EnvironmentFile=/etc/lmod-tracking/lmod-tracking.env', `EnvironmentFile=${envFile}`),
     );
     copyFileSync(TIMER, join(tmp.path, 'lmod-tracking.timer'));
@@ -301,10 +301,10 @@ test('the systemd units pass systemd-analyze verify', (t) => {
 
     // The shipped units as they are: where lmod-daily is not installed, that is the one complaint.
     const shipped = run(SYSTEMD_ANALYZE, ['verify', SERVICE, TIMER]);
-    const installed = existsSync('/usr/local/sbin/lmod-daily');
+    const installed = existsSync('/usr/local/bin/lmod-daily');
     assert.equal(
       shipped.stdout + shipped.stderr,
-      installed ? '' : 'lmod-tracking.service: Command /usr/local/sbin/lmod-daily is not executable: No such file or directory\n',
+      installed ? '' : 'lmod-tracking.service: Command /usr/local/bin/lmod-daily is not executable: No such file or directory\n',
     );
     assert.equal(shipped.status, installed ? 0 : 1);
 

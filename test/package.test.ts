@@ -147,11 +147,15 @@ test('npm install -g of the tarball into a prefix, then its commands and the ser
       `npm install -g: ${seconds} s, better-sqlite3 ${built ? 'built from source' : 'prebuilt'}`,
   );
 
-  await t.test('a copy under the prefix, with the five commands in PREFIX/bin and no devDependencies', () => {
+  await t.test('a copy under the prefix, with the commands and the contrib scripts in PREFIX/bin and no devDependencies', () => {
     assert.ok(!lstatSync(INSTALLED).isSymbolicLink(), 'the package is a copy, not a link to a checkout');
     for (const verb of COMMANDS) {
       const command = join(PREFIX, 'bin', `lmod-${verb}`);
       assert.equal(realpathSync(command), join(realpathSync(INSTALLED), 'bin', `lmod-${verb}.js`));
+    }
+    // What the systemd units run from /usr/local/bin.
+    for (const script of ['lmod-daily', 'lmod-metrics']) {
+      assert.equal(realpathSync(join(PREFIX, 'bin', script)), join(realpathSync(INSTALLED), 'contrib', 'bin', script));
     }
     for (const dir of ['src', 'test', 'bench', 'dist/test', 'dist/bench', 'node_modules/typescript', 'node_modules/@biomejs']) {
       assert.ok(!existsSync(join(INSTALLED, dir)), `${dir} is not installed`);
@@ -201,8 +205,8 @@ test('npm install -g of the tarball into a prefix, then its commands and the ser
 
   await t.test("the service's ExecStart, lmod-daily as installed, loads yesterday's archive", () => {
     const unit = unitSettings(SERVICE);
-    assert.equal(unit.get('ExecStart'), '/usr/local/sbin/lmod-daily', 'the test maps this path to the installed contrib/bin/lmod-daily');
-    const daily = join(INSTALLED, 'contrib', 'bin', 'lmod-daily');
+    assert.equal(unit.get('ExecStart'), '/usr/local/bin/lmod-daily', 'the test maps this path to PREFIX/bin/lmod-daily');
+    const daily = join(PREFIX, 'bin', 'lmod-daily');
     assert.ok((statSync(daily).mode & 0o111) !== 0, 'the installed lmod-daily is executable');
 
     const logs = join(TMP.path, 'log');

@@ -98,9 +98,16 @@ class Tally {
  */
 export async function countJobWeights(client: RowSource, f: IdFilters, alsoUserloadOnly = false): Promise<JobWeights[]> {
   const job = jobConditions(f);
+  // Jobs chosen by account or partition: only their loads are read (the cluster rule is applied here).
+  const loads = whereClause({ ...f, accounts: [], partitions: [] }, ['l.jobid IS NOT NULL', ...(job.sql === '' ? [] : [jobIdsIn(job)])]);
+  const loadParams = [...loads.params, ...job.params];
+  // Loads narrowed by time, name or cluster name few jobs: only those are read, not every job of the table.
+  const narrowed = f.since !== null || f.until !== null || f.userIds !== null || f.hostIds !== null || f.moduleIds !== null || f.clusters.length > 0;
+  const jobWhere = [...(job.sql === '' ? [] : [job.sql]), ...(narrowed ? [`j.jobid IN (SELECT l.jobid FROM module_loads l ${loads.sql})`] : [])];
   const jobs = await client.query<{ cluster: unknown; jobid: unknown; cpu_s: unknown; gpu_s: unknown; account: unknown }>(
-    `SELECT j.cluster, j.jobid, j.elapsed_s * j.cpus AS cpu_s, j.elapsed_s * j.gpus AS gpu_s, COALESCE(j.account, '') AS account FROM jobs j${job.sql === '' ? '' : ` WHERE ${job.sql}`}`,
-    job.params,
+    "SELECT j.cluster, j.jobid, j.elapsed_s * j.cpus AS cpu_s, j.elapsed_s * j.gpus AS gpu_s, COALESCE(j.account, '') AS account FROM jobs j" +
+      (jobWhere.length === 0 ? '' : ` WHERE ${jobWhere.join(' AND ')}`),
+    [...job.params, ...(narrowed ? loadParams : [])],
   );
   // A job id names one job per cluster: most ids have one, so the index holds a number and only shared ids an array.
   const byId = new Map<string, number | number[]>();
@@ -134,9 +141,7 @@ export async function countJobWeights(client: RowSource, f: IdFilters, alsoUserl
   const all = tally();
   const userOnly = alsoUserloadOnly ? tally() : null;
 
-  // Jobs chosen by account or partition: only their loads are read (the cluster rule is applied here).
-  const where = whereClause({ ...f, accounts: [], partitions: [] }, ['l.jobid IS NOT NULL', ...(job.sql === '' ? [] : [jobIdsIn(job)])]);
-  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster, l.userload FROM module_loads l ${where.sql}`, [...where.params, ...job.params], (row) => {
+  await client.eachRow(`SELECT l.module_id, l.jobid, l.cluster, l.userload FROM module_loads l ${loads.sql}`, loadParams, (row) => {
     const groups = groupOf.get(Number(row[0]));
     const found = byId.get(String(row[1]));
     if (groups === undefined || found === undefined) return;
