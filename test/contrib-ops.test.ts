@@ -452,3 +452,20 @@ test("lmod-daily asks sacct for lmod-jobs' SACCT_FORMAT, the one spelling of it"
   const formats = [...readFileSync(DAILY, 'utf8').matchAll(/--format=(\S+)/g)].map((m) => m[1]);
   assert.deepEqual(formats, [SACCT_FORMAT]);
 });
+
+test('lmod-daily: when sacct fails (slurmdbd down), the loads are loaded and the night ends with exit 2', () => {
+  const tmp = tempDir('daily-sacct');
+  try {
+    const bin = binDir(tmp.path);
+    // A sacct that fails as Slurm's does without its accounting daemon.
+    writeFileSync(join(bin, 'sacct'), '#!/bin/sh\necho "sacct: error: Problem talking to the database: Connection refused" >&2\nexit 1\n', { mode: 0o755 });
+    const logs = logDir(tmp.path, { [yesterday()]: ARCHIVE });
+    const r = run(DAILY, [], { env: { PATH: `${bin}:/usr/bin:/bin`, LMOD_LOG_DIR: logs }, cwd: tmp.path });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^sacct: error: Problem talking to the database: Connection refused$/m);
+    assert.match(r.stderr, /^lmod-jobs: 0 lines, 0 jobs, 0 steps, 0 skipped, 0 malformed in /m);
+    assert.deepEqual(sqliteRows(join(tmp.path, 'lmod_tracking.sqlite')), DAY1_ROWS);
+  } finally {
+    tmp.remove();
+  }
+});

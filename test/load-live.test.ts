@@ -81,7 +81,8 @@ test('without a short --flush-interval, a record waits for a full batch or the e
 /** The live unit's command line, reading `log` instead of /var/log/lmod/lmod.log. */
 function liveCommand(log: string): string {
   const unit = readFileSync(join(ROOT, 'contrib', 'systemd', 'lmod-tracking-live.service'), 'utf8');
-  const command = /^ExecStart=\/bin\/sh -c '(.*)'$/m.exec(unit)![1];
+  // systemd turns `$$` into the shell's `$`.
+  const command = /^ExecStart=\/bin\/sh -c '(.*)'$/m.exec(unit)![1].replaceAll('$$', '$');
   assert.ok(command.includes('/var/log/lmod/lmod.log'));
   return command.replace('/var/log/lmod/lmod.log', log);
 }
@@ -95,7 +96,8 @@ test("the live service's command line: follows the log across a rotation, and a 
   const log = join(dir, 'lmod.log');
   // The unit's WorkingDirectory: without DB_* settings, the SQLite default lands there.
   const db = join(dir, 'lmod_tracking.sqlite');
-  const start = () => spawn('sh', ['-c', liveCommand(log)], { cwd: dir, env: { PATH: `${bin}:/usr/bin:/bin` }, detached: true, stdio: 'ignore' });
+  const start = () =>
+    spawn('sh', ['-c', liveCommand(log)], { cwd: dir, env: { PATH: `${bin}:/usr/bin:/bin`, LMOD_TRACKING_CLUSTER: 'alpha' }, detached: true, stdio: 'ignore' });
   const stop = async (child: ReturnType<typeof start>): Promise<void> => {
     process.kill(-child.pid!, 'SIGTERM');
     await once(child, 'exit');
@@ -115,7 +117,25 @@ test("the live service's command line: follows the log across a rotation, and a 
     assert.notEqual(await rowsArrive(db, 4, 20), null, 'the line logged after the restart');
     await sleep(2500);
     assert.equal(rowsIn(db), 4);
+    // The environment file's cluster for lines that name none.
+    const client = new Database(db, { readonly: true });
+    try {
+      assert.deepEqual(client.prepare('SELECT DISTINCT cluster FROM module_loads').pluck().all(), ['alpha']);
+    } finally {
+      client.close();
+    }
   } finally {
     await stop(service);
+  }
+});
+
+test('--flush-interval takes seconds from a millisecond to a day (Node would run a longer timer at once)', async () => {
+  for (const value of ['100000', '0', 'soon']) {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'lmod-load.js'), '--dry-run', '--flush-interval', value], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2, value);
+    assert.match(stderr, /^lmod-load: option '--flush-interval <seconds>' argument '[^']*' is invalid\. expected a number/, value);
   }
 });

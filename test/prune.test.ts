@@ -148,8 +148,11 @@ test('prune needs exactly one cutoff, and a valid one', async () => {
   for (const [args, message] of [
     [[], 'lmod-load: prune needs one of --before WHEN or --older-than AGE (see lmod-load prune --help)\n'],
     [['--before', '2024-01-01', '--older-than', '1y'], 'lmod-load: prune needs one of --before WHEN or --older-than AGE (see lmod-load prune --help)\n'],
-    [['--older-than', '2024-01-01'], 'lmod-load: --older-than "2024-01-01": expected a date like 2025-01-01 or an age like 13mo, 400d or 1y\n'],
-    [['--before', 'last year'], 'lmod-load: --before "last year": expected a date like 2025-01-01 or an age like 13mo, 400d or 1y\n'],
+    [['--older-than', '2024-01-01'], 'lmod-load: --older-than "2024-01-01": expected a date like 2025-01-01 or an age like 13mo, 400d, 52w or 1y\n'],
+    // Minutes, hours and seconds are no age to prune by: `13m` for `13mo` would delete nearly everything.
+    [['--older-than', '13m'], 'lmod-load: --older-than "13m": expected a date like 2025-01-01 or an age like 13mo, 400d, 52w or 1y\n'],
+    [['--older-than', '0d'], 'lmod-load: --older-than "0d": expected a date like 2025-01-01 or an age like 13mo, 400d, 52w or 1y\n'],
+    [['--before', 'last year'], 'lmod-load: --before "last year": expected a date like 2025-01-01 or an age like 13mo, 400d, 52w or 1y\n'],
   ] as const) {
     const r = await run('lmod-load', ['prune', ...args, '--db', 'sqlite:/nonexistent/never-created.sqlite']);
     assert.deepEqual([r.code, r.stderr, r.stdout], [2, message, ''], args.join(' '));

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { openClient } from '../src/db/client';
+import { parseDbUrl } from '../src/db/config';
 import { FIXTURES as REPORT_FIXTURES, mysqlTarget, ndjson, report, run, sqliteTarget, type Target } from './helpers/report';
 
 /**
@@ -136,4 +138,27 @@ test('--weight applies to modules only; --weight takes jobs, core-hours or gpu-h
   const bad = await run('lmod-report', ['modules', '--weight', 'cpu']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^lmod-report: option '--weight <what>' argument 'cpu' is invalid\. Allowed choices are jobs, core-hours, gpu-hours\./);
+});
+
+test('a database not yet migrated to jobs: plain reports read the loads, job reports say to migrate', async () => {
+  const target = await sqliteTarget();
+  try {
+    for (const args of [['migrate'], ['--quiet', LOADS, JOBS], ['summarize', '--quiet']])
+      assert.equal((await run('lmod-load', [...args, '--db', target.url])).code, 0);
+    // As after an upgrade of the commands, before `lmod-load migrate`: version 7 not recorded.
+    const client = await openClient(parseDbUrl(target.url));
+    await client.run('DELETE FROM lmod_schema WHERE version = 7');
+    await client.close();
+    const plain = await report(['--db', target.url, '--format', 'ndjson', 'modules', '--top', '1']);
+    assert.equal(plain.code, 0);
+    assert.equal(plain.stderr, 'lmod-report: schema v6 is older than v7 (reports may be slow): run `lmod-load migrate`\n');
+    assert.deepEqual(pick(ndjson(plain.stdout), ['name', 'loads']), [{ name: 'gcc', loads: 6 }]);
+    for (const args of [['accounts'], ['modules', '--weight', 'jobs'], ['users', '--cluster', 'alpha']]) {
+      const r = await report(['--db', target.url, ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, /has schema v6: jobs, clusters and accounts need v7: run `lmod-load migrate`\n$/, args.join(' '));
+    }
+  } finally {
+    await target.drop();
+  }
 });

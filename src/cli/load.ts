@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { describeDb, resolveDbConfig, type DbConfig, DbConfigError } from '../db/config';
 import { openClient } from '../db/client';
 import { ddl, migrate } from '../db/migrate';
@@ -25,6 +25,13 @@ const DEFAULT_BATCH_ROWS = 5000;
 const DEFAULT_IN_FLIGHT = 2;
 /** A live log reaches the database within about this many seconds; a bulk load fills its batches long before. */
 const DEFAULT_FLUSH_SECONDS = 2;
+
+/** Node runs a timer of more than 2^31 ms after 1 ms instead: a day is the longest interval taken. */
+function flushSeconds(value: string): number {
+  const seconds = positiveNumber(value);
+  if (seconds > 86_400) throw new InvalidArgumentError('expected a number of seconds from 0.001 to 86400');
+  return seconds;
+}
 /** Bytes read at a time. */
 const READ_CHUNK = 64 * 1024;
 
@@ -83,7 +90,12 @@ function buildProgram(): Command {
     )
     .option('--max-errors <n>', 'stop with exit 2 after more than this many rejected records', nonNegativeInt)
     .option('--cluster <name>', 'the cluster of load and job records that name none', clusterName)
-    .option('--flush-interval <seconds>', 'commit what has gathered at least this often, batch full or not (a live log)', positiveNumber, DEFAULT_FLUSH_SECONDS)
+    .option(
+      '--flush-interval <seconds>',
+      'commit what has gathered at least this often, batch full or not (a live log; at most 86400)',
+      flushSeconds,
+      DEFAULT_FLUSH_SECONDS,
+    )
     .option('--no-load-data', 'MySQL: send new rows as multi-row INSERTs even where the server allows LOAD DATA LOCAL')
     .option('--summarize', 'after loading, store the whole-table reports afresh (as `lmod-load summarize`) unless they are current')
     .option('-q, --quiet', 'no summary, no notices')
@@ -119,7 +131,7 @@ function buildProgram(): Command {
     .command('prune')
     .description('Delete the loads before a time, and the jobs that ended before it, in short transactions (retention).')
     .option('--before <when>', 'a date (2025-01-01), a UTC time or a duration before now (400d, 13mo)')
-    .option('--older-than <age>', 'the same as --before with a duration: 13mo, 400d, 1y')
+    .option('--older-than <age>', 'an age in days, weeks, calendar months or years: 400d, 52w, 13mo, 1y')
     .option('-b, --batch-size <rows>', 'rows deleted per transaction', positiveInt, PRUNE_BATCH)
     .option('-n, --dry-run', 'count what would be deleted; delete nothing')
     .option('--summarize', 'then store the whole-table reports afresh (as `lmod-load summarize`)')
@@ -197,10 +209,11 @@ async function runPrune(options: PruneOptions): Promise<number> {
   const given = [options.before, options.olderThan].filter((v) => v !== undefined);
   if (given.length !== 1) throw new CliError(`${PROGRAM}: prune needs one of --before WHEN or --older-than AGE (see lmod-load prune --help)`, EXIT_FATAL);
   const text = given[0] as string;
-  const cutoff = options.olderThan !== undefined && !/^\d+[a-z]+$/.test(text) ? null : parseTimeBound(text, new Date());
+  // An age is days, weeks, months or years: `13m` (minutes) would delete nearly everything.
+  const cutoff = options.olderThan !== undefined && !/^[1-9]\d*(?:d|w|mo|y)$/.test(text) ? null : parseTimeBound(text, new Date());
   if (cutoff === null) {
     const flag = options.before !== undefined ? '--before' : '--older-than';
-    throw new CliError(`${PROGRAM}: ${flag} ${JSON.stringify(text)}: expected a date like 2025-01-01 or an age like 13mo, 400d or 1y`, EXIT_FATAL);
+    throw new CliError(`${PROGRAM}: ${flag} ${JSON.stringify(text)}: expected a date like 2025-01-01 or an age like 13mo, 400d, 52w or 1y`, EXIT_FATAL);
   }
   const opened = await openStore(resolveConfig(options), 1).catch((err) => Promise.reject(asFatal(err)));
   const { client } = opened;
@@ -352,10 +365,12 @@ function failureError(failure: LoadFailure, sink: Loader, retries: number, opene
   if (failure.cause instanceof CliError) return failure.cause;
   const where = opened?.client.description ?? 'the database';
   const after = isTransient(failure.cause) ? ` after ${retries} retries` : '';
+  const jobs = sink.counts.jobsStored + sink.counts.jobsPresent;
   return new CliError(
     `${PROGRAM}: ${where}: ${describeDbError(failure.cause)}${after}; ` +
       `${sink.committed.toLocaleString('en-US')} records were committed before it ` +
-      `(${sink.counts.inserted.toLocaleString('en-US')} new, ${sink.counts.present.toLocaleString('en-US')} already present); ` +
+      `(${sink.counts.inserted.toLocaleString('en-US')} new, ${sink.counts.present.toLocaleString('en-US')} already present` +
+      `${jobs > 0 ? `, ${jobs.toLocaleString('en-US')} jobs` : ''}); ` +
       'rerun with the same input to complete the load',
     EXIT_FATAL,
   );

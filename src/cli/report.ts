@@ -155,7 +155,7 @@ function readInventory(file: string, stderr: NodeJS.WritableStream): { modules: 
  * Opens the database read for the report. A missing SQLite file is an error here, not a new empty database (openClient
  * would create one), and a database without the schema names the fix.
  */
-async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<SqlClient> {
+async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<{ client: SqlClient; schema: number }> {
   const config = resolveDbConfig({ db: o.db, envFile: o.envFile, warn: (m) => stderr.write(`${PROGRAM}: warning: ${m}\n`) });
   if (config.dialect === 'sqlite') {
     if (!existsSync(config.path)) {
@@ -176,7 +176,14 @@ async function openDatabase(o: Options, stderr: NodeJS.WritableStream): Promise<
   if (status.current < status.latest) {
     stderr.write(`${PROGRAM}: schema v${status.current} is older than v${status.latest} (reports may be slow): run \`lmod-load migrate\`\n`);
   }
-  return client;
+  return { client, schema: status.current };
+}
+
+/** Jobs, clusters and accounts came with schema v7. */
+const JOBS_SCHEMA = 7;
+
+function needsJobs(kind: ReportKind, o: Options): boolean {
+  return o.weight !== undefined || kind === 'accounts' || o.cluster.length + o.account.length + o.partition.length > 0;
 }
 
 async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Options, inventory: string[] | null, now: Date): Promise<RequestedReport> {
@@ -249,7 +256,15 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
   const inventory = o.inventory === undefined ? null : readInventory(o.inventory, io.stderr);
   let client: SqlClient;
   try {
-    client = await openDatabase(o, io.stderr);
+    let schema: number;
+    ({ client, schema } = await openDatabase(o, io.stderr));
+    if (schema < JOBS_SCHEMA && needsJobs(kind, o)) {
+      await client.close();
+      throw new CliError(
+        `${PROGRAM}: ${client.description} has schema v${schema}: jobs, clusters and accounts need v${JOBS_SCHEMA}: run \`lmod-load migrate\``,
+        EXIT_FATAL,
+      );
+    }
   } catch (err) {
     if (err instanceof DbConfigError) throw new CliError(`${PROGRAM}: ${err.message}`, EXIT_FATAL);
     throw err;

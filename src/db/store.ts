@@ -50,11 +50,18 @@ export function jobValues(r: JobRow): (string | number | null)[] {
  */
 export const BUMP_GENERATION = "UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'";
 
+const END = JOB_COLUMNS.indexOf('end_time');
+const ELAPSED = JOB_COLUMNS.indexOf('elapsed_s');
+
 const jobKey = (cluster: unknown, jobid: unknown): string => `${cluster}\u0000${jobid}`;
 
-/** Whether `incoming` replaces `stored`: not when the stored job has ended and the new record says it runs. */
-function replaces(storedEnd: unknown, incoming: JobRow): boolean {
-  return storedEnd === null || incoming.end !== null;
+/**
+ * Whether `incoming` replaces the stored job: not when the stored one has ended and the new record says it runs, nor
+ * when both run and the new record has run for less (an older sacct output loaded after a newer one).
+ */
+function replaces(storedEnd: unknown, storedElapsed: unknown, incoming: JobRow): boolean {
+  if (incoming.end !== null) return true;
+  return storedEnd === null && incoming.elapsed >= Number(storedElapsed);
 }
 
 /**
@@ -72,9 +79,8 @@ export function jobsToWrite(rows: JobRow[], stored: unknown[][]): JobRow[] {
       continue;
     }
     const values = Array.isArray(before) ? before : jobValues(before);
-    const end = values[JOB_COLUMNS.indexOf('end_time')];
     const same = jobValues(row).every((v, i) => (v === null ? values[i] === null : values[i] !== null && String(values[i]) === String(v)));
-    if (!same && replaces(end, row)) write.set(key, row);
+    if (!same && replaces(values[END], values[ELAPSED], row)) write.set(key, row);
   }
   return [...write.values()];
 }

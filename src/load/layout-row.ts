@@ -44,7 +44,7 @@ export function layoutRow(line: string, source: string, lineNo: number): LoadRow
     path: path ?? null,
     jobid: jobid ?? null,
     userload: userload === 'null' ? null : userload === 'true' ? 1 : 0,
-    cluster: cluster ?? null,
+    cluster: cluster || null,
     extra: null,
     source,
     line: lineNo,

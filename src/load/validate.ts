@@ -33,7 +33,8 @@ function checkRecord(value: unknown, source: string, line: number): LoadRow {
   const userload = field(record, 'userload');
   if (userload !== null && typeof userload !== 'boolean') throw new Invalid('userload must be true, false or null');
   // Records from before clusters have no `cluster`.
-  const cluster = 'cluster' in record ? nullableString(record, 'cluster') : null;
+  // '' names no cluster, as null does (a job's unknown cluster is '' only because it is part of a key).
+  const cluster = ('cluster' in record ? nullableString(record, 'cluster') : null) || null;
   const extra = extraJson(record.extra);
   const bytes = 64 + 3 * ((jobid?.length ?? 0) + (cluster?.length ?? 0) + (extra?.length ?? 0));
   return {
@@ -62,18 +63,27 @@ function checkJob(record: Record<string, unknown>, source: string, line: number)
     checkText(key, value, JOB_LIMITS[key]);
     return value;
   };
-  const count = (key: string, nullable = false): number | null => {
+  const count = (key: keyof typeof JOB_COUNT_LIMITS, nullable = false): number | null => {
     const value = field(record, key);
     if (value === null && nullable) return null;
-    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new Invalid(`${key} must be a whole number >= 0${nullable ? ' or null' : ''}`);
+    const max = JOB_COUNT_LIMITS[key];
+    if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max) {
+      throw new Invalid(`${key} must be a whole number from 0 to ${max}${nullable ? ' or null' : ''}`);
+    }
     return value as number;
   };
+  // Part of the key: refused as for load keys, or MySQL would take 'x ' for the stored 'x'.
+  const key = (name: 'cluster' | 'jobid'): string | null => {
+    const value = text(name);
+    if (value?.endsWith(' ')) throw new Invalid(`${name} "${value.slice(0, 40)}" ends with a space (database keys ignore trailing spaces)`);
+    return value;
+  };
   const time = (key: string): string | null => (field(record, key) === null ? null : dbTime(record[key]));
-  const jobid = text('jobid');
+  const jobid = key('jobid');
   const job = text('job');
   if (!jobid || !job) throw new Invalid('jobid and job must be non-empty strings');
   return {
-    cluster: text('cluster') ?? '',
+    cluster: key('cluster') ?? '',
     jobid,
     job,
     user: text('user'),
@@ -90,6 +100,12 @@ function checkJob(record: Record<string, unknown>, source: string, line: number)
     line,
   };
 }
+
+/**
+ * The largest counts a job record may carry: the columns' INT UNSIGNED for CPUs, GPUs and nodes would take more, but
+ * 2^24 of each and ten years keep every product and sum of them exact and far from any overflow.
+ */
+const JOB_COUNT_LIMITS = { elapsed_s: 10 * 366 * 86400, cpus: 2 ** 24, gpus: 2 ** 24, nodes: 2 ** 24 };
 
 function field(record: Record<string, unknown>, key: string): unknown {
   if (!(key in record)) throw new Invalid(`missing field ${key}`);

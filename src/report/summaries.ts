@@ -1,4 +1,5 @@
 import type { SqlClient } from '../db/client';
+import { LATEST_VERSION } from '../db/migrate';
 import { readSummaryState } from './summary-store';
 import type { Every, Filters, ModuleSort, Query, UserSort } from './queries';
 
@@ -15,9 +16,14 @@ export function summaryVariant(f: Filters): number | null {
   return filtered ? null : f.userloadOnly ? 1 : 0;
 }
 
-/** Whether the stored summaries hold every committed load: their generation is the loads' one. */
+/**
+ * Whether the stored summaries hold every committed load: their generation is the loads' one, and the schema is this
+ * version's (an older one lacks their newer columns).
+ */
 export async function summariesCurrent(client: Pick<SqlClient, 'query'>): Promise<boolean> {
   try {
+    const [schema] = await client.query<{ v: unknown }>('SELECT MAX(version) AS v FROM lmod_schema');
+    if (Number(schema?.v) < LATEST_VERSION) return false;
     const state = await readSummaryState(client);
     return state.loads > 0 && state.loads === state.summaries;
   } catch (err) {
