@@ -498,6 +498,7 @@ test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-lo
       'modules\tBASE TABLE',
       'package_counts\tVIEW',
       'paths\tBASE TABLE',
+      'summary_accounts\tBASE TABLE',
       'summary_packages\tBASE TABLE',
       'summary_periods\tBASE TABLE',
       'summary_state\tBASE TABLE',
