@@ -1,5 +1,6 @@
 import { MysqlClient, type SqlClient } from './client';
 import { MIGRATIONS, type Migration } from './migrations';
+import { DEFAULT_RETRY, withRetry } from './retry';
 
 export type Dialect = 'mysql' | 'sqlite';
 
@@ -47,10 +48,28 @@ export async function schemaStatus(client: SqlClient): Promise<SchemaStatus> {
 
 /**
  * Applies the pending migrations in order and returns the status before. SQLite applies them in one transaction (its DDL
- * is transactional); MySQL commits each DDL statement, which is why every statement may be run again.
+ * is transactional); MySQL commits each DDL statement, which is why every statement may be run again, and why a run cut
+ * by a deadlock or lost connection is simply run again.
  */
 export async function migrate(client: SqlClient): Promise<SchemaStatus> {
   if (!(client instanceof MysqlClient)) return applyPending(client);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withRetry(() => migrateMysql(client), DEFAULT_RETRY);
+    } catch (err) {
+      if (attempt === 3 || !RACED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+}
+
+/** What a statement meets when a migrate on another Galera node did the same a moment before: run again, it is skipped. */
+const RACED = new Set(['ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_TABLE_EXISTS_ERROR', 'ER_CANT_DROP_FIELD_OR_KEY']);
+
+/**
+ * GET_LOCK makes migrates on one server take turns. On a Galera cluster it locks one node only: migrates on two nodes
+ * run at once, which the re-runnable statements and the retry above make harmless.
+ */
+async function migrateMysql(client: MysqlClient): Promise<SchemaStatus> {
   // One MySQL session for all steps (a migration may use session variables and prepared statements), holding a lock
   // named for the database: migrates started at once take turns, and the later ones find the schema current.
   return client.withSession(async (session) => {

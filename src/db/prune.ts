@@ -1,4 +1,5 @@
 import { inTransaction, type SqlClient } from './client';
+import { DEFAULT_RETRY, withRetry } from './retry';
 import { BUMP_GENERATION } from './store';
 
 /**
@@ -31,12 +32,17 @@ async function pruneTable(client: SqlClient, table: string, column: string, cuto
       batch - 1,
     ]);
     const last = edge === undefined ? null : String(edge.t);
-    deleted += await inTransaction(client, async (tx) => {
-      const n = await tx.run(`DELETE FROM ${table} WHERE ${column} ${last === null ? '<' : '<='} ?`, [last ?? cutoff]);
-      // Stored summaries no longer hold what is gone.
-      if (n > 0) await tx.run(BUMP_GENERATION);
-      return n;
-    });
+    // A batch that lost to a concurrent writer (a deadlock, or Galera's certification) is deleted again.
+    deleted += await withRetry(
+      () =>
+        inTransaction(client, async (tx) => {
+          const n = await tx.run(`DELETE FROM ${table} WHERE ${column} ${last === null ? '<' : '<='} ?`, [last ?? cutoff]);
+          // Stored summaries no longer hold what is gone.
+          if (n > 0) await tx.run(BUMP_GENERATION);
+          return n;
+        }),
+      DEFAULT_RETRY,
+    );
     onBatch();
     if (last === null) return deleted;
   }

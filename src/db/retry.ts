@@ -1,9 +1,11 @@
 /**
  * Errors after which the same batch can simply be sent again: the connection went away (the server rolls back what it
- * had not committed) or the server chose this transaction as a deadlock or lock-wait victim.
+ * had not committed) or the server chose this transaction as a deadlock or lock-wait victim. On a Galera cluster also:
+ * a transaction that lost certification to another node's (1213, as a deadlock), a commit cut by a lost node (1180),
+ * and a node not in the primary component for a moment (1047).
  */
 const TRANSIENT = new Set(
-  'PROTOCOL_CONNECTION_LOST PROTOCOL_SEQUENCE_TIMEOUT ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE EHOSTUNREACH ENETUNREACH ER_LOCK_DEADLOCK ER_LOCK_WAIT_TIMEOUT ER_SERVER_SHUTDOWN ER_CON_COUNT_ERROR ER_CONNECTION_KILLED ER_CLIENT_INTERACTION_TIMEOUT SQLITE_BUSY'.split(
+  'PROTOCOL_CONNECTION_LOST PROTOCOL_SEQUENCE_TIMEOUT ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE EHOSTUNREACH ENETUNREACH ER_LOCK_DEADLOCK ER_LOCK_WAIT_TIMEOUT ER_ERROR_DURING_COMMIT ER_UNKNOWN_COM_ERROR ER_SERVER_SHUTDOWN ER_CON_COUNT_ERROR ER_CONNECTION_KILLED ER_CLIENT_INTERACTION_TIMEOUT SQLITE_BUSY'.split(
     ' ',
   ),
 );

@@ -1,4 +1,5 @@
 import { inTransaction, type SqlClient } from '../db/client';
+import { DEFAULT_RETRY, withRetry } from '../db/retry';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
 import { countJobWeights, NO_WEIGHTS } from './job-weights';
 import { accountRows } from './jobs';
@@ -48,13 +49,18 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
         (await trendRows(client, filters, every)).map((r) => ({ ...r, every })),
       );
   }
-  await inTransaction(client, async (tx) => {
-    await lockSummaryState(tx);
-    for (const [table, rows] of tables) {
-      await tx.run(`DELETE FROM ${table}`);
-      await writeSummaryRows(tx, table, rows);
-    }
-    await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [before.loads]);
-  });
+  // On a Galera cluster another node's summarize can win certification (1213): storing again is safe.
+  await withRetry(
+    () =>
+      inTransaction(client, async (tx) => {
+        await lockSummaryState(tx);
+        for (const [table, rows] of tables) {
+          await tx.run(`DELETE FROM ${table}`);
+          await writeSummaryRows(tx, table, rows);
+        }
+        await tx.run("UPDATE summary_state SET generation = ? WHERE name = 'summaries'", [before.loads]);
+      }),
+    DEFAULT_RETRY,
+  );
   return Object.fromEntries([...tables].map(([t, rows]) => [t, rows.length])) as SummaryCounts;
 }
