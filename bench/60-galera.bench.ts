@@ -20,7 +20,8 @@ interface Loaded {
 function load(url: string, from = 0, count = Number.MAX_SAFE_INTEGER): Promise<Loaded> {
   const records = process.env.BENCH_RECORDS as string;
   const started = process.hrtime.bigint();
-  const script = `tail -n +${from + 1} '${records}' | head -n ${count} | node bin/lmod-load.js --db '${url}'`;
+  const last = Math.min(from + count, Number.MAX_SAFE_INTEGER);
+  const script = `sed -n '${from + 1},${last}p' '${records}' | node bin/lmod-load.js --db '${url}'`;
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-o', 'pipefail', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
