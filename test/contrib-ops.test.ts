@@ -24,6 +24,8 @@ import {
   requirePrograms,
   run,
   tempDir,
+  unitSettings,
+  yesterday,
 } from './helpers/contrib';
 
 /**
@@ -39,11 +41,6 @@ const DAILY = join(CONTRIB, 'bin', 'lmod-daily');
 const LIVE_SERVICE = join(CONTRIB, 'systemd', 'lmod-tracking-live.service');
 const ARCHIVE = join(FIXTURES, 'archive', 'lmod.log');
 const ARCHIVE_3164 = join(FIXTURES, 'archive', 'lmod-rfc3164.log');
-
-/** YYYYMMDD of yesterday in local time, as `date -d yesterday +%Y%m%d` says. */
-function yesterday(): string {
-  return run('date', ['-d', 'yesterday', '+%Y%m%d']).stdout.trim();
-}
 
 /** The rows of ARCHIVE (its duplicate line dropped, the sshd line skipped) and ARCHIVE_3164. */
 const DAY1_ROWS = [
@@ -127,16 +124,6 @@ function logDir(dir: string, archives: Record<string, string>): string {
     writeFileSync(join(logs, `lmod.log-${date}.gz`), gzipSync(readFileSync(fixture)));
   }
   return logs;
-}
-
-/** `Key=value` settings of a unit file's section lines (the last one wins, as in systemd). */
-function unitSettings(file: string): Map<string, string> {
-  const settings = new Map<string, string>();
-  for (const line of lines(readFileSync(file, 'utf8'))) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
-    if (match) settings.set(match[1], match[2]);
-  }
-  return settings;
 }
 
 /** KEY=VALUE lines of an environment file, as systemd's EnvironmentFile= reads simple ones. */

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { lines, ROOT, run, tempDir } from './helpers/contrib';
+import { lines, ROOT, run, tempDir, unitSettings, yesterday } from './helpers/contrib';
 
 /**
  * The package as a site installs it: `npm pack`, then `npm install -g` of the tarball into a
@@ -53,16 +53,6 @@ function npm(args: string[], cwd: string, timeout: number): SpawnSyncReturns<str
   return result;
 }
 
-/** `Key=value` settings of the unit file (the last one wins, as in systemd). */
-function unitSettings(file: string): Map<string, string> {
-  const settings = new Map<string, string>();
-  for (const line of lines(readFileSync(file, 'utf8'))) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
-    if (match) settings.set(match[1], match[2]);
-  }
-  return settings;
-}
-
 /**
  * The unit's PATH with /usr/local/bin, where `npm install -g` puts the commands on the host,
  * being PREFIX/bin; node's own directory is appended when the unit's PATH lacks it (the commands
@@ -80,11 +70,6 @@ function installedPath(): string {
 /** The environment of the installed commands: the PATH above, no DB_* settings, no npm. */
 function installedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: installedPath(), ...(process.env.TZ ? { TZ: process.env.TZ } : {}), ...extra };
-}
-
-/** YYYYMMDD of yesterday in local time, as `date -d yesterday +%Y%m%d` says (and lmod-daily asks for). */
-function yesterday(): string {
-  return run('date', ['-d', 'yesterday', '+%Y%m%d']).stdout.trim();
 }
 
 let packed: PackResult;

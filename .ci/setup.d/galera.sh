@@ -5,6 +5,8 @@
 # mariadb-server itself is the machine's (.ci/run starts it); installing it here would start a second system server.
 # Idempotent: installs only what is missing, `apt-get update` at most once.
 set -euo pipefail
+# shellcheck source=../lib/apt.sh
+source "$(dirname "$0")/../lib/apt.sh"
 
 missing=()
 [ -e /usr/lib/galera/libgalera_smm.so ] || [ -e /usr/lib/libgalera_smm.so ] || missing+=(galera-4)
@@ -15,10 +17,4 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
-echo "setup.d/galera.sh: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+apt_install galera.sh "${missing[@]}"

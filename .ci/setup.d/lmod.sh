@@ -2,6 +2,8 @@
 # Packages the contrib tests drive for real: Debian's Lmod (with lua-posix), rsyslog, logrotate,
 # and util-linux's logger. Idempotent: installs only what is missing, `apt-get update` at most once.
 set -euo pipefail
+# shellcheck source=../lib/apt.sh
+source "$(dirname "$0")/../lib/apt.sh"
 
 missing=()
 [ -r /usr/share/lmod/lmod/init/bash ] || missing+=(lmod)
@@ -13,10 +15,4 @@ dpkg-query -W -f='${Status}' lua-posix 2>/dev/null | grep -q 'ok installed' || m
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
-echo "setup.d/lmod.sh: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+apt_install lmod.sh "${missing[@]}"

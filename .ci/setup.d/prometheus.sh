@@ -5,6 +5,8 @@
 # run: after an install this stops (and, under systemd, disables) them if the postinst started them.
 # Idempotent: installs only what is missing, `apt-get update` at most once.
 set -euo pipefail
+# shellcheck source=../lib/apt.sh
+source "$(dirname "$0")/../lib/apt.sh"
 
 missing=()
 command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ] || missing+=(prometheus)
@@ -13,13 +15,7 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || [ -x /usr/bin/prometheus-
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
-echo "setup.d/prometheus.sh: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+apt_install prometheus.sh "${missing[@]}"
 
 # Debian's daemons (ports 9090 and 9100) run as user `prometheus`; the tests' own run as the caller,
 # so matching on that user and the exact binary stops only Debian's.

@@ -3,6 +3,8 @@
 # slurmdbd and munge. Starts no daemon: test/helpers/slurm.ts runs its own private ones on private
 # ports. Idempotent: installs only what is missing, `apt-get update` at most once.
 set -euo pipefail
+# shellcheck source=../lib/apt.sh
+source "$(dirname "$0")/../lib/apt.sh"
 
 missing=()
 [ -x /usr/sbin/slurmctld ] || missing+=(slurmctld)
@@ -14,13 +16,7 @@ command -v sbatch >/dev/null 2>&1 && command -v sacct >/dev/null 2>&1 && command
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
-echo "setup.d/slurm.sh: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+apt_install slurm.sh "${missing[@]}"
 
 # Debian ships no init scripts for the Slurm daemons, only systemd units, and policy-rc.d may forbid starting
 # services anyway; but where systemd runs, the postinst scripts start Debian's own daemons on the default ports

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, openSync, closeSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -159,4 +161,41 @@ export function isoFromEpochText(text: string): string {
 
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** YYYYMMDD of yesterday in local time, as `date -d yesterday +%Y%m%d` says (and lmod-daily asks for). */
+export function yesterday(): string {
+  return run('date', ['-d', 'yesterday', '+%Y%m%d']).stdout.trim();
+}
+
+/** `Key=value` settings of a unit file's section lines (the last one wins, as in systemd). */
+export function unitSettings(file: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const line of lines(readFileSync(file, 'utf8'))) {
+    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (match) settings.set(match[1], match[2]);
+  }
+  return settings;
+}
+
+/**
+ * Free ports for daemons a test starts: below the kernel's ephemeral range (32768-60999 on Linux), so that no outgoing
+ * connection takes one between this check and the daemon's bind; random, so that parallel harnesses rarely pick the
+ * same; free on every address, so a daemon may bind any.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = randomInt(20_000, 32_000);
+    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
+  }
+  return ports;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
 }

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
-import { findProgram, missing } from './contrib';
+import { findProgram, freePorts, missing } from './contrib';
 
 /**
  * A real multi-master MariaDB Galera cluster for the tests (Debian 12's mariadbd 10.11 with galera-4 26.4, installed by
@@ -496,25 +496,4 @@ function hookExit(cluster: PrivateCluster): void {
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
-}
-
-/**
- * Ports below the kernel's ephemeral range (32768-60999 on Linux), so that no outgoing connection takes one between this
- * check and the node's bind; random, so that parallel harnesses rarely pick the same.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = randomInt(20_000, 32_000);
-    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
-  }
-  return ports;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
-import { findProgram, missing } from './contrib';
+import { findProgram, freePorts, missing } from './contrib';
 import { SERVER_URL } from './mysql';
 
 /**
@@ -422,27 +422,6 @@ function conf(settings: Record<string, string | number | undefined>): string {
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${value}\n`)
     .join('');
-}
-
-/**
- * Ports below the kernel's ephemeral range (32768-60999 on Linux), so that no outgoing connection takes one
- * between this check and the daemon's bind; random, so that parallel harnesses rarely pick the same.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = randomInt(20_000, 32_000);
-    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
-  }
-  return ports;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {
