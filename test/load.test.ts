@@ -499,6 +499,7 @@ test('migrate --sql applies cleanly (twice) with the mariadb client, and lmod-lo
       'package_counts\tVIEW',
       'paths\tBASE TABLE',
       'summary_accounts\tBASE TABLE',
+      'summary_package_periods\tBASE TABLE',
       'summary_packages\tBASE TABLE',
       'summary_periods\tBASE TABLE',
       'summary_state\tBASE TABLE',

@@ -10,7 +10,9 @@ import { reportPage, type RequestedReport } from '../report/page';
 import { parseTimeBound } from '../report/period';
 import { durationSeconds } from '../time/duration';
 import { type Every, EVERY, type Filters } from '../report/queries';
-import { accountsReport, hasJobs, modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { accountsReport, hasJobs, loadSpan, modulesReport, staleReport, trendReport, unusedReport, usersReport } from '../report/reports';
+import { explainNoJobs, explainNoLoads, explainStale, explainUnused } from '../report/explain';
+import type { ReportTable } from '../report/table';
 import { formatMetrics, METRIC_REPORTS, type MetricReport } from '../report/metrics';
 import { type Weight, WEIGHT_COLUMN, WEIGHTS } from '../report/jobs';
 import { CliError, EXIT_FATAL, EXIT_OK, EXIT_REJECTED } from './exit-codes';
@@ -18,7 +20,7 @@ import { newProgram, parseArgs, positiveInt } from './program';
 import { runCli } from './run';
 
 const PROGRAM = 'lmod-report';
-const REPORTS = ['modules', 'users', 'unused', 'stale', 'trend', 'accounts'] as const;
+const REPORTS = ['modules', 'users', 'unused', 'stale', 'trend', 'accounts', 'html'] as const;
 type ReportKind = (typeof REPORTS)[number];
 
 interface Options {
@@ -49,9 +51,9 @@ const ONLY_FOR: [keyof Options, string, ReportKind[]][] = [
   ['weight', '--weight', ['modules']],
   ['sort', '--sort', ['modules', 'users']],
   ['top', '--top', ['modules', 'users', 'stale']],
-  ['inventory', '--inventory', ['unused', 'stale']],
-  ['olderThan', '--older-than', ['stale']],
-  ['every', '--every', ['trend']],
+  ['inventory', '--inventory', ['unused', 'stale', 'html']],
+  ['olderThan', '--older-than', ['stale', 'html']],
+  ['every', '--every', ['trend', 'html']],
 ];
 
 const SORTS: Partial<Record<ReportKind, string[]>> = { modules: ['users', 'loads'], users: ['loads', 'modules'] };
@@ -70,6 +72,7 @@ function usage(message: string): CliError {
 
 function buildProgram() {
   return newProgram(PROGRAM, 'Answers from the module-load database: top modules, users, unused and stale modules, use over time, compute per account.', [
+    'lmod-report html --inventory spider.json > usage.html   # the dashboard: every report on one page',
     'lmod-report modules --top 10                       # packages by distinct users',
     'lmod-report modules --by version --module "gcc*"   # every gcc version',
     'lmod-report users --user alice                     # the modules alice loaded',
@@ -100,9 +103,9 @@ function buildProgram() {
     .addOption(new Option('--weight <what>', 'modules: add the jobs each module was loaded in and order by them').choices([...WEIGHTS]))
     .addOption(new Option('--by <what>', 'modules: one row per package name or per full name').choices(['name', 'version']))
     .option('--sort <count>', 'modules: users (default) or loads; users: loads (default) or modules')
-    .option('--inventory <file>', 'unused (required), stale: installed modules, from `spider -o spider-json` or `module -t avail`')
-    .option('--older-than <duration>', 'stale: last load more than this long ago (default 180d)')
-    .addOption(new Option('--every <period>', 'trend: period length (default month)').choices([...EVERY]));
+    .option('--inventory <file>', 'unused (required), stale, html: installed modules, from `spider -o spider-json` or `module -t avail`')
+    .option('--older-than <duration>', 'stale, html: last load more than this long ago (default 180d)')
+    .addOption(new Option('--every <period>', 'trend (default month), html (default by the span): period length').choices([...EVERY]));
 }
 
 function timeBound(flag: string, value: string | undefined, now: Date): string | null {
@@ -134,6 +137,7 @@ function validate(kind: ReportKind, o: Options): void {
   if (o.format === 'openmetrics' && !(METRIC_REPORTS as readonly string[]).includes(kind)) {
     throw usage(`--format openmetrics applies to ${METRIC_REPORTS.join(', ')} only`);
   }
+  if (kind === 'html' && o.format !== 'table' && o.format !== 'html') throw usage('html writes the HTML page: --format does not apply');
   if (kind === 'unused' && o.inventory === undefined) throw usage('unused needs --inventory FILE (the output of `spider -o spider-json` or `module -t avail`)');
 }
 
@@ -186,7 +190,7 @@ function needsJobs(kind: ReportKind, o: Options): boolean {
   return o.weight !== undefined || kind === 'accounts' || o.cluster.length + o.account.length + o.partition.length > 0;
 }
 
-async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Options, inventory: string[] | null, now: Date): Promise<RequestedReport> {
+async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Options, inventory: string[] | null, cutoff: string): Promise<RequestedReport> {
   const top = o.top ?? null;
   switch (kind) {
     case 'modules': {
@@ -200,21 +204,29 @@ async function runReport(client: SqlClient, kind: ReportKind, f: Filters, o: Opt
       return { kind, table: await usersReport(client, f, (o.sort ?? 'loads') as 'loads' | 'modules', top) };
     case 'unused':
       return { kind, table: await unusedReport(client, f, inventory ?? []) };
-    case 'stale': {
-      const cutoff = timeBound('--older-than', o.olderThan ?? '180d', now) as string;
+    case 'stale':
       return { kind, table: await staleReport(client, f, cutoff, top, inventory) };
-    }
     case 'accounts':
       return { kind, table: await accountsReport(client, f) };
     case 'trend': {
       const every = o.every ?? 'month';
       return { kind, every, table: await trendReport(client, f, every) };
     }
+    case 'html':
+      return { kind, table: null, every: o.every };
   }
 }
 
+/** Why a report has no rows (see explain.ts). */
+async function emptyReason(client: SqlClient, kind: ReportKind, f: Filters, inventory: string[] | null, cutoff: string, olderThan: string): Promise<string> {
+  if (kind === 'stale') return explainStale(f, await loadSpan(client, f), cutoff, olderThan);
+  if (kind === 'unused') return explainUnused(f, inventory?.length ?? 0);
+  if (kind === 'accounts') return explainNoJobs(await hasJobs(client));
+  return explainNoLoads(f);
+}
+
 function render(format: Options['format'], requested: RequestedReport, now: Date): string {
-  const table = requested.table;
+  const table = requested.table as ReportTable;
   if (format === 'openmetrics') return formatMetrics(requested.kind as MetricReport, table, now);
   if (format === 'ndjson') return formatNdjson(table);
   if (format === 'csv') return formatCsv(table);
@@ -270,9 +282,20 @@ export async function reportMain(argv: string[], io: ReportIo = { stdout: proces
     throw err;
   }
   try {
-    const requested = await runReport(client, kind, filters, o, inventory?.modules ?? null, now);
-    const out = o.format === 'html' ? await reportPage(client, client.description, filters, requested, now) : render(o.format, requested, now);
-    await write(io.stdout, out);
+    const olderThan = o.olderThan ?? '180d';
+    const cutoff = timeBound('--older-than', olderThan, now) as string;
+    const modules = inventory?.modules ?? null;
+    const requested = await runReport(client, kind, filters, o, modules, cutoff);
+    if (kind === 'html' || o.format === 'html') {
+      const page = { inventory: modules, cutoff, olderThan, every: o.every ?? null };
+      await write(io.stdout, await reportPage(client, client.description, filters, requested, page, now));
+    } else {
+      await write(io.stdout, render(o.format, requested, now));
+      // A scrape file is read by a machine; everywhere else an empty table says why.
+      if (requested.table?.rows.length === 0 && o.format !== 'openmetrics') {
+        io.stderr.write(`${PROGRAM}: ${await emptyReason(client, kind, filters, modules, cutoff, olderThan)}\n`);
+      }
+    }
   } finally {
     await client.close();
   }

@@ -1,54 +1,222 @@
-import { barChartSvg, columnChartSvg, renderPage, type Section } from './html';
+import { explainNoJobs, explainNoLoads, explainStale, explainUnused, type Span } from './explain';
+import { emptyHtml, htmlTable, renderPage, type Section } from './html';
 import { isoTime } from './period';
 import type { Every, Filters } from './queries';
-import { accountsReport, hasJobs, loadSpan, modulesReport, type QueryClient, trendReport } from './reports';
-import type { ReportTable } from './table';
+import {
+  accountsReport,
+  hasJobs,
+  loadSpan,
+  modulesReport,
+  packageTrends,
+  periodFor,
+  type QueryClient,
+  trendReport,
+  unusedReport,
+  usersReport,
+} from './reports';
+import { barChartSvg, escapeHtml, formatNumber, sparklineSvg, timeChartSvg } from './svg';
+import type { Cell, ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
 const CHART_BARS = 30;
+/** Users listed at most: a page for a site of many thousands stays small; `lmod-report users` lists them all. */
+const USERS_LISTED = 1000;
 
-/** The report a page was asked for, with its table already computed. */
+/** The report a page was asked for, with its table already computed; `html` is the dashboard itself. */
 export interface RequestedReport {
-  kind: 'modules' | 'users' | 'unused' | 'stale' | 'trend' | 'accounts';
-  table: ReportTable;
+  kind: 'modules' | 'users' | 'unused' | 'stale' | 'trend' | 'accounts' | 'html';
+  table: ReportTable | null;
   /** For `modules`: the count the rows are sorted by; for `trend`: the period. */
   sort?: string;
   every?: Every;
 }
 
-/** Day bars for a few weeks, week bars up to half a year, month bars beyond. */
-export function periodFor(first: string, last: string): Every {
-  const days = (Date.parse(`${last.slice(0, 10)}T00:00:00Z`) - Date.parse(`${first.slice(0, 10)}T00:00:00Z`)) / 86400000;
-  return days > 180 ? 'month' : days > 31 ? 'week' : 'day';
+/** What the page's retirement section and trend need beyond the filters. */
+export interface PageOptions {
+  /** Installed modules (--inventory), or null. */
+  inventory: string[] | null;
+  /** Stored time: versions last loaded before it are stale. */
+  cutoff: string;
+  /** The --older-than text, for the explanations ("180d"). */
+  olderThan: string;
+  /** The trend's period; null: by the span. */
+  every: Every | null;
 }
 
-async function spanPeriod(client: QueryClient, f: Filters): Promise<Every> {
+type Row = Record<string, Cell>;
+
+function chartBars(rows: Row[], labelKey: string, valueKey: string) {
+  return rows.slice(0, CHART_BARS).map((r) => ({ label: String(r[labelKey]), value: Number(r[valueKey]) }));
+}
+
+function captionOf(title: string, rows: number): string {
+  return rows > CHART_BARS ? `${title} (first ${CHART_BARS} of ${formatNumber(rows)})` : title;
+}
+
+const sum = (rows: Row[], key: string): number => rows.reduce((a, r) => a + Number(r[key] ?? 0), 0);
+
+/** Everything the page shows, read once. */
+interface PageData {
+  span: Span;
+  every: Every;
+  packages: ReportTable;
+  /** Sort key of the packages' chart. */
+  packageSort: string;
+  versions: ReportTable;
+  trend: ReportTable;
+  trends: Map<string, number[]>;
+  users: ReportTable;
+  stale: ReportTable;
+  unused: ReportTable | null;
+  jobs: { modules: ReportTable; accounts: ReportTable } | null;
+  jobsLoaded: boolean;
+}
+
+async function readData(client: QueryClient, f: Filters, requested: RequestedReport, o: PageOptions): Promise<PageData> {
+  const mine = (kind: RequestedReport['kind']): ReportTable | null => (requested.kind === kind ? requested.table : null);
   const span = await loadSpan(client, f);
-  return span === null ? 'month' : periodFor(span.first, span.last);
-}
-
-function ranking(table: ReportTable, labelKey: string, valueKey: string): { label: string; value: number }[] {
-  return table.rows.slice(0, CHART_BARS).map((r) => ({ label: String(r[labelKey]), value: Number(r[valueKey]) }));
-}
-
-function modulesSection(table: ReportTable, sort: string): Section {
-  const labelKey = table.columns[0].key;
-  const caption = `${table.title}${table.rows.length > CHART_BARS ? ` (first ${CHART_BARS} charted)` : ''}`;
-  return { id: 'modules', heading: table.title, charts: [barChartSvg('chart-modules', caption, ranking(table, labelKey, sort))], table };
-}
-
-function accountsSection(table: ReportTable): Section {
-  return { id: 'accounts', heading: table.title, charts: [barChartSvg('chart-accounts', table.title, ranking(table, 'account', 'core_hours'))], table };
-}
-
-function trendSection(table: ReportTable, every: Every): Section {
-  const bars = (key: string) => table.rows.map((r) => ({ label: String(r.period), value: Number(r[key]) }));
-  return {
-    id: 'trend',
-    heading: `Use over time: ${table.title.toLowerCase()}`,
-    charts: [columnChartSvg('chart-loads', `Loads per ${every}`, bars('loads')), columnChartSvg('chart-users', `Distinct users per ${every}`, bars('users'))],
-    table,
+  const every = requested.every ?? o.every ?? (span === null ? 'month' : periodFor(span.first, span.last));
+  const versions = await modulesReport(client, f, { by: 'version', sort: 'users', top: null });
+  const requestedPackages = mine('modules');
+  const packages =
+    requestedPackages !== null && requestedPackages.columns[0].key === 'name'
+      ? requestedPackages
+      : await modulesReport(client, f, { by: 'name', sort: 'users', top: null });
+  const requestedUsers = mine('users');
+  const users = requestedUsers !== null && requestedUsers.columns[1].key === 'loads' ? requestedUsers : await usersReport(client, f, 'loads', null);
+  const trend = mine('trend') ?? (await trendReport(client, f, every));
+  const trends = await packageTrends(
+    client,
+    f,
+    every,
+    trend.rows.map((r) => String(r.period)),
+  );
+  // stale is the versions last loaded before the cutoff, oldest first: read off the versions already counted.
+  const cutoff = isoTime(o.cutoff) as string;
+  const stale = mine('stale') ?? {
+    title: `Modules last loaded before ${cutoff}`,
+    columns: versions.columns.filter((c) => c.key !== 'hosts'),
+    rows: versions.rows
+      .filter((r) => String(r.last_load) < cutoff)
+      .sort((a, b) =>
+        String(a.last_load) < String(b.last_load) ? -1 : String(a.last_load) > String(b.last_load) ? 1 : String(a.module) < String(b.module) ? -1 : 1,
+      ),
   };
+  const unused = mine('unused') ?? (o.inventory === null ? null : await unusedReport(client, f, o.inventory));
+  const jobsLoaded = await hasJobs(client);
+  const jobs = jobsLoaded
+    ? {
+        modules: await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }, 'core-hours'),
+        accounts: mine('accounts') ?? (await accountsReport(client, f)),
+      }
+    : null;
+  return { span, every, packages, packageSort: requested.sort ?? 'users', versions, trend, trends, users, stale, unused, jobs, jobsLoaded };
+}
+
+function overviewSection(d: PageData, f: Filters): Section {
+  if (d.span === null) return { id: 'overview', nav: 'Overview', heading: 'Overview', body: emptyHtml(explainNoLoads(f)) };
+  const names = new Set(d.versions.rows.map((r) => r.name));
+  const cards: [string, string, string][] = [
+    ['loads', 'module loads', formatNumber(sum(d.versions.rows, 'loads'))],
+    ['users', 'users', formatNumber(d.users.rows.length)],
+    ['modules', 'modules', formatNumber(names.size)],
+    ['versions', 'module versions', formatNumber(d.versions.rows.length)],
+    ['first', 'first load', d.span.first.slice(0, 10)],
+    ['last', 'last load', d.span.last.slice(0, 10)],
+  ];
+  if (d.jobs !== null) {
+    cards.push(['jobs', 'Slurm jobs', formatNumber(sum(d.jobs.accounts.rows, 'jobs'))]);
+    cards.push(['core-hours', 'core-hours', formatNumber(sum(d.jobs.accounts.rows, 'core_hours'))]);
+  }
+  const body = `<div class="cards">${cards
+    .map(([id, k, v]) => `<div class="card" id="card-${id}"><div class="v">${escapeHtml(v)}</div><div class="k">${escapeHtml(k)}</div></div>`)
+    .join('')}</div>${d.jobsLoaded ? '' : `<p class="note">${escapeHtml(explainNoJobs(false))}</p>`}`;
+  return { id: 'overview', nav: 'Overview', heading: 'Overview', body };
+}
+
+function trendSection(d: PageData, f: Filters): Section {
+  const heading = `Use over time: loads and distinct users per ${d.every}`;
+  if (d.trend.rows.length === 0) return { id: 'trend', nav: 'Trend', heading, body: emptyHtml(explainNoLoads(f)) };
+  const bars = (key: string) => d.trend.rows.map((r) => ({ label: String(r.period), value: Number(r[key]) }));
+  const body =
+    timeChartSvg('chart-trend-loads', `Loads per ${d.every}`, bars('loads'), d.every, 'loads') +
+    timeChartSvg('chart-trend-users', `Distinct users per ${d.every}`, bars('users'), d.every, 'users') +
+    `<details><summary>The numbers</summary>${htmlTable(d.trend)}</details>`;
+  return { id: 'trend', nav: 'Trend', heading, body };
+}
+
+const SORT_LABEL: Record<string, string> = { users: 'distinct users', loads: 'loads', core_hours: 'core-hours', gpu_hours: 'GPU-hours', jobs: 'jobs' };
+
+function modulesSection(d: PageData, f: Filters): Section {
+  const heading = d.packages.title;
+  if (d.packages.rows.length === 0) return { id: 'modules', nav: 'Modules', heading, body: emptyHtml(explainNoLoads(f)) };
+  const versionsOf = new Map<string, Row[]>();
+  for (const v of d.versions.rows) {
+    const name = String(v.name);
+    versionsOf.set(name, [...(versionsOf.get(name) ?? []), v]);
+  }
+  const periods = d.trend.rows.map((r) => String(r.period));
+  const table: ReportTable = { ...d.packages, columns: [...d.packages.columns, { key: 'trend', label: `loads per ${d.every}` }] };
+  const versionColumns = d.versions.columns.filter((c) => ['version', 'loads', 'users', 'last_load'].includes(c.key));
+  const custom = (r: Row) => {
+    const name = String(r.name);
+    const versions = versionsOf.get(name) ?? [];
+    const list = htmlTable({ title: '', columns: versionColumns, rows: versions }).replace('class="sortable"', 'class="versions"');
+    const values = d.trends.get(name) ?? periods.map(() => 0);
+    return {
+      cells: {
+        name: `<td data-v="${escapeHtml(name)}"><details><summary>${escapeHtml(name)}</summary>${list.replace(/^<div class="scroll">|<\/div>$/g, '')}</details></td>`,
+        trend: `<td>${sparklineSvg(name, periods, values, d.every)}</td>`,
+      },
+      search: [name, ...versions.map((v) => String(v.module))].join(' '),
+    };
+  };
+  const sortLabel = SORT_LABEL[d.packageSort] ?? d.packageSort;
+  const chart = barChartSvg(
+    'chart-modules',
+    captionOf(`Modules by ${sortLabel}`, d.packages.rows.length),
+    chartBars(d.packages.rows, 'name', d.packageSort),
+    sortLabel,
+  );
+  const body = `${chart}<p class="note">Click a module for its versions, a heading to sort.</p>${htmlTable(table, { id: 'modules-table', noun: 'modules', custom })}`;
+  return { id: 'modules', nav: 'Modules', heading, body };
+}
+
+function retireSection(d: PageData, f: Filters, o: PageOptions): Section {
+  const stale =
+    `<h3>Not loaded since ${escapeHtml(o.cutoff.slice(0, 10))} (more than ${escapeHtml(o.olderThan)} ago): ${formatNumber(d.stale.rows.length)}</h3>` +
+    (d.stale.rows.length === 0 ? emptyHtml(explainStale(f, d.span, o.cutoff, o.olderThan)) : htmlTable(d.stale, { id: 'stale-table', noun: 'versions' }));
+  const unused =
+    d.unused === null
+      ? '<h3>Installed but never loaded</h3><p class="note">Give --inventory FILE (from <code>spider -o spider-json</code> or <code>module -t avail</code>) to list the installed modules nobody loads.</p>'
+      : `<h3>Installed but not loaded${f.since === null && f.until === null ? '' : ' in the period'}: ${formatNumber(d.unused.rows.length)}</h3>` +
+        (d.unused.rows.length === 0 ? emptyHtml(explainUnused(f, o.inventory?.length ?? 0)) : htmlTable(d.unused, { id: 'unused-table', noun: 'modules' }));
+  return { id: 'retire', nav: 'To retire', heading: 'Versions to retire', body: stale + unused };
+}
+
+function usersSection(d: PageData, f: Filters): Section {
+  const heading = d.users.title;
+  if (d.users.rows.length === 0) return { id: 'users', nav: 'Users', heading, body: emptyHtml(explainNoLoads(f)) };
+  const listed = { ...d.users, rows: d.users.rows.slice(0, USERS_LISTED) };
+  const note =
+    d.users.rows.length > USERS_LISTED
+      ? `<p class="note">The first ${formatNumber(USERS_LISTED)} of ${formatNumber(d.users.rows.length)} users; lmod-report users lists them all.</p>`
+      : '';
+  const chart = barChartSvg('chart-users', captionOf('Users by loads', d.users.rows.length), chartBars(d.users.rows, 'user', 'loads'), 'loads');
+  return { id: 'users', nav: 'Users', heading, body: chart + note + htmlTable(listed, { id: 'users-table', noun: 'users' }) };
+}
+
+function computeSection(d: PageData): Section {
+  const heading = 'Compute: core-hours by module and account';
+  if (d.jobs === null || d.jobs.accounts.rows.length === 0) return { id: 'compute', nav: 'Compute', heading, body: emptyHtml(explainNoJobs(d.jobsLoaded)) };
+  const { modules, accounts } = d.jobs;
+  const body =
+    barChartSvg('chart-core-hours', modules.title, chartBars(modules.rows, 'name', 'core_hours'), 'core-hours') +
+    htmlTable(modules) +
+    `<h3>${escapeHtml(accounts.title)}</h3>` +
+    barChartSvg('chart-accounts', captionOf('Accounts by core-hours', accounts.rows.length), chartBars(accounts.rows, 'account', 'core_hours'), 'core-hours') +
+    htmlTable(accounts, { id: 'accounts-table', noun: 'accounts' });
+  return { id: 'compute', nav: 'Compute', heading, body };
 }
 
 function filterText(f: Filters): string {
@@ -66,35 +234,35 @@ function filterText(f: Filters): string {
   return `Filters: ${parts.length === 0 ? 'none (all loads)' : parts.join(', ')}`;
 }
 
+/** The section a report leads with; `modules --by version` and `users --user` lead with their own table instead. */
+const LEAD: Record<RequestedReport['kind'], string> = {
+  html: 'overview',
+  modules: 'modules',
+  users: 'users',
+  stale: 'retire',
+  unused: 'retire',
+  trend: 'trend',
+  accounts: 'compute',
+};
+
 /**
- * The page for any report: the requested one first, then - unless it was one of them - the top modules by distinct users,
- * where jobs are loaded the top modules by core-hours and the accounts, and the use over time under the same filters.
+ * The page for any report, or the dashboard (`html`): overview, use over time, modules with their versions and trends,
+ * compute where jobs are loaded, versions to retire and users, all under the same filters. A report's page leads with
+ * its own section and title.
  */
-export async function reportPage(client: QueryClient, description: string, f: Filters, requested: RequestedReport, now: Date): Promise<string> {
-  const sections: Section[] = [];
-  if (requested.kind === 'modules') sections.push(modulesSection(requested.table, requested.sort ?? 'users'));
-  else if (requested.kind === 'users' && requested.table.columns[1].key === 'loads') {
-    const chart = barChartSvg('chart-users', `${requested.table.title} (loads)`, ranking(requested.table, 'user', 'loads'));
-    sections.push({ id: 'users', heading: requested.table.title, charts: [chart], table: requested.table });
-  } else if (requested.kind === 'accounts') sections.push(accountsSection(requested.table));
-  else if (requested.kind !== 'trend') sections.push({ id: requested.kind, heading: requested.table.title, charts: [], table: requested.table });
-  if (requested.kind !== 'modules') {
-    sections.push(modulesSection(await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }), 'users'));
+export async function reportPage(client: QueryClient, description: string, f: Filters, requested: RequestedReport, o: PageOptions, now: Date): Promise<string> {
+  const d = await readData(client, f, requested, o);
+  const sections = [overviewSection(d, f), trendSection(d, f), modulesSection(d, f)];
+  if (d.jobsLoaded || requested.kind === 'accounts') sections.push(computeSection(d));
+  sections.push(retireSection(d, f, o), usersSection(d, f));
+  let lead = sections.find((s) => s.id === LEAD[requested.kind]) as Section;
+  const own = requested.table;
+  if (own !== null && ((requested.kind === 'modules' && own !== d.packages) || (requested.kind === 'users' && own !== d.users))) {
+    const body = own.rows.length === 0 ? emptyHtml(explainNoLoads(f)) : htmlTable(own, { id: 'report-table', noun: 'rows' });
+    lead = { id: 'report', nav: 'Report', heading: own.title, body };
   }
-  if (await hasJobs(client)) {
-    if (requested.kind !== 'modules' || requested.sort !== 'core_hours') {
-      const table = await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }, 'core-hours');
-      sections.push({ ...modulesSection(table, 'core_hours'), id: 'core-hours' });
-    }
-    if (requested.kind !== 'accounts') {
-      sections.push(accountsSection(await accountsReport(client, f)));
-    }
-  }
-  if (requested.kind === 'trend') sections.push(trendSection(requested.table, requested.every ?? 'month'));
-  else {
-    const every = await spanPeriod(client, f);
-    sections.push(trendSection(await trendReport(client, f, every), every));
-  }
-  const meta = [`Database: ${description}; generated ${now.toISOString()}`, filterText(f)];
-  return renderPage('Lmod module usage', meta, sections);
+  const ordered = [lead, ...sections.filter((s) => s !== lead)];
+  const title = requested.kind === 'html' || own === null ? 'Lmod module usage' : `Lmod module usage: ${own.title}`;
+  const meta = [`Database: ${description}; generated ${now.toISOString().slice(0, 19)}Z`, filterText(f)];
+  return renderPage(title, meta, ordered);
 }

@@ -244,3 +244,9 @@ export function rangeCountsQuery(f: IdFilters): Query {
   const where = whereClause(f);
   return { sql: `SELECT COUNT(*) AS loads, COUNT(DISTINCT l.user_id) AS users FROM module_loads l ${where.sql}`, params: where.params };
 }
+
+/** Loads per full name in one time range (the filters' since/until are the range): one period of the packages' trends. */
+export function rangeModuleCountsQuery(f: IdFilters): Query {
+  const where = whereClause(f);
+  return { sql: `SELECT l.module_id, COUNT(*) AS loads FROM module_loads l ${where.sql} GROUP BY l.module_id`, params: where.params };
+}

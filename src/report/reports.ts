@@ -9,6 +9,7 @@ import {
   lastLoadsQuery,
   loadedModulesQuery,
   rangeCountsQuery,
+  rangeModuleCountsQuery,
   type ModulesOptions,
   moduleLoadsQuery,
   modulesQuery,
@@ -21,6 +22,7 @@ import {
 } from './queries';
 import {
   accountsSummaryQuery,
+  packagePeriodsSummaryQuery,
   packagesSummaryQuery,
   periodsSummaryQuery,
   staleSummaryQuery,
@@ -246,6 +248,12 @@ export async function staleReport(client: QueryClient, f: Filters, cutoff: strin
   return { ...table, rows: top === null ? rows : rows.slice(0, top) };
 }
 
+/** The period length for charting a span: days for a few weeks, weeks up to half a year, months beyond. */
+export function periodFor(first: string, last: string): Every {
+  const days = (Date.parse(`${last.slice(0, 10)}T00:00:00Z`) - Date.parse(`${first.slice(0, 10)}T00:00:00Z`)) / 86400000;
+  return days > 180 ? 'month' : days > 31 ? 'week' : 'day';
+}
+
 /** The start of the next period after `start` ('YYYY-MM-DD'). */
 export function nextPeriod(start: string, every: Every): string {
   const d = new Date(`${start}T00:00:00Z`);
@@ -281,15 +289,20 @@ export async function loadSpan(client: QueryClient, f: Filters): Promise<{ first
   return row?.first == null || row.last == null ? null : { first: String(row.first), last: String(row.last) };
 }
 
+/** The filters' bounds kept inside one period. */
+function withinPeriod(ids: IdFilters, start: string, end: string): IdFilters {
+  const since = ids.since !== null && ids.since > start ? ids.since : start;
+  const until = ids.until !== null && ids.until < end ? ids.until : end;
+  return { ...ids, since, until };
+}
+
 /**
  * Loads and distinct users of one period, the filters' bounds kept inside it. One range query per period rather than a
  * GROUP BY on the period: grouping an expression takes a temporary B-tree (SQLite) or table (MariaDB) over every row,
  * while a range of the time-ordered key needs only a small one per period.
  */
 export async function periodCounts(client: QueryClient, ids: IdFilters, start: string, end: string): Promise<{ loads: number; users: number }> {
-  const since = ids.since !== null && ids.since > start ? ids.since : start;
-  const until = ids.until !== null && ids.until < end ? ids.until : end;
-  const q = rangeCountsQuery({ ...ids, since, until });
+  const q = rangeCountsQuery(withinPeriod(ids, start, end));
   const [row] = await client.query<Row>(q.sql, q.params);
   return { loads: Number(row.loads), users: Number(row.users) };
 }
@@ -329,4 +342,52 @@ export async function trendRows(client: QueryClient, f: Filters, every: Every): 
     }
   }
   return rows;
+}
+
+/** A package's loads in one period. */
+export interface PackagePeriod {
+  name: string;
+  period: string;
+  loads: number;
+}
+
+/** The packages' loads per period (each period's starts given, as trend lists them), counted from the loads; summarize stores what this gives. */
+export async function packagePeriodRows(client: QueryClient, f: Filters, every: Every, periods: string[]): Promise<PackagePeriod[]> {
+  const ids = await resolveFilters(client, f);
+  const names = new Map((await client.query<{ id: unknown; name: unknown }>('SELECT id, name FROM modules')).map((r) => [Number(r.id), String(r.name)]));
+  const rows: PackagePeriod[] = [];
+  for (const period of periods) {
+    const q = rangeModuleCountsQuery(withinPeriod(ids, `${period} 00:00:00.000000`, `${nextPeriod(period, every)} 00:00:00.000000`));
+    const loads = new Map<string, number>();
+    for (const r of await client.query<{ module_id: unknown; loads: unknown }>(q.sql, q.params)) {
+      const name = names.get(Number(r.module_id)) as string;
+      loads.set(name, (loads.get(name) ?? 0) + Number(r.loads));
+    }
+    for (const [name, n] of loads) rows.push({ name, period, loads: n });
+  }
+  return rows;
+}
+
+/**
+ * Per package, its loads in each of the periods, in their order (0 where it had none): the page's small trends. From the
+ * summaries when they are current and hold this period length, else from the loads.
+ */
+export async function packageTrends(client: QueryClient, f: Filters, every: Every, periods: string[]): Promise<Map<string, number[]>> {
+  const variant = await summaryFor(client, f);
+  let rows: PackagePeriod[] = [];
+  if (variant !== null) {
+    const q = packagePeriodsSummaryQuery(variant, every);
+    rows = (await client.query<Row>(q.sql, q.params)).map((r) => ({ name: String(r.name), period: String(r.period), loads: Number(r.loads) }));
+  }
+  if (rows.length === 0) rows = await packagePeriodRows(client, f, every, periods);
+  const index = new Map(periods.map((p, i) => [p, i]));
+  const trends = new Map<string, number[]>();
+  for (const r of rows) {
+    const at = index.get(r.period);
+    if (at === undefined) continue;
+    let values = trends.get(r.name);
+    if (values === undefined) trends.set(r.name, (values = periods.map(() => 0)));
+    values[at] = r.loads;
+  }
+  return trends;
 }

@@ -82,3 +82,10 @@ export function accountsSummaryQuery(variant: number): Query {
     params: [variant],
   };
 }
+
+export function packagePeriodsSummaryQuery(variant: number, every: Every): Query {
+  return {
+    sql: 'SELECT name, period, loads FROM summary_package_periods WHERE userload_only = ? AND every = ? ORDER BY name, period',
+    params: [variant, every],
+  };
+}

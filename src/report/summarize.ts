@@ -3,7 +3,7 @@ import { DEFAULT_RETRY, withRetry } from '../db/retry';
 import { EVERY, NO_FILTERS, usersQuery } from './queries';
 import { countJobWeights, NO_WEIGHTS } from './job-weights';
 import { accountRows } from './jobs';
-import { blankHostId, moduleCountRows, resolveFilters, trendRows } from './reports';
+import { blankHostId, loadSpan, moduleCountRows, packagePeriodRows, periodFor, resolveFilters, trendRows } from './reports';
 import { lockSummaryState, readSummaryState, SUMMARY_COLUMNS, type SummaryTableName, writeSummaryRows } from './summary-store';
 
 type Row = Record<string, unknown>;
@@ -42,12 +42,30 @@ export async function summarize(client: SqlClient): Promise<SummaryCounts> {
     keep('summary_accounts', variant, await accountRows(client, ids, counted));
     const q = usersQuery(ids, 'loads', null);
     keep('summary_users', variant, await client.query<Row>(q.sql, q.params));
-    for (const every of EVERY)
+    const span = await loadSpan(client, filters);
+    const pageEvery = span === null ? null : periodFor(span.first, span.last);
+    for (const every of EVERY) {
+      const periods = await trendRows(client, filters, every);
       keep(
         'summary_periods',
         variant,
-        (await trendRows(client, filters, every)).map((r) => ({ ...r, every })),
+        periods.map((r) => ({ ...r, every })),
       );
+      // The packages' trends only for the period length the page picks for this span.
+      if (every === pageEvery) {
+        const rows = await packagePeriodRows(
+          client,
+          filters,
+          every,
+          periods.map((p) => p.period),
+        );
+        keep(
+          'summary_package_periods',
+          variant,
+          rows.map((r) => ({ ...r, every })),
+        );
+      }
+    }
   }
   // On a Galera cluster another node's summarize can win certification (1213): storing again is safe.
   await withRetry(

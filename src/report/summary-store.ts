@@ -7,6 +7,7 @@ export const SUMMARY_COLUMNS = {
   summary_users: ['user', 'loads', 'modules', 'first_load', 'last_load'],
   summary_periods: ['every', 'period', 'loads', 'users'],
   summary_accounts: ['account', 'jobs', 'core_hours', 'gpu_hours', 'users', 'top_modules'],
+  summary_package_periods: ['every', 'period', 'name', 'loads'],
 } as const;
 
 export type SummaryTableName = keyof typeof SUMMARY_COLUMNS;

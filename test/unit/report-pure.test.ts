@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatCsv, formatNdjson, formatTable } from '../../src/report/format';
 import { globToRegExp, tokenizeGlob } from '../../src/report/glob';
-import { barChartSvg, columnChartSvg, escapeHtml } from '../../src/report/html';
+import { barChartSvg, compactNumber, escapeHtml, formatNumber, niceTicks, periodLabel, periodName, sparklineSvg, timeChartSvg } from '../../src/report/svg';
 import { parseInventory, parsePlainList, parseSpiderJson } from '../../src/report/inventory';
-import { periodFor } from '../../src/report/page';
+import { periodFor } from '../../src/report/reports';
 import { isoTime, parseTimeBound } from '../../src/report/period';
 import { durationSeconds as parseDuration } from '../../src/time/duration';
 import { moduleMatcher, nextPeriod, periodOf } from '../../src/report/reports';
@@ -158,30 +158,70 @@ test('formats: aligned table, NDJSON in column order, RFC 4180 CSV', () => {
   assert.equal(formatTable({ ...SAMPLE, rows: [] }), 'module  loads  last load\n------  -----  ---------\n');
 });
 
-test('charts: bar lengths and heights in proportion, labels escaped', () => {
+test('charts: nice ticks, bar lengths and heights on the axis, date labels, labels escaped', () => {
   assert.equal(escapeHtml(`<a href="x">&'`), '&#60;a href=&#34;x&#34;&#62;&#38;&#39;');
-  const bars = barChartSvg('c', 'cap', [
-    { label: 'gcc', value: 4 },
-    { label: '<b>', value: 1 },
-  ]);
-  assert.deepEqual(
-    [...bars.matchAll(/<rect class="bar"[^>]* width="([\d.]+)"[^>]*data-label="([^"]*)" data-value="(\d+)"/g)].map((m) => m.slice(1)),
+  assert.deepEqual(niceTicks(4), [0, 1, 2, 3, 4]);
+  assert.deepEqual(niceTicks(7), [0, 2, 4, 6, 8]);
+  assert.deepEqual(niceTicks(0), [0, 1]);
+  assert.deepEqual(niceTicks(1234), [0, 250, 500, 750, 1000, 1250]);
+  assert.deepEqual(niceTicks(98_000), [0, 20_000, 40_000, 60_000, 80_000, 100_000]);
+  assert.equal(compactNumber(950), '950');
+  assert.equal(compactNumber(12_500), '12.5k');
+  assert.equal(compactNumber(1_500_000), '1.5M');
+  assert.equal(formatNumber(1234567), '1,234,567');
+  assert.equal(formatNumber(12.345), '12.3');
+  assert.equal(periodLabel('2024-03-01', 'month'), 'Mar 2024');
+  assert.equal(periodLabel('2024-03-04', 'week'), '4 Mar 2024');
+  assert.equal(periodName('2024-03-04', 'week'), 'week of 4 Mar 2024');
+
+  // 4 users: the axis runs 0-4, so 4 is the whole 600-unit plot and 1 a quarter of it.
+  const bars = barChartSvg(
+    'c',
+    'cap',
     [
-      ['480', 'gcc', '4'],
-      ['120', '&#60;b&#62;', '1'],
+      { label: 'gcc', value: 4 },
+      { label: '<b>', value: 1 },
+    ],
+    'users',
+  );
+  assert.deepEqual(
+    [...bars.matchAll(/<g class="row" data-tip="([^"]*)">.*?<rect class="bar"[^>]* width="([\d.]+)"[^>]*data-label="([^"]*)" data-value="(\d+)"/g)].map((m) =>
+      m.slice(1),
+    ),
+    [
+      ['gcc: 4 users', '600', 'gcc', '4'],
+      ['&#60;b&#62;: 1 users', '150', '&#60;b&#62;', '1'],
     ],
   );
-  const columns = columnChartSvg('t', 'cap', [
-    { label: '2024-01-01', value: 3 },
-    { label: '2024-02-01', value: 0 },
-    { label: '2024-03-01', value: 6 },
-  ]);
   assert.deepEqual(
-    [...columns.matchAll(/<rect class="bar"[^>]* height="([\d.]+)" data-label="([^"]*)"/g)].map((m) => m.slice(1)),
+    [...bars.matchAll(/<text class="tick"[^>]*>([^<]*)</g)].map((m) => m[1]),
+    ['0', '1', '2', '3', '4'],
+  );
+
+  // 6 loads: the axis runs 0-6 on 220 units.
+  const columns = timeChartSvg(
+    't',
+    'cap',
     [
-      ['100', '2024-01-01'],
-      ['0', '2024-02-01'],
-      ['200', '2024-03-01'],
+      { label: '2024-01-01', value: 3 },
+      { label: '2024-02-01', value: 0 },
+      { label: '2024-03-01', value: 6 },
+    ],
+    'month',
+    'loads',
+  );
+  assert.deepEqual(
+    [...columns.matchAll(/<g class="col" data-tip="([^"]*)">.*? height="([\d.]+)" data-label="([^"]*)"/g)].map((m) => m.slice(1)),
+    [
+      ['Jan 2024: 3 loads', '110', '2024-01-01'],
+      ['Feb 2024: 0 loads', '0', '2024-02-01'],
+      ['Mar 2024: 6 loads', '220', '2024-03-01'],
     ],
   );
+  assert.deepEqual(
+    [...columns.matchAll(/<text class="tick"[^>]*>([^<]*)</g)].map((m) => m[1]),
+    ['0', '2', '4', '6', 'Jan 2024', 'Feb 2024', 'Mar 2024'],
+  );
+  const spark = sparklineSvg('gcc', ['2024-01-01', '2024-02-01'], [2, 5], 'month');
+  assert.match(spark, /data-tip="gcc: 7 loads; most in Feb 2024 \(5\)" data-values="2 5"/);
 });
