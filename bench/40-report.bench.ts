@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { openClient, mysqlConnectionOptions, SqliteClient } from '../src/db/client';
 import { type DbConfig, parseDbUrl, type MysqlConfig } from '../src/db/config';
 import { migrate } from '../src/db/migrate';
+import { chromiumInstalled, launchChromium } from '../test/helpers/browser';
 import { prng } from '../test/helpers/generate';
 import { fmt, measure, shellQuote } from './measure';
 
@@ -284,7 +286,7 @@ function cases(inventory: string): [string, string][] {
     ['trend --every day', 'trend --every day'],
     ['trend --every week', 'trend --every week'],
     ['trend --every month --module gcc', 'trend --every month --module gcc'],
-    ['modules --format html', 'modules --format html'],
+    ['html --inventory (the dashboard page)', `html --inventory ${shellQuote(inventory)}`],
     ['modules --weight core-hours', 'modules --weight core-hours'],
     ['modules --weight gpu-hours --by version', 'modules --weight gpu-hours --by version'],
     ['accounts', 'accounts'],
@@ -324,6 +326,30 @@ async function makeSummariesStale(config: DbConfig): Promise<void> {
     await client.run("UPDATE summary_state SET generation = generation + 1 WHERE name = 'loads'");
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * A page's size in MB and the seconds from navigation to a laid-out page in headless Chromium (the load event, then the
+ * layout read back), the median of three fresh tabs.
+ */
+async function openInChromium(file: string): Promise<string> {
+  const mb = (statSync(file).size / 1e6).toFixed(2);
+  if (!chromiumInstalled()) return `${mb} MB, no Chromium`;
+  const browser = await launchChromium();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const started = process.hrtime.bigint();
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      await page.evaluate('document.body.getBoundingClientRect().height');
+      times.push(Number(process.hrtime.bigint() - started) / 1e9);
+      await page.close();
+    }
+    return `${mb} MB, ${times.sort((a, b) => a - b)[1].toFixed(2)} s`;
+  } finally {
+    await browser.close();
   }
 }
 
@@ -398,6 +424,14 @@ async function main(): Promise<void> {
       const m = measure([`node bin/lmod-load.js --quiet --db ${shellQuote(db)} ${shellQuote(day)}`]);
       return `${m.seconds.toFixed(2)} (${fmt(m.peakRssMb[0])})`;
     });
+    // The dashboard as a reader gets it: its size, and the time Chromium takes to load and lay it out.
+    const pages: string[] = [];
+    for (const [name, db] of targets) {
+      const file = join(dir, `report-page-${name}.html`);
+      measure([`node bin/lmod-report.js --db ${shellQuote(db)} html --inventory ${shellQuote(inventory)}`], { stdout: file });
+      pages.push(await openInChromium(file));
+    }
+    process.stdout.write(`${'html page: MB, s to open in Chromium'.padEnd(42)}${pages.map((c) => c.padStart(18)).join('')}\n`);
     const floors = [await scanFloor({ dialect: 'sqlite', path: sqlitePath, isDefault: false }), await scanFloor(parseDbUrl(mysqlUrl))];
     process.stdout.write(`${'floor, in-process: COUNT(*) / GROUP BY module'.padEnd(42)}${floors.join('')}\n`);
     // Retention on copies (the databases above are kept): the first half of the year, about 2.5 million loads.
