@@ -287,6 +287,7 @@ function cases(inventory: string): [string, string][] {
     ['trend --every week', 'trend --every week'],
     ['trend --every month --module gcc', 'trend --every month --module gcc'],
     ['html --inventory (the dashboard page)', `html --inventory ${shellQuote(inventory)}`],
+    ['html --since 2025-12-01 (reads the loads)', 'html --since 2025-12-01'],
     ['modules --weight core-hours', 'modules --weight core-hours'],
     ['modules --weight gpu-hours --by version', 'modules --weight gpu-hours --by version'],
     ['accounts', 'accounts'],

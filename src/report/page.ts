@@ -8,6 +8,7 @@ import {
   loadSpan,
   modulesReport,
   packageTrends,
+  staleReport,
   periodFor,
   type QueryClient,
   trendReport,
@@ -91,17 +92,8 @@ async function readData(client: QueryClient, f: Filters, requested: RequestedRep
     every,
     trend.rows.map((r) => String(r.period)),
   );
-  // stale is the versions last loaded before the cutoff, oldest first: read off the versions already counted.
-  const cutoff = isoTime(o.cutoff) as string;
-  const stale = mine('stale') ?? {
-    title: `Modules last loaded before ${cutoff}`,
-    columns: versions.columns.filter((c) => c.key !== 'hosts'),
-    rows: versions.rows
-      .filter((r) => String(r.last_load) < cutoff)
-      .sort((a, b) =>
-        String(a.last_load) < String(b.last_load) ? -1 : String(a.last_load) > String(b.last_load) ? 1 : String(a.module) < String(b.module) ? -1 : 1,
-      ),
-  };
+  // With an inventory, only what is still installed is there to retire.
+  const stale = mine('stale') ?? (await staleReport(client, f, o.cutoff, null, o.inventory));
   const unused = mine('unused') ?? (o.inventory === null ? null : await unusedReport(client, f, o.inventory));
   const jobsLoaded = await hasJobs(client);
   const jobs = jobsLoaded
@@ -183,8 +175,9 @@ function modulesSection(d: PageData, f: Filters): Section {
 }
 
 function retireSection(d: PageData, f: Filters, o: PageOptions): Section {
+  const what = o.inventory === null ? 'Versions' : 'Installed versions';
   const stale =
-    `<h3>Not loaded since ${escapeHtml(o.cutoff.slice(0, 10))} (more than ${escapeHtml(o.olderThan)} ago): ${formatNumber(d.stale.rows.length)}</h3>` +
+    `<h3>${what} not loaded since ${escapeHtml(o.cutoff.slice(0, 10))} (more than ${escapeHtml(o.olderThan)} ago): ${formatNumber(d.stale.rows.length)}</h3>` +
     (d.stale.rows.length === 0 ? emptyHtml(explainStale(f, d.span, o.cutoff, o.olderThan)) : htmlTable(d.stale, { id: 'stale-table', noun: 'versions' }));
   const unused =
     d.unused === null

@@ -20,6 +20,11 @@ export function formatNumber(n: number): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
+/** "7 loads", "1 load". */
+function countOf(n: number, unit: string): string {
+  return `${formatNumber(n)} ${n === 1 ? unit.replace(/s$/, '') : unit}`;
+}
+
 /** An axis label: 950, 12k, 1.5M. */
 export function compactNumber(n: number): string {
   if (n >= 1e6) return `${trim(n / 1e6)}M`;
@@ -73,6 +78,7 @@ const RANK_LABELS = 220;
 const RANK_PLOT = 600;
 const RANK_ROW = 22;
 const RANK_TOP = 8;
+const RANK_LABEL_CHARS = 32;
 
 /**
  * Horizontal bars, one row each in the order given, on a value axis with gridlines and ticks below. `unit` names the
@@ -91,10 +97,12 @@ export function barChartSvg(id: string, caption: string, bars: Bar[], unit: stri
   bars.forEach((b, i) => {
     const y = RANK_TOP + i * RANK_ROW;
     const label = escapeHtml(b.label);
-    const tip = escapeHtml(`${b.label}: ${formatNumber(b.value)} ${unit}`);
+    // The label area holds about 32 characters; the whole name is in the tooltip.
+    const shown = escapeHtml(b.label.length > RANK_LABEL_CHARS ? `${b.label.slice(0, RANK_LABEL_CHARS - 1)}\u2026` : b.label);
+    const tip = escapeHtml(`${b.label}: ${countOf(b.value, unit)}`);
     parts.push(
       `<g class="row" data-tip="${tip}"><rect class="hit" x="0" y="${y}" width="${RANK_LABELS + RANK_PLOT + 70}" height="${RANK_ROW}"/>` +
-        `<text class="label" x="${RANK_LABELS - 8}" y="${y + 15}" text-anchor="end">${label}</text>` +
+        `<text class="label" x="${RANK_LABELS - 8}" y="${y + 15}" text-anchor="end">${shown}</text>` +
         `<rect class="bar" x="${RANK_LABELS}" y="${y + 3}" width="${r2(x(b.value) - RANK_LABELS)}" height="${RANK_ROW - 6}" data-label="${label}" data-value="${b.value}"/>` +
         `<text class="value" x="${x(b.value) + 5}" y="${y + 15}">${formatNumber(b.value)}</text></g>`,
     );
@@ -129,7 +137,7 @@ export function timeChartSvg(id: string, caption: string, bars: Bar[], every: Ev
   const gap = step > 6 ? Math.min(4, step * 0.2) : 0;
   bars.forEach((b, i) => {
     const x0 = TIME_LEFT + i * step;
-    const tip = escapeHtml(`${periodName(b.label, every)}: ${formatNumber(b.value)} ${unit}`);
+    const tip = escapeHtml(`${periodName(b.label, every)}: ${countOf(b.value, unit)}`);
     parts.push(
       `<g class="col" data-tip="${tip}"><rect class="hit" x="${r2(x0)}" y="${TIME_TOP}" width="${r2(step)}" height="${TIME_PLOT}"/>` +
         `<rect class="bar" x="${r2(x0 + gap / 2)}" y="${y(b.value)}" width="${r2(step - gap)}" height="${r2(base - y(b.value))}" ` +

@@ -190,7 +190,7 @@ test('charts: nice ticks, bar lengths and heights on the axis, date labels, labe
     ),
     [
       ['gcc: 4 users', '600', 'gcc', '4'],
-      ['&#60;b&#62;: 1 users', '150', '&#60;b&#62;', '1'],
+      ['&#60;b&#62;: 1 user', '150', '&#60;b&#62;', '1'],
     ],
   );
   assert.deepEqual(
@@ -222,6 +222,9 @@ test('charts: nice ticks, bar lengths and heights on the axis, date labels, labe
     [...columns.matchAll(/<text class="tick"[^>]*>([^<]*)</g)].map((m) => m[1]),
     ['0', '2', '4', '6', 'Jan 2024', 'Feb 2024', 'Mar 2024'],
   );
+  const long = barChartSvg('c', 'cap', [{ label: `apps/${'x'.repeat(40)}/1.0`, value: 1 }], 'loads');
+  assert.match(long, new RegExp(`text-anchor="end">apps/${'x'.repeat(26)}\u2026</text>`));
+  assert.match(long, new RegExp(`data-tip="apps/${'x'.repeat(40)}/1.0: 1 load"`));
   const spark = sparklineSvg('gcc', ['2024-01-01', '2024-02-01'], [2, 5], 'month');
   assert.match(spark, /data-tip="gcc: 7 loads; most in Feb 2024 \(5\)" data-values="2 5"/);
 });
