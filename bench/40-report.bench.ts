@@ -355,7 +355,8 @@ async function openInChromium(file: string): Promise<string> {
 }
 
 function timeReport(db: string, args: string): { seconds: number; rss: number } {
-  const format = args.includes('--format') ? '' : ' --format ndjson';
+  // The page is HTML only; the other reports print NDJSON, the cheapest format to write.
+  const format = args.includes('--format') || args.startsWith('html') ? '' : ' --format ndjson';
   const m = measure([`node bin/lmod-report.js --db ${shellQuote(db)}${format} ${args}`]);
   return { seconds: m.seconds, rss: m.peakRssMb[0] };
 }

@@ -112,7 +112,7 @@ async function mysqlRows(url: string): Promise<unknown[]> {
 function binDir(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  for (const verb of ['parse', 'dedupe', 'load', 'jobs']) symlinkSync(join(ROOT, 'bin', `lmod-${verb}.js`), join(bin, `lmod-${verb}`));
+  for (const verb of ['parse', 'dedupe', 'load', 'jobs', 'report']) symlinkSync(join(ROOT, 'bin', `lmod-${verb}.js`), join(bin, `lmod-${verb}`));
   return bin;
 }
 
@@ -137,7 +137,7 @@ function environmentFile(file: string): Record<string, string> {
 }
 
 /** Runs the service's ExecStart as systemd would: its EnvironmentFile, PATH and WorkingDirectory. */
-function runService(opts: { bin: string; logs: string; envFile: string; workDir: string; keep?: string }) {
+function runService(opts: { bin: string; logs: string; envFile: string; workDir: string; keep?: string; page?: string; inventory?: string }) {
   const unit = unitSettings(SERVICE);
   const execStart = unit.get('ExecStart')!;
   assert.equal(execStart, '/usr/local/bin/lmod-daily', 'the test maps this install path to contrib/bin/lmod-daily');
@@ -151,6 +151,8 @@ function runService(opts: { bin: string; logs: string; envFile: string; workDir:
     // Where Slurm is installed (CI installs it for its own test) sacct has no cluster here.
     LMOD_TRACKING_SACCT: 'no',
     ...(opts.keep === undefined ? {} : { LMOD_TRACKING_KEEP: opts.keep }),
+    ...(opts.page === undefined ? {} : { LMOD_TRACKING_PAGE: opts.page }),
+    ...(opts.inventory === undefined ? {} : { LMOD_TRACKING_INVENTORY: opts.inventory }),
   };
   return run(DAILY, [], { env, cwd: opts.workDir });
 }
@@ -338,6 +340,22 @@ test("the service's command line loads yesterday's archive into the SQLite defau
     assert.match(keep.stderr, /^lmod-load: sqlite:\.\/lmod_tracking\.sqlite: pruned 3 loads before \S+ and 0 jobs that ended before it in 2 transactions, /m);
     assert.match(keep.stderr, /^lmod-load: 3 read, 3 new, 0 already present, 0 rejected in /m);
     assert.deepEqual(sqliteRows(join(workDir, 'lmod_tracking.sqlite')), DAY1_ROWS);
+    // The dashboard, when asked for: written whole, then kept when a later report fails.
+    const page = join(tmp.path, 'www', 'index.html');
+    mkdirSync(join(tmp.path, 'www'));
+    const inventory = join(tmp.path, 'avail.txt');
+    writeFileSync(inventory, '/opt/modulefiles:\ngcc/12.2.0\nzlib/1.3\n');
+    const paged = runService({ bin, logs, envFile, workDir, page, inventory });
+    assert.equal(paged.status, 0, paged.stderr);
+    const html = readFileSync(page, 'utf8');
+    assert.match(html, /^<!DOCTYPE html>\n[\s\S]*<title>Lmod module usage<\/title>/);
+    assert.match(html, /<div class="card" id="card-loads"><div class="v">3<\/div>/);
+    assert.match(html, /<td>zlib\/1\.3<\/td>/);
+    const broken = runService({ bin, logs, envFile, workDir, page, inventory: join(tmp.path, 'missing.txt') });
+    assert.equal(broken.status, 2);
+    assert.match(broken.stderr, /^lmod-report: \S+missing\.txt: No such file or directory$/m);
+    assert.equal(readFileSync(page, 'utf8'), html);
+    assert.deepEqual(readdirSync(join(tmp.path, 'www')), ['index.html']);
     t.diagnostic(`lmod-daily loaded ${DAY1_ROWS.length} rows, then none again`);
   } finally {
     tmp.remove();
