@@ -71,18 +71,22 @@ function usage(message: string): CliError {
 }
 
 function buildProgram() {
-  return newProgram(PROGRAM, 'Answers from the module-load database: top modules, users, unused and stale modules, use over time, compute per account.', [
-    'lmod-report html --inventory spider.json > usage.html   # the dashboard: every report on one page',
-    'lmod-report modules --top 10                       # packages by distinct users',
-    'lmod-report modules --by version --module "gcc*"   # every gcc version',
-    'lmod-report users --user alice                     # the modules alice loaded',
-    'lmod-report unused --inventory spider.json --since 365d',
-    'lmod-report stale --older-than 180d --format csv > stale.csv',
-    'lmod-report trend --every week --module python --format html > python.html',
-    'lmod-report modules --weight core-hours --account physics   # needs jobs: sacct ... | lmod-jobs | lmod-load',
-    'lmod-report accounts --since 30d',
-    'lmod-report modules --format openmetrics > /var/lib/node_exporter/lmod.prom.tmp   # then mv: see contrib/bin/lmod-metrics',
-  ])
+  return newProgram(
+    PROGRAM,
+    'Answers from the module-load database: top modules, users, unused and stale modules, use over time, compute per account, and all of them on one HTML page (html).',
+    [
+      'lmod-report html --inventory spider.json > usage.html   # the dashboard: every report on one page',
+      'lmod-report modules --top 10                       # packages by distinct users',
+      'lmod-report modules --by version --module "gcc*"   # every gcc version',
+      'lmod-report users --user alice                     # the modules alice loaded',
+      'lmod-report unused --inventory spider.json --since 365d',
+      'lmod-report stale --older-than 180d --format csv > stale.csv',
+      'lmod-report trend --every week --module python --format html > python.html',
+      'lmod-report modules --weight core-hours --account physics   # needs jobs: sacct ... | lmod-jobs | lmod-load',
+      'lmod-report accounts --since 30d',
+      'lmod-report modules --format openmetrics > /var/lib/node_exporter/lmod.prom.tmp   # then mv: see contrib/bin/lmod-metrics',
+    ],
+  )
     .argument('<report>', `one of ${REPORTS.join(', ')}`)
     .option(
       '--db <url>',

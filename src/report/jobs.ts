@@ -1,4 +1,4 @@
-import { countJobWeights, hours, type JobWeights, type RowSource } from './job-weights';
+import { hours, type JobWeights, type RowSource } from './job-weights';
 import { compareCodePoints } from './module-counts';
 import { type IdFilters, jobConditions } from './queries';
 
@@ -13,9 +13,9 @@ const TOP_MODULES = 5;
 /**
  * `accounts`: per account (of the jobs started in --since/--until, of --cluster, --partition and --account), its jobs,
  * core- and GPU-hours and users, and the modules its jobs spent the most core-hours with (loads under the other filters).
- * `counted`: the weights of these filters, when already counted.
+ * `counted`: the jobs' weights of these filters (countJobWeights).
  */
-export async function accountRows(client: RowSource, f: IdFilters, counted?: JobWeights): Promise<Record<string, string | number>[]> {
+export async function accountRows(client: RowSource, f: IdFilters, counted: JobWeights): Promise<Record<string, string | number>[]> {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   const job = jobConditions(f);
@@ -39,7 +39,7 @@ export async function accountRows(client: RowSource, f: IdFilters, counted?: Job
       `COUNT(DISTINCT j.user) AS users FROM jobs j ${where} GROUP BY COALESCE(j.account, '')`,
     params,
   );
-  const { accountModules } = counted ?? (await countJobWeights(client, f))[0];
+  const { accountModules } = counted;
   return totals
     .map((r) => {
       const top = [...(accountModules.get(String(r.account)) ?? [])]

@@ -11,6 +11,7 @@ import {
   staleReport,
   periodFor,
   type QueryClient,
+  sharedWeights,
   trendReport,
   unusedReport,
   usersReport,
@@ -20,8 +21,8 @@ import type { Cell, ReportTable } from './table';
 
 /** Bars drawn at most per ranking chart; the table under it lists every row. */
 const CHART_BARS = 30;
-/** Users listed at most: a page for a site of many thousands stays small; `lmod-report users` lists them all. */
-const USERS_LISTED = 1000;
+/** Rows listed at most per table of users or versions to retire: a page for a site of many thousands stays small. */
+const ROWS_LISTED = 1000;
 
 /** The report a page was asked for, with its table already computed; `html` is the dashboard itself. */
 export interface RequestedReport {
@@ -96,10 +97,12 @@ async function readData(client: QueryClient, f: Filters, requested: RequestedRep
   const stale = mine('stale') ?? (await staleReport(client, f, o.cutoff, null, o.inventory));
   const unused = mine('unused') ?? (o.inventory === null ? null : await unusedReport(client, f, o.inventory));
   const jobsLoaded = await hasJobs(client);
+  // Both count the same jobs' weights when the summaries cannot answer: once.
+  const weights = sharedWeights();
   const jobs = jobsLoaded
     ? {
-        modules: await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }, 'core-hours'),
-        accounts: mine('accounts') ?? (await accountsReport(client, f)),
+        modules: await modulesReport(client, f, { by: 'name', sort: 'users', top: CHART_BARS }, 'core-hours', weights),
+        accounts: mine('accounts') ?? (await accountsReport(client, f, weights)),
       }
     : null;
   return { span, every, packages, packageSort: requested.sort ?? 'users', versions, trend, trends, users, stale, unused, jobs, jobsLoaded };
@@ -174,29 +177,45 @@ function modulesSection(d: PageData, f: Filters): Section {
   return { id: 'modules', nav: 'Modules', heading, body };
 }
 
+/**
+ * A long table's first rows, with a note saying how many there are and which command lists them all: a page for a big
+ * site stays quick to open. `keys`: the columns shown (a full name says its package and version already).
+ */
+function listedTable(table: ReportTable, keys: string[] | null, o: { id: string; noun: string; command: string }): string {
+  const shown = {
+    ...table,
+    columns: keys === null ? table.columns : table.columns.filter((c) => keys.includes(c.key)),
+    rows: table.rows.slice(0, ROWS_LISTED),
+  };
+  const note =
+    table.rows.length > ROWS_LISTED
+      ? `<p class="note">The first ${formatNumber(ROWS_LISTED)} of ${formatNumber(table.rows.length)} ${o.noun}; <code>${escapeHtml(o.command)}</code> lists them all.</p>`
+      : '';
+  return note + htmlTable(shown, o);
+}
+
 function retireSection(d: PageData, f: Filters, o: PageOptions): Section {
   const what = o.inventory === null ? 'Versions' : 'Installed versions';
   const stale =
     `<h3>${what} not loaded since ${escapeHtml(o.cutoff.slice(0, 10))} (more than ${escapeHtml(o.olderThan)} ago): ${formatNumber(d.stale.rows.length)}</h3>` +
-    (d.stale.rows.length === 0 ? emptyHtml(explainStale(f, d.span, o.cutoff, o.olderThan)) : htmlTable(d.stale, { id: 'stale-table', noun: 'versions' }));
+    (d.stale.rows.length === 0
+      ? emptyHtml(explainStale(f, d.span, o.cutoff, o.olderThan))
+      : listedTable(d.stale, ['module', 'loads', 'users', 'first_load', 'last_load'], { id: 'stale-table', noun: 'versions', command: 'lmod-report stale' }));
   const unused =
     d.unused === null
       ? '<h3>Installed but never loaded</h3><p class="note">Give --inventory FILE (from <code>spider -o spider-json</code> or <code>module -t avail</code>) to list the installed modules nobody loads.</p>'
       : `<h3>Installed but not loaded${f.since === null && f.until === null ? '' : ' in the period'}: ${formatNumber(d.unused.rows.length)}</h3>` +
-        (d.unused.rows.length === 0 ? emptyHtml(explainUnused(f, o.inventory?.length ?? 0)) : htmlTable(d.unused, { id: 'unused-table', noun: 'modules' }));
+        (d.unused.rows.length === 0
+          ? emptyHtml(explainUnused(f, o.inventory?.length ?? 0))
+          : listedTable(d.unused, ['module', 'last_load'], { id: 'unused-table', noun: 'modules', command: 'lmod-report unused' }));
   return { id: 'retire', nav: 'To retire', heading: 'Versions to retire', body: stale + unused };
 }
 
 function usersSection(d: PageData, f: Filters): Section {
   const heading = d.users.title;
   if (d.users.rows.length === 0) return { id: 'users', nav: 'Users', heading, body: emptyHtml(explainNoLoads(f)) };
-  const listed = { ...d.users, rows: d.users.rows.slice(0, USERS_LISTED) };
-  const note =
-    d.users.rows.length > USERS_LISTED
-      ? `<p class="note">The first ${formatNumber(USERS_LISTED)} of ${formatNumber(d.users.rows.length)} users; lmod-report users lists them all.</p>`
-      : '';
   const chart = barChartSvg('chart-users', captionOf('Users by loads', d.users.rows.length), chartBars(d.users.rows, 'user', 'loads'), 'loads');
-  return { id: 'users', nav: 'Users', heading, body: chart + note + htmlTable(listed, { id: 'users-table', noun: 'users' }) };
+  return { id: 'users', nav: 'Users', heading, body: chart + listedTable(d.users, null, { id: 'users-table', noun: 'users', command: 'lmod-report users' }) };
 }
 
 function computeSection(d: PageData): Section {

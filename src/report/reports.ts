@@ -33,7 +33,7 @@ import {
 } from './summaries';
 import { ModuleCounter } from './module-counts';
 import { accountRows, type Weight, WEIGHT_COLUMN } from './jobs';
-import { countJobWeights, NO_WEIGHTS } from './job-weights';
+import { countJobWeights, type JobWeights, NO_WEIGHTS } from './job-weights';
 import type { Cell, Column, ReportTable } from './table';
 
 /** The part of the database client the reports use (src/db/client.ts's SqlClient fits). */
@@ -138,6 +138,17 @@ export async function moduleCountRows(client: QueryClient, ids: IdFilters, o: Mo
   return counter.rows();
 }
 
+/** Counts the jobs' weights of the loads under the filters, when the summaries cannot answer. */
+export type WeightCounter = (client: QueryClient, ids: IdFilters) => Promise<JobWeights>;
+
+const countWeights: WeightCounter = async (client, ids) => (await countJobWeights(client, ids))[0];
+
+/** A counter that counts once and hands the same weights to every later report (the page's, all of one set of filters). */
+export function sharedWeights(): WeightCounter {
+  let counted: Promise<JobWeights> | null = null;
+  return (client, ids) => (counted ??= countWeights(client, ids));
+}
+
 /** The jobs' columns of `modules --weight`, and of the HTML page when jobs are loaded. */
 export const WEIGHT_COLUMNS = [count('jobs'), count('core_hours', 'core-hours'), count('gpu_hours', 'GPU-hours')];
 
@@ -150,6 +161,7 @@ export async function modulesReport(
   f: Filters,
   o: Omit<ModulesOptions, 'blankHostId'>,
   weight: Weight | null = null,
+  weights: WeightCounter = countWeights,
 ): Promise<ReportTable> {
   const variant = await summaryFor(client, f);
   const head = o.by === 'version' ? MODULE : [text('name'), count('versions')];
@@ -166,9 +178,9 @@ export async function modulesReport(
     const ids = await resolveFilters(client, f);
     rows = await moduleCountRows(client, ids, { ...o, top, blankHostId: await blankHostId(client) });
     if (weight !== null) {
-      const [counted] = await countJobWeights(client, ids);
-      const weights = o.by === 'version' ? counted.byModule : counted.byName;
-      rows = rows.map((r) => ({ ...r, ...(weights.get(String(o.by === 'version' ? r.module : r.name)) ?? NO_WEIGHTS) }));
+      const counted = await weights(client, ids);
+      const of = o.by === 'version' ? counted.byModule : counted.byName;
+      rows = rows.map((r) => ({ ...r, ...(of.get(String(o.by === 'version' ? r.module : r.name)) ?? NO_WEIGHTS) }));
     }
   }
   if (weight !== null) {
@@ -188,11 +200,12 @@ export async function hasJobs(client: QueryClient): Promise<boolean> {
 }
 
 /** `accounts`: Slurm accounts by core-hours, with their top modules (jobs loaded with lmod-jobs). */
-export async function accountsReport(client: QueryClient, f: Filters): Promise<ReportTable> {
+export async function accountsReport(client: QueryClient, f: Filters, weights: WeightCounter = countWeights): Promise<ReportTable> {
   const variant = await summaryFor(client, f);
   const columns = [text('account'), ...WEIGHT_COLUMNS, count('users'), text('top_modules', 'top modules (core-hours)')];
   if (variant !== null) return tableOf(client, accountsSummaryQuery(variant), 'Accounts by core-hours', columns);
-  return tableFrom(await accountRows(client, await resolveFilters(client, f)), 'Accounts by core-hours', columns);
+  const ids = await resolveFilters(client, f);
+  return tableFrom(await accountRows(client, ids, await weights(client, ids)), 'Accounts by core-hours', columns);
 }
 
 export async function usersReport(client: QueryClient, f: Filters, sort: UserSort, top: number | null): Promise<ReportTable> {
