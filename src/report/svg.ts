@@ -15,9 +15,9 @@ export interface Bar {
   value: number;
 }
 
-/** A count as people read it: 12,345 or 12.5. */
+/** A count as people read it: 12,345 or 12.5 (a tenth only below 100: 190,893,967 core-hours). */
 export function formatNumber(n: number): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  return n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) < 100 ? 1 : 0 });
 }
 
 /** "7 loads", "1 load". */
@@ -104,7 +104,7 @@ export function barChartSvg(id: string, caption: string, bars: Bar[], unit: stri
       `<g class="row" data-tip="${tip}"><rect class="hit" x="0" y="${y}" width="${RANK_LABELS + RANK_PLOT + 70}" height="${RANK_ROW}"/>` +
         `<text class="label" x="${RANK_LABELS - 8}" y="${y + 15}" text-anchor="end">${shown}</text>` +
         `<rect class="bar" x="${RANK_LABELS}" y="${y + 3}" width="${r2(x(b.value) - RANK_LABELS)}" height="${RANK_ROW - 6}" data-label="${label}" data-value="${b.value}"/>` +
-        `<text class="value" x="${x(b.value) + 5}" y="${y + 15}">${formatNumber(b.value)}</text></g>`,
+        `<text class="value" x="${x(b.value) + 5}" y="${y + 15}">${b.value >= 1e6 ? compactNumber(b.value) : formatNumber(b.value)}</text></g>`,
     );
   });
   parts.push(`<line class="axis" x1="${RANK_LABELS}" y1="${RANK_TOP}" x2="${RANK_LABELS}" y2="${plotBottom}"/>`);

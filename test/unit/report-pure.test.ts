@@ -170,6 +170,7 @@ test('charts: nice ticks, bar lengths and heights on the axis, date labels, labe
   assert.equal(compactNumber(1_500_000), '1.5M');
   assert.equal(formatNumber(1234567), '1,234,567');
   assert.equal(formatNumber(12.345), '12.3');
+  assert.equal(formatNumber(190_893_966.8), '190,893,967');
   assert.equal(periodLabel('2024-03-01', 'month'), 'Mar 2024');
   assert.equal(periodLabel('2024-03-04', 'week'), '4 Mar 2024');
   assert.equal(periodName('2024-03-04', 'week'), 'week of 4 Mar 2024');
