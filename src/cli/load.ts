@@ -171,12 +171,12 @@ async function runMigrate(options: { db?: string; envFile?: string; sql?: boolea
   const config = resolveConfig(options);
   const client = await openClient(config).catch((err) => Promise.reject(asFatal(err)));
   try {
-    const before = await migrate(client);
-    if (!options.quiet) {
-      const latest = before.latest;
-      const done = before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`;
-      process.stderr.write(`${PROGRAM}: ${client.description}: ${done}\n`);
-    }
+    const notify = (message: string): void => {
+      if (!options.quiet) process.stderr.write(`${PROGRAM}: ${client.description}: ${message}\n`);
+    };
+    const before = await migrate(client, { notify });
+    const latest = before.latest;
+    notify(before.pending.length === 0 ? `schema is up to date (v${latest})` : `schema migrated from v${before.current} to v${latest}`);
   } finally {
     await client.close();
   }

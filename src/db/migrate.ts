@@ -1,4 +1,5 @@
 import { MysqlClient, type SqlClient } from './client';
+import { MigrateClaim } from './migrate-claim';
 import { MIGRATIONS, type Migration } from './migrations';
 import { DEFAULT_RETRY, withRetry } from './retry';
 
@@ -46,51 +47,61 @@ export async function schemaStatus(client: SqlClient): Promise<SchemaStatus> {
   return { current, latest: LATEST_VERSION, pending: MIGRATIONS.filter((m) => m.version > current) };
 }
 
+export interface MigrateOptions {
+  /** MySQL: told when this migrate waits for another's claim, takes over a stale one, or cannot release its own. */
+  notify?: (message: string) => void;
+}
+
 /**
  * Applies the pending migrations in order and returns the status before. SQLite applies them in one transaction (its DDL
- * is transactional); MySQL commits each DDL statement, which is why every statement may be run again, and why a run cut
- * by a deadlock or lost connection is simply run again.
+ * is transactional). MySQL commits each DDL statement, which is why every statement may be run again, and why a run cut
+ * by a deadlock or lost connection is simply run again; migrates take turns through a claimed row (MigrateClaim), on one
+ * server as on every node of a Galera cluster.
  */
-export async function migrate(client: SqlClient): Promise<SchemaStatus> {
+export async function migrate(client: SqlClient, options: MigrateOptions = {}): Promise<SchemaStatus> {
   if (!(client instanceof MysqlClient)) return applyPending(client);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withRetry(() => migrateMysql(client), DEFAULT_RETRY);
-    } catch (err) {
-      if (attempt === 3 || !RACED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  const claim = new MigrateClaim(options.notify ?? (() => {}));
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // One MySQL session for all steps: a migration may use session variables and prepared statements.
+        return await withRetry(
+          () =>
+            client.withSession(async (session) => {
+              await claim.take(session);
+              return applyPending(session, () => claim.renew(session));
+            }),
+          DEFAULT_RETRY,
+        );
+      } catch (err) {
+        if (attempt === 3 || !RUN_AGAIN.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      }
     }
+  } finally {
+    await claim.release(client);
   }
 }
 
-/** What a statement meets when a migrate on another Galera node did the same a moment before: run again, it is skipped. */
-const RACED = new Set(['ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_TABLE_EXISTS_ERROR', 'ER_CANT_DROP_FIELD_OR_KEY']);
-
 /**
- * GET_LOCK makes migrates on one server take turns. On a Galera cluster it locks one node only: migrates on two nodes
- * run at once, which the re-runnable statements and the retry above make harmless.
+ * Run again from the claim: a claim taken over while one statement ran past STALE_AFTER_SECONDS, and what a statement
+ * meets when something else changed the schema a moment before (a DBA applying `migrate --sql`, an older lmod-load's
+ * migrate, the statement the taken-over holder still ran): the statements already done are skipped.
  */
-async function migrateMysql(client: MysqlClient): Promise<SchemaStatus> {
-  // One MySQL session for all steps (a migration may use session variables and prepared statements), holding a lock
-  // named for the database: migrates started at once take turns, and the later ones find the schema current.
-  return client.withSession(async (session) => {
-    const [lock] = await session.query<{ got: unknown }>("SELECT GET_LOCK(CONCAT('lmod_tracking_migrate:', DATABASE()), 600) AS got");
-    if (Number(lock?.got) !== 1) throw new Error('another lmod-load migrate held the migration lock for 10 minutes');
-    try {
-      return await applyPending(session);
-    } finally {
-      await session.query("DO RELEASE_LOCK(CONCAT('lmod_tracking_migrate:', DATABASE()))");
-    }
-  });
-}
+const RUN_AGAIN = new Set(['LMOD_MIGRATE_CLAIM_LOST', 'ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_TABLE_EXISTS_ERROR', 'ER_CANT_DROP_FIELD_OR_KEY']);
 
-async function applyPending(client: SqlClient): Promise<SchemaStatus> {
+/** `beforeEach` runs before every statement (MySQL: the claim is renewed). */
+async function applyPending(client: SqlClient, beforeEach: () => Promise<void> = async () => {}): Promise<SchemaStatus> {
   const dialect = client.dialect;
   if (dialect === 'sqlite') await client.query('BEGIN IMMEDIATE');
   try {
-    await client.query(SCHEMA_TABLE[dialect]);
     const before = await schemaStatus(client);
+    // Only where it may be missing: on Galera even a CREATE TABLE of a table that is there replicates as DDL.
+    if (before.current === 0) await client.query(SCHEMA_TABLE[dialect]);
     for (const migration of before.pending) {
-      for (const statement of migrationStatements(migration, dialect)) await client.query(statement);
+      for (const statement of migrationStatements(migration, dialect)) {
+        await beforeEach();
+        await client.query(statement);
+      }
     }
     if (dialect === 'sqlite') await client.query('COMMIT');
     return before;

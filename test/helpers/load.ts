@@ -34,6 +34,8 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string | Buffer;
+  /** Killed (SIGKILL) after this long: a run that hangs fails its test instead of holding it to its timeout. */
+  timeoutMs?: number;
 }
 
 export function runLoad(args: string[], options: RunOptions = {}): Promise<Run> {
@@ -42,7 +44,12 @@ export function runLoad(args: string[], options: RunOptions = {}): Promise<Run> 
 
 export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd ?? tempDir('cwd'), env: cleanEnv(options.env) });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: options.cwd ?? tempDir('cwd'),
+      env: cleanEnv(options.env),
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -99,6 +106,14 @@ export function manyRecords(count: number, from = 0): string {
 export function summaryOf(stderr: string): string {
   const line = stderr.trimEnd().split('\n').pop() ?? '';
   return line.replace(/ in \d+\.\d+ s \([\d,]+ records\/s\)$/, '');
+}
+
+/** What a run said on stderr, line by line, each without its `lmod-load: mysql://...: ` or `lmod-load: sqlite:...: `. */
+export function saidLines(run: Run): string[] {
+  return run.stderr
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.replace(/^lmod-load: [^:]+:(\/\/[^:]+:\d+\/[^:]+|[^:]+): /, ''));
 }
 
 /**
