@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { LATEST_VERSION } from '../src/db/migrate';
 import { requirePrograms } from './helpers/contrib';
-import { GALERA_MISSING, startGalera } from './helpers/galera';
-import { manyRecords, runLoad, summaryOf } from './helpers/load';
+import { GALERA_MISSING, type GaleraCluster, type GaleraNode, startGalera } from './helpers/galera';
+import { manyRecords, runLoad, saidLines, summaryOf } from './helpers/load';
 import { FIXTURES, report, sqliteTarget } from './helpers/report';
 
 const JOBS_FIXTURES = join(FIXTURES, '..', 'jobs-report');
@@ -105,13 +105,84 @@ test("Galera: kill -9 of another node during a load, and of the loader's own nod
   }
 });
 
+/** What a schema is on one node: tables, columns, indexes and views, and the versions recorded in lmod_schema. */
+async function schemaOf(cluster: GaleraCluster, node: number, database: string): Promise<unknown> {
+  const inDatabase = (sql: string) => cluster.query(node, sql.replaceAll('?', `'${database}'`));
+  return {
+    tables: await inDatabase('SELECT table_name, table_type, engine, table_collation FROM information_schema.tables WHERE table_schema = ? ORDER BY 1'),
+    columns: await inDatabase(
+      'SELECT table_name, column_name, ordinal_position, column_type, is_nullable, column_default, collation_name FROM information_schema.columns ' +
+        'WHERE table_schema = ? ORDER BY 1, 3',
+    ),
+    indexes: await inDatabase(
+      'SELECT table_name, index_name, seq_in_index, column_name, non_unique FROM information_schema.statistics WHERE table_schema = ? ORDER BY 1, 2, 3',
+    ),
+    // A view's text names its database: compared without it.
+    views: (await inDatabase('SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ? ORDER BY 1')).map((row) => {
+      const view = row as { table_name: string; view_definition: string };
+      return [view.table_name, view.view_definition.replaceAll(`\`${database}\`.`, '')];
+    }),
+    versions: await inDatabase(`SELECT version FROM \`${database}\`.lmod_schema ORDER BY version`),
+    claims: await inDatabase(`SELECT COUNT(*) AS n FROM \`${database}\`.lmod_migrate_lock`),
+  };
+}
+
+/**
+ * Migrate started at the same moment on all three nodes of a fresh database, round after round: migrates on two nodes
+ * once waited on each other's DDL for good. Each must end within the bound, one of them having migrated, and every node
+ * must hold the schema one migrate alone makes.
+ */
+test('Galera: migrate at once on three nodes of a fresh database, five rounds: each ends, one migrates, one identical schema on every node', {
+  timeout: 10 * 60_000,
+}, async (t) => {
+  if (!requirePrograms(t, GALERA_MISSING)) return;
+  const cluster = await startGalera();
+  try {
+    const urlOf = (node: GaleraNode, database: string) => `mysql://root@127.0.0.1:${node.port}/${database}`;
+    const fresh = async (database: string) => {
+      await cluster.query(1, `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      await cluster.waitSynced();
+    };
+    const reference = `${cluster.database}_alone`;
+    await fresh(reference);
+    const alone = await runLoad(['migrate', '--quiet', '--db', urlOf(cluster.nodes[0], reference)]);
+    assert.equal(alone.code, 0, alone.stderr);
+    await cluster.waitSynced();
+    const expected = await schemaOf(cluster, 1, reference);
+    const timings: string[] = [];
+    for (let round = 1; round <= 5; round++) {
+      const database = `${cluster.database}_${round}`;
+      await fresh(database);
+      const started = Date.now();
+      const runs = await Promise.all(cluster.nodes.map((node) => runLoad(['migrate', '--db', urlOf(node, database)], { timeoutMs: 120_000 })));
+      timings.push(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const run of runs) assert.deepEqual([run.code, run.signal], [0, null], `round ${round}: ${run.stderr}`);
+      // Each ends with one line of its outcome; a migrate that waited said so before it.
+      const outcomes = runs.map((run) => saidLines(run).at(-1)).sort();
+      assert.deepEqual(outcomes, [
+        `schema is up to date (v${LATEST_VERSION})`,
+        `schema is up to date (v${LATEST_VERSION})`,
+        `schema migrated from v0 to v${LATEST_VERSION}`,
+      ]);
+      await cluster.waitSynced();
+      const recorded = (node: number) => cluster.query(node, `SELECT version, applied_at FROM \`${database}\`.lmod_schema ORDER BY version`);
+      for (const node of cluster.nodes) {
+        assert.deepEqual(await schemaOf(cluster, node.index, database), expected, `round ${round}, node ${node.index}`);
+        assert.deepEqual(await recorded(node.index), await recorded(1), `round ${round}: lmod_schema on node ${node.index}`);
+      }
+    }
+    t.diagnostic(`three migrates at once, per round: ${timings.join(', ')}`);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('Galera: summarize at once on two nodes stores the summaries of the loads', { timeout: 10 * 60_000 }, async (t) => {
   if (!requirePrograms(t, GALERA_MISSING)) return;
   const cluster = await startGalera();
   const sqlite = await sqliteTarget();
   try {
     const [n1, , n3] = cluster.nodes;
-    // One migrate: two at once on two nodes can wait on each other's DDL for good (docs/galera.md).
     const migrated = await runLoad(['migrate', '--db', n1.url]);
     assert.equal(migrated.code, 0, migrated.stderr);
     await cluster.waitSynced();
