@@ -126,6 +126,8 @@ test('the dashboard in Chromium: every section with the fixture numbers; sorting
         ...['Jun 2023', 'Jul 2023', 'Aug 2023', 'Sep 2023', 'Oct 2023', 'Nov 2023', 'Dec 2023', 'Jan 2024', 'Feb 2024', 'Mar 2024'],
       ]);
       assert.equal(await json(p, `document.querySelectorAll('svg#chart-trend-loads line.grid').length`), 5);
+      // The time charts take the page's whole width (1,160 less the margins), not a few hundred pixels.
+      assert.equal(await json(p, `Math.round(document.getElementById('chart-trend-loads').getBoundingClientRect().width)`), 1112);
       const users = [1, 0, 0, 0, 0, 0, 1, 4, 4, 3];
       assert.deepEqual(
         await columns('chart-trend-users'),
