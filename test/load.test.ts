@@ -390,6 +390,15 @@ test('access denied by a real server: DB_USER/DB_PASS named, the password not', 
     );
   }));
 
+test('--db with a host list: a first host that refuses gives way to the next, for migrate and the load (MySQL)', (t) =>
+  withMysql(t, 'hostlist', false, async (db) => {
+    const url = db.url.replace('@', '@127.0.0.1:1,');
+    const migrated = await runLoad(['migrate', '--db', url]);
+    assert.deepEqual(saidLines(migrated), [`schema migrated from v0 to v${LATEST_VERSION}`]);
+    const run = await runLoad(['--db', url, BASIC]);
+    assert.equal(summaryOf(run.stderr), 'lmod-load: 6 read, 5 new, 1 already present, 0 rejected');
+  }));
+
 test('migrate twice is harmless, on MySQL and SQLite', async (t) => {
   const sqlite = sqliteTarget();
   for (const [target, name] of [[sqlite, sqlite.url]] as const) {

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import * as mysql from 'mysql2';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { NO_RETRY, type RetryOptions, withRetry } from './retry';
-import { type DbConfig, DbConfigError, type MysqlConfig, type SqliteConfig, describeDb } from './config';
+import { type DbConfig, DbConfigError, type HostPort, hostList, type MysqlConfig, type SqliteConfig, describeDb } from './config';
 
 /** What the tools need from either database: rows out, statements run, and a close. */
 export interface SqlClient {
@@ -30,70 +30,141 @@ export interface OpenOptions {
 /** Sessions are strict (an over-long value is an error, never a silent truncation) and in UTC; the mode list is one MySQL 8, MariaDB and TiDB all accept. */
 const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY', time_zone = '+00:00'";
 
+/** Errors that say a host is gone or cannot serve (1047: a Galera node outside the primary component): another may. */
+const HOST_FAILED = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_UNKNOWN_COM_ERROR',
+]);
+
+/**
+ * The pool of the host in use. A refused or lost connection sends the next connections to the next host of the list (in
+ * order, then round again); the pools left keep what still runs on them until close().
+ */
+export class HostPools {
+  private index = 0;
+  private readonly pools: Pool[];
+
+  constructor(
+    private readonly hosts: HostPort[],
+    private readonly poolFor: (host: HostPort) => Pool,
+  ) {
+    this.pools = [poolFor(hosts[0])];
+  }
+
+  get current(): Pool {
+    return this.pools[this.pools.length - 1];
+  }
+
+  /** After `err` on a connection of `from`: the next host, unless there is none or another session has moved on already. */
+  moveOn(from: Pool, err: unknown): void {
+    const e = err as (NodeJS.ErrnoException & { fatal?: boolean }) | null;
+    if (this.hosts.length === 1 || from !== this.current || !(e?.fatal === true || HOST_FAILED.has(e?.code ?? ''))) return;
+    this.index = (this.index + 1) % this.hosts.length;
+    this.pools.push(this.poolFor(this.hosts[this.index]));
+  }
+
+  async end(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.end().catch(() => undefined)));
+  }
+}
+
 export class MysqlClient implements SqlClient {
   readonly dialect = 'mysql';
   readonly description: string;
+  private readonly hosts: HostPools;
 
   constructor(
-    readonly pool: Pool,
+    pools: HostPools | Pool,
     readonly config: MysqlConfig,
-    /** Where statements go: any pooled connection, or one session (withSession). */
-    private readonly target: Pick<Pool, 'query'> = pool,
+    /** Where statements go: the pool in use, or one session's connection (withSession) and the pool it came from. */
+    private readonly session?: { connection: PoolConnection; from: Pool },
   ) {
+    this.hosts = pools instanceof HostPools ? pools : new HostPools([config], () => pools);
     this.description = describeDb(config);
   }
 
+  /** Runs `statement` on the session or the pool in use; an error that says the host failed moves the pool on. */
+  private async send<R>(statement: (target: Pick<Pool, 'query'>) => Promise<R>): Promise<R> {
+    const from = this.session?.from ?? this.hosts.current;
+    try {
+      return await statement(this.session?.connection ?? from);
+    } catch (err) {
+      this.hosts.moveOn(from, err);
+      throw err;
+    }
+  }
+
   async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    const [rows] = await this.target.query(sql, params);
+    const [rows] = await this.send((target) => target.query(sql, params));
     return Array.isArray(rows) ? (rows as T[]) : [];
   }
 
   /** Rows of a SELECT as arrays of column values, which are cheaper to make than objects. */
   async queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]> {
-    const [rows] = await this.target.query({ sql, rowsAsArray: true }, params);
+    const [rows] = await this.send((target) => target.query({ sql, rowsAsArray: true }, params));
     return rows as unknown[][];
   }
 
   /** Calls `onRow` with each row of a SELECT as an array, as the rows arrive: none is kept. */
   async eachRow(sql: string, params: unknown[], onRow: (row: unknown[]) => void): Promise<void> {
-    const connection = await new Promise<mysql.PoolConnection>((resolve, reject) => this.pool.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))));
+    const from = this.hosts.current;
     try {
-      await new Promise<void>((resolve, reject) => {
-        connection
-          .query({ sql, values: params, rowsAsArray: true })
-          .on('result', (row) => onRow(row as unknown as unknown[]))
-          .on('error', reject)
-          .on('end', resolve);
-      });
-    } finally {
-      connection.release();
+      const connection = await new Promise<mysql.PoolConnection>((resolve, reject) => from.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          connection
+            .query({ sql, values: params, rowsAsArray: true })
+            .on('result', (row) => onRow(row as unknown as unknown[]))
+            .on('error', reject)
+            .on('end', resolve);
+        });
+      } finally {
+        connection.release();
+      }
+    } catch (err) {
+      this.hosts.moveOn(from, err);
+      throw err;
     }
   }
 
   /** A `LOAD DATA LOCAL INFILE` statement, its file being `data`: rows added and warnings. */
   async loadLocal(sql: string, data: Buffer): Promise<{ affectedRows: number; warnings: number }> {
-    const [result] = await this.target.query({ sql, infileStreamFactory: () => Readable.from([data]) });
+    const [result] = await this.send((target) => target.query({ sql, infileStreamFactory: () => Readable.from([data]) }));
     const header = result as mysql.ResultSetHeader;
     return { affectedRows: header.affectedRows, warnings: header.warningStatus };
   }
 
   async run(sql: string, params?: unknown[]): Promise<number> {
-    const [result] = await this.target.query(sql, params);
+    const [result] = await this.send((target) => target.query(sql, params));
     return (result as mysql.ResultSetHeader).affectedRows ?? 0;
   }
 
   /** Runs `body` with a client bound to one connection, for statements that share session state. */
   async withSession<T>(body: (session: MysqlClient) => Promise<T>): Promise<T> {
-    const connection = await this.pool.getConnection();
+    const from = this.hosts.current;
+    const connection = await from.getConnection().catch((err) => {
+      this.hosts.moveOn(from, err);
+      throw err;
+    });
     try {
-      return await body(new MysqlClient(this.pool, this.config, connection));
+      return await body(new MysqlClient(this.hosts, this.config, { connection, from }));
     } finally {
       connection.release();
     }
   }
 
   async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+    await this.hosts.end();
   }
 }
 
@@ -178,18 +249,23 @@ function openSqlite(config: SqliteConfig): SqliteClient {
 }
 
 async function openMysql(config: MysqlConfig, connections: number, retry: RetryOptions): Promise<MysqlClient> {
-  const core = mysql.createPool({ ...mysqlConnectionOptions(config), connectionLimit: connections, maxIdle: connections });
-  core.on('connection', (connection) => {
-    // Without a callback a failing setup would be an uncaught 'error'; without strict mode values could be cut silently.
-    // So a connection that cannot be set up is not used.
-    connection.query(SESSION_SETUP, (err) => {
-      if (err) connection.destroy();
+  const options = mysqlConnectionOptions(config);
+  const hosts = [config, ...(config.failover ?? [])];
+  const poolFor = ({ host, port }: HostPort): Pool => {
+    const core = mysql.createPool({ ...options, ...(config.socketPath === undefined && { host, port }), connectionLimit: connections, maxIdle: connections });
+    core.on('connection', (connection) => {
+      // Without a callback a failing setup would be an uncaught 'error'; without strict mode values could be cut silently.
+      // So a connection that cannot be set up is not used.
+      connection.query(SESSION_SETUP, (err) => {
+        if (err) connection.destroy();
+      });
     });
-  });
-  const client = new MysqlClient(core.promise(), config);
+    return core.promise();
+  };
+  const client = new MysqlClient(new HostPools(hosts, poolFor), config);
   try {
-    // A connection cut while connecting or setting up the session is retried as a batch would be.
-    await withRetry(() => client.query('SELECT 1'), retry);
+    // A connection cut while connecting or setting up the session is retried as a batch would be; each host gets a try.
+    await withRetry(() => client.query('SELECT 1'), { ...retry, retries: Math.max(retry.retries, hosts.length - 1) });
   } catch (err) {
     await client.close();
     throw new DbConfigError(describeConnectError(err as NodeJS.ErrnoException, config));
@@ -252,7 +328,7 @@ function advice(err: NodeJS.ErrnoException, config: MysqlConfig): string {
 }
 
 export function describeConnectError(err: NodeJS.ErrnoException, config: MysqlConfig): string {
-  const where = config.socketPath !== undefined ? `socket ${config.socketPath}` : `${config.host}:${config.port}`;
+  const where = config.socketPath !== undefined ? `socket ${config.socketPath}` : hostList(config);
   return redact(`cannot connect to MySQL database ${config.database} at ${where} as user ${config.user}: ${advice(err, config)}`, config.password);
 }
 

@@ -11,10 +11,17 @@ export interface TlsConfig {
   verify: boolean;
 }
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 export interface MysqlConfig {
   dialect: 'mysql';
   host: string;
   port: number;
+  /** Hosts after the first (`--db mysql://u@db1,db2:3307/d`, `DB_HOST=db1,db2`): where connections go, in order, when one refuses or is lost. */
+  failover?: HostPort[];
   user: string;
   password: string;
   database: string;
@@ -58,19 +65,18 @@ export function resolveDbConfig(options: DbOptions = {}): DbConfig {
   if (!env.DB_NAME && !env.DB_USER) return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH, isDefault: true };
   if (!env.DB_NAME) throw configError('DB_USER is set but DB_NAME is not: set DB_NAME to the database to load into');
   if (!env.DB_USER) throw configError('DB_NAME is set but DB_USER is not: set DB_USER (and DB_PASS)');
-  const config: MysqlConfig = {
-    dialect: 'mysql',
-    host: env.DB_HOST || 'localhost',
-    port: parsePort(env.DB_PORT || '3306', 'DB_PORT'),
-    user: env.DB_USER,
-    password: env.DB_PASS ?? '',
-    database: env.DB_NAME,
-  };
+  const port = parsePort(env.DB_PORT || '3306', 'DB_PORT');
+  const [first, ...failover] = env.DB_HOST?.includes(',') ? parseHosts(env.DB_HOST, port, 'DB_HOST') : [{ host: env.DB_HOST || 'localhost', port }];
+  const config: MysqlConfig = { dialect: 'mysql', ...first, user: env.DB_USER, password: env.DB_PASS ?? '', database: env.DB_NAME };
+  if (failover.length > 0) config.failover = failover;
   if (env.DB_PASS_FILE) {
     if (env.DB_PASS !== undefined) throw configError('DB_PASS and DB_PASS_FILE are both set: keep one');
     config.password = readSecret(env.DB_PASS_FILE, warn);
   }
-  if (env.DB_SOCKET) config.socketPath = env.DB_SOCKET;
+  if (env.DB_SOCKET) {
+    if (failover.length > 0) throw configError('DB_SOCKET takes one host, not a DB_HOST list');
+    config.socketPath = env.DB_SOCKET;
+  }
   if (env.DB_SSL_CA) config.tls = { caFile: env.DB_SSL_CA, verify: true };
   return config;
 }
@@ -115,9 +121,13 @@ export function parseDbUrl(url: string): DbConfig {
   if (!/^mysql:\/\//i.test(url)) {
     throw configError('--db must be mysql://user:pass@host:port/database or sqlite:PATH');
   }
+  // Several hosts (`db1:3306,db2:3306`), which URL does not parse: the first stands in the URL, the others are read alone.
+  const [, head, hosts, tail] = /^(mysql:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/i.exec(url) as RegExpExecArray;
+  const comma = hosts.indexOf(',');
+  const failover = comma < 0 ? [] : parseHosts(hosts, 3306, '--db').slice(1);
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(head + (comma < 0 ? hosts : hosts.slice(0, comma)) + tail);
   } catch {
     // The URL itself may hold the password: never echo it.
     throw configError('--db is not a valid mysql:// URL (expected mysql://user:pass@host:port/database)');
@@ -127,7 +137,7 @@ export function parseDbUrl(url: string): DbConfig {
   if (parsed.username === '') throw configError('--db mysql:// URL needs a user: mysql://user:pass@host:port/database');
   const config: MysqlConfig = {
     dialect: 'mysql',
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    host: hostOf(parsed) || 'localhost',
     port: parsed.port === '' ? 3306 : parsePort(parsed.port, '--db port'),
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
@@ -138,7 +148,29 @@ export function parseDbUrl(url: string): DbConfig {
     else if (key === 'ssl') config.tls = parseSsl(value);
     else throw configError(`--db: unknown URL parameter "${key}" (known: ssl, socket)`);
   }
+  if (failover.length > 0) {
+    if (config.socketPath !== undefined) throw configError('--db: socket= takes one host, not a list');
+    config.failover = failover;
+  }
   return config;
+}
+
+/** `db1,db2:3307,[::1]`: each host with its own port, else `port`. Never echoed: a mistyped --db may hold the password. */
+function parseHosts(list: string, port: number, what: string): HostPort[] {
+  return list.split(',').map((entry) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(`mysql://${entry}`);
+    } catch {}
+    if (url === undefined || url.hostname === '' || url.username !== '' || url.password !== '')
+      throw configError(`${what}: a host list is hosts or host:port separated by commas (mysql://user@db1,db2:3307/database)`);
+    return { host: hostOf(url), port: url.port === '' ? port : parsePort(url.port, `${what} port`) };
+  });
+}
+
+/** An IPv6 address without its brackets. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** `ssl=true` (system CAs), `ssl=skip-verify`, `ssl=/path/ca.pem`; `ssl=false` disables. */
@@ -167,6 +199,11 @@ function configError(message: string): DbConfigError {
 /** `mysql://user@host:port/database` (never the password) or `sqlite:PATH`. */
 export function describeDb(config: DbConfig): string {
   if (config.dialect === 'sqlite') return `sqlite:${config.path}`;
-  const where = config.socketPath !== undefined ? `${config.host} (socket ${config.socketPath})` : `${config.host}:${config.port}`;
+  const where = config.socketPath !== undefined ? `${config.host} (socket ${config.socketPath})` : hostList(config);
   return `mysql://${config.user}@${where}/${config.database}`;
+}
+
+/** `db1:3306` or, with failover hosts, `db1:3306,db2:3306`. */
+export function hostList(config: MysqlConfig): string {
+  return [config, ...(config.failover ?? [])].map(({ host, port }) => `${host}:${port}`).join(',');
 }

@@ -113,7 +113,7 @@ export function saidLines(run: Run): string[] {
   return run.stderr
     .trimEnd()
     .split('\n')
-    .map((line) => line.replace(/^lmod-load: [^:]+:(\/\/[^:]+:\d+\/[^:]+|[^:]+): /, ''));
+    .map((line) => line.replace(/^lmod-load: (?:mysql|sqlite):\S*?: /, ''));
 }
 
 /**

@@ -112,6 +112,37 @@ test('--db URLs override the environment', () => {
   assert.deepEqual(parseDbUrl('sqlite:rel.sqlite'), { dialect: 'sqlite', path: 'rel.sqlite', isDefault: false });
 });
 
+test('--db with several hosts: the first, then the others in order as failover', () => {
+  const config = parseDbUrl('mysql://lmod:p%40ss@db1,db2:3307,[::1]/lmod?ssl=true');
+  assert.deepEqual(config, {
+    dialect: 'mysql',
+    host: 'db1',
+    port: 3306,
+    failover: [
+      { host: 'db2', port: 3307 },
+      { host: '::1', port: 3306 },
+    ],
+    user: 'lmod',
+    password: 'p@ss',
+    database: 'lmod',
+    tls: { verify: true },
+  });
+  assert.equal(describeDb(config), 'mysql://lmod@db1:3306,db2:3307,::1:3306/lmod');
+  const env = { DB_USER: 'lmod', DB_NAME: 'lmod', DB_HOST: 'db1,db2:3307', DB_PORT: '3310' };
+  assert.deepEqual(resolveDbConfig({ env }), {
+    dialect: 'mysql',
+    host: 'db1',
+    port: 3310,
+    failover: [{ host: 'db2', port: 3307 }],
+    user: 'lmod',
+    password: '',
+    database: 'lmod',
+  });
+  assert.throws(() => resolveDbConfig({ env: { ...env, DB_HOST: 'db1,' } }), { message: /^DB_HOST: a host list is hosts or host:port separated by commas/ });
+});
+
+const HOST_LIST = '--db: a host list is hosts or host:port separated by commas (mysql://user@db1,db2:3307/database)';
+
 test('bad --db URLs are refused without echoing the password', () => {
   for (const [url, message] of [
     ['postgres://u:topsecret@h/d', '--db must be mysql://user:pass@host:port/database or sqlite:PATH'],
@@ -119,6 +150,11 @@ test('bad --db URLs are refused without echoing the password', () => {
     ['mysql://:topsecret@h/d', '--db mysql:// URL needs a user: mysql://user:pass@host:port/database'],
     ['mysql://u:topsecret@h:99999/d', '--db is not a valid mysql:// URL (expected mysql://user:pass@host:port/database)'],
     ['mysql://u:topsecret@h/d?sslmode=x', '--db: unknown URL parameter "sslmode" (known: ssl, socket)'],
+    ['mysql://u:topsecret@h1,,h2/d', HOST_LIST],
+    ['mysql://u:topsecret@h1,h2:99999/d', HOST_LIST],
+    ['mysql://u:topsecret@h1,v:topsecret@h2/d', HOST_LIST],
+    ['mysql://u:topsecret@,h2/d', HOST_LIST],
+    ['mysql://u:topsecret@h1,h2/d?socket=/tmp/s', '--db: socket= takes one host, not a list'],
     ['sqlite:', '--db sqlite:PATH needs a file path, e.g. sqlite:./lmod_tracking.sqlite'],
   ]) {
     assert.throws(
@@ -139,6 +175,10 @@ test('describeDb and connection errors name host, port, user and database, never
   await assert.rejects(openClient(config), {
     message:
       'cannot connect to MySQL database lmoddb at 127.0.0.1:1 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
+  });
+  await assert.rejects(openClient(parseDbUrl('mysql://lmod:hunter22@127.0.0.1:1,127.0.0.1:2/lmoddb')), {
+    message:
+      'cannot connect to MySQL database lmoddb at 127.0.0.1:1,127.0.0.1:2 as user lmod: connection refused: is the server running, and are DB_HOST/DB_PORT (or --db) right?',
   });
   if (config.dialect !== 'mysql') throw new Error('mysql expected');
   const leaky = Object.assign(new Error('auth failed for hunter22'), { code: 'ER_SOMETHING' });
