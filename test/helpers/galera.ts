@@ -55,8 +55,11 @@ export interface GaleraNode {
   readonly url: string;
   /** Its private directory: my.cnf, data/, error.log. */
   readonly dir: string;
-  /** SIGKILL, as a crash would: no shutdown, no leave message; the others declare it gone ~6 s later. running() is false at once. */
-  kill9(): void;
+  /**
+   * SIGKILL, as a crash would: no shutdown, no leave message; the others declare it gone ~6 s later. running() is false at
+   * once; resolves when the process is gone, so nothing sent after it can reach the node.
+   */
+  kill9(): Promise<void>;
   /**
    * After kill9(): `mariadbd --wsrep-recover` for its last committed position, then starts it again; it catches up by IST
    * from another node's gcache (64M of write sets), else by a whole rsync SST. Resolves once it is Synced. Needs a quorum
@@ -196,7 +199,7 @@ class PrivateCluster implements GaleraCluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.nodes.map((node) => node.kill()));
+    await Promise.all(this.nodes.map((node) => node.kill9()));
     this.killNow();
   }
 
@@ -318,14 +321,11 @@ class PrivateNode implements GaleraNode {
     return this.child !== undefined && !this.killed && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  kill9(): void {
-    if (!this.running()) return;
-    this.killed = true;
-    this.child!.kill('SIGKILL');
-  }
-
-  async kill(): Promise<void> {
-    this.kill9();
+  async kill9(): Promise<void> {
+    if (this.running()) {
+      this.killed = true;
+      this.child!.kill('SIGKILL');
+    }
     await this.exited;
   }
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { createTestDatabase, SKIP_NOTICE, type TestDatabase } from './mysql';
 
@@ -33,7 +34,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
-  stdin?: string | Buffer;
+  /** A stream stays open until it ends: a test can hold the input back while it does something to the server. */
+  stdin?: string | Buffer | Readable;
   /** Killed (SIGKILL) after this long: a run that hangs fails its test instead of holding it to its timeout. */
   timeoutMs?: number;
 }
@@ -57,7 +59,8 @@ export function runNode(script: string, args: string[], options: RunOptions = {}
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.on('error', () => undefined);
-    child.stdin.end(options.stdin ?? '');
+    if (options.stdin instanceof Readable) options.stdin.pipe(child.stdin);
+    else child.stdin.end(options.stdin ?? '');
   });
 }
 
