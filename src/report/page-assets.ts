@@ -18,7 +18,8 @@ h3 { font-size: 1.05em; margin: 18px 0 6px; }
 nav { position: sticky; top: 0; background: #fff; border-bottom: 1px solid var(--line); z-index: 2; }
 nav ul { max-width: 1160px; margin: 0 auto; padding: 8px 24px; list-style: none; display: flex; gap: 18px; flex-wrap: wrap; }
 nav a { color: var(--bar); text-decoration: none; font-weight: 600; }
-section { padding: 22px 0 10px; border-bottom: 1px solid var(--line); }
+/* content-visibility: the browser lays out a section when it comes near the screen, so a long page opens sooner. */
+section { padding: 22px 0 10px; border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-size: auto 900px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 12px; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; }
 .card .v { font-size: 1.5em; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -54,7 +55,7 @@ table.versions th { position: static; }
 .none, .note, .empty { color: var(--muted); }
 .empty { font-style: italic; }
 #tip { position: fixed; pointer-events: none; background: #1f2328; color: #fff; padding: 4px 8px; border-radius: 4px; font-size: 12px; z-index: 3; max-width: 420px; }
-@media print { nav, .tools { display: none; } .scroll { max-height: none; overflow: visible; } }
+@media print { nav, .tools { display: none; } section { content-visibility: visible; } .scroll { max-height: none; overflow: visible; } }
 `;
 
 /** Hover tips, sortable tables (click a heading; again to reverse) and the search boxes. */
