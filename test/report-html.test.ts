@@ -262,6 +262,12 @@ test('the dashboard in Chromium: every section with the fixture numbers; sorting
       const dir = join(tmpdir(), 'lmod-page-screenshots');
       const shots = await screenshots(p, dir);
       t.diagnostic(`screenshots of ${shots.join(', ')} in ${dir}`);
+      // On screen a section is laid out when it nears the viewport; printed, every section is.
+      const visibility = `[...document.querySelectorAll('section')].map((s) => getComputedStyle(s).contentVisibility)`;
+      assert.deepEqual(await json(p, visibility), ['auto', 'auto', 'auto', 'auto', 'auto']);
+      await p.emulateMedia({ media: 'print' });
+      assert.deepEqual(await json(p, visibility), ['visible', 'visible', 'visible', 'visible', 'visible']);
+      await p.emulateMedia({ media: 'screen' });
       assert.deepEqual(problems, []);
     });
 

@@ -19,6 +19,7 @@ export interface Page {
   evaluate(expression: string): Promise<unknown>;
   locator(selector: string): Locator & { first(): Locator; nth(i: number): Locator };
   screenshot(options: { path: string; fullPage: boolean }): Promise<unknown>;
+  emulateMedia(options: { media: 'print' | 'screen' }): Promise<void>;
   close(): Promise<void>;
 }
 export interface Browser {
